@@ -1,0 +1,174 @@
+/**
+ * argv → command. The only place that sets process.exitCode.
+ *
+ * Exit codes: `agent diagnose` follows the monitoring-plugin convention (0 OK,
+ * 1 WARNING, 2 CRITICAL, 3 UNKNOWN, including bad usage or configuration);
+ * `agent run` exits 0 after a clean shutdown and 1 when it cannot start.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { DEFAULTS, ENV_CONFIG_FILE, envName, flagName, resolveConfig, type Config, type ConfigKey, type ConfigSources } from './config.js';
+import { AgentError, describeError } from './errors.js';
+import { diagnose } from './commands/diagnose.js';
+import { startDaemon } from './commands/run.js';
+import { createLogger } from './logger.js';
+import { agentVersion } from './version.js';
+
+const HELP: Record<ConfigKey, string> = {
+  procRoot: 'procfs mount to read net/tcp, net/tcp6 and sys/net/ipv4 from',
+  listen: 'address for the HTTP server (/metrics, /healthz, /readyz)',
+  sampleIntervalMs: 'time between socket samples, in ms',
+  sampleTimeoutMs: 'abandon a sample that takes longer than this, in ms',
+  maxDestinations: 'export per-destination series for this many destinations, least headroom first',
+  rateWindowSeconds: 'TIME_WAIT sockets younger than this count towards the connect rate (1-60 s)',
+  warningHeadroomRatio: 'WARNING below this headroom ratio',
+  criticalHeadroomRatio: 'CRITICAL below this headroom ratio (and always at 0 free ports)',
+  logLevel: 'log level for JSON logs on stderr',
+  reportTop: 'destinations listed in the diagnose report, least headroom first',
+};
+
+function addConfigOptions(cmd: Command, keys: readonly ConfigKey[]): Command {
+  cmd.option('-c, --config <file>', `JSON config file (env ${ENV_CONFIG_FILE})`);
+  for (const key of keys) {
+    const opt = new Option(`${flagName(key)} <value>`, `${HELP[key]} (default ${JSON.stringify(DEFAULTS[key])}, env ${envName(key)})`);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+const RUN_KEYS: ConfigKey[] = [
+  'procRoot',
+  'listen',
+  'sampleIntervalMs',
+  'sampleTimeoutMs',
+  'maxDestinations',
+  'rateWindowSeconds',
+  'warningHeadroomRatio',
+  'criticalHeadroomRatio',
+  'logLevel',
+];
+const DIAGNOSE_KEYS: ConfigKey[] = ['procRoot', 'rateWindowSeconds', 'warningHeadroomRatio', 'criticalHeadroomRatio', 'reportTop', 'logLevel'];
+
+export interface CliIO {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+/** Reads the config file named by --config or the environment, then resolves every layer. */
+export function loadConfig(
+  opts: Record<string, unknown>,
+  keys: readonly ConfigKey[],
+  env: Record<string, string | undefined>,
+): { ok: true; config: Config } | { ok: false; problems: string[] } {
+  const flags: Partial<Record<ConfigKey, unknown>> = {};
+  for (const key of keys) if (opts[key] !== undefined) flags[key] = opts[key];
+  const sources: ConfigSources = { env, flags };
+  const path = (opts['config'] as string | undefined) ?? env[ENV_CONFIG_FILE];
+  if (path !== undefined && path !== '') {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      return { ok: false, problems: [`AGENT_ERR_CONFIG_FILE: cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`] };
+    }
+    try {
+      sources.file = { path, content: JSON.parse(text) as unknown };
+    } catch (err) {
+      return { ok: false, problems: [`AGENT_ERR_CONFIG_FILE: config file ${path} is not valid JSON: ${(err as Error).message}`] };
+    }
+  }
+  return resolveConfig(sources);
+}
+
+function configProblems(io: CliIO, problems: string[]): void {
+  io.stderr(`AGENT_ERR_CONFIG_INVALID: ${problems.length} configuration problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+}
+
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  let exitCode = 0;
+  // Usage errors map to the command's failure code: UNKNOWN (3) for diagnose, 1 otherwise.
+  let usageExitCode = 1;
+  const program = new Command()
+    .name('agent')
+    .description('Ephemeral-port headroom per upstream destination for nginx hosts.')
+    .version(agentVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run with --help for usage)');
+
+  addConfigOptions(
+    program
+      .command('run')
+      .description('run the daemon: sample sockets every interval and serve Prometheus metrics')
+      .hook('preAction', () => {
+        usageExitCode = 1;
+      }),
+    RUN_KEYS,
+  ).action(async (opts: Record<string, unknown>) => {
+    const loaded = loadConfig(opts, RUN_KEYS, io.env);
+    if (!loaded.ok) {
+      configProblems(io, loaded.problems);
+      exitCode = 1;
+      return;
+    }
+    const logger = createLogger(loaded.config.logLevel);
+    try {
+      const daemon = await startDaemon(loaded.config, logger);
+      await daemon.done;
+    } catch (err) {
+      logger.fatal({ err }, describeError(err));
+      io.stderr(`${describeError(err)}\n`);
+      exitCode = 1;
+    }
+  });
+
+  const diag = program
+    .command('diagnose')
+    .description('take one sample now and report headroom, findings and fixes (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)')
+    .option('--json', 'print the report as JSON')
+    .option('--rate-interval-ms <ms>', 'measure connect attempts/s over this interval (0 skips)', '1000');
+  diag.hook('preSubcommand', () => undefined);
+  addConfigOptions(diag, DIAGNOSE_KEYS).action(async (opts: Record<string, unknown>) => {
+    const loaded = loadConfig(opts, DIAGNOSE_KEYS, io.env);
+    const rateIntervalMs = Number(opts['rateIntervalMs']);
+    const problems = loaded.ok ? [] : [...loaded.problems];
+    if (!Number.isInteger(rateIntervalMs) || rateIntervalMs < 0 || rateIntervalMs > 60_000) {
+      problems.push(`--rate-interval-ms: must be an integer from 0 to 60000, got "${String(opts['rateIntervalMs'])}"`);
+    }
+    if (!loaded.ok || problems.length > 0) {
+      configProblems(io, problems);
+      exitCode = 3;
+      return;
+    }
+    try {
+      const result = await diagnose(loaded.config, { json: opts['json'] === true, rateIntervalMs, hostFacts: true });
+      io.stdout(result.output);
+      exitCode = result.exitCode;
+    } catch (err) {
+      io.stderr(`NGINX-PORTS UNKNOWN - ${describeError(err)}\n`);
+      exitCode = 3;
+    }
+  });
+
+  if (argv.slice(2)[0] === 'diagnose') usageExitCode = 3;
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version arrive here with exitCode 0.
+      return err.exitCode === 0 ? 0 : usageExitCode;
+    }
+    io.stderr(`${err instanceof AgentError ? describeError(err) : String(err)}\n`);
+    return usageExitCode;
+  }
+  return exitCode;
+}
+
+export async function main(): Promise<void> {
+  process.exitCode = await runCli(process.argv, {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    env: process.env,
+  });
+}

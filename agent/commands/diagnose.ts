@@ -1,0 +1,65 @@
+/**
+ * `agent diagnose`: one sample now, a report for the on-call human (or JSON), and
+ * a monitoring-plugin exit code. Shares every reader, parser and model with the
+ * daemon.
+ */
+import { endianness } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config.js';
+import { EXIT_CODES } from '../hints/findings.js';
+import { buildReport, renderReport, type HostFacts, type Report } from '../export/render/report.js';
+import { readHostFacts } from '../host/facts.js';
+import { counterRate } from '../sockets/model/rates.js';
+import { ProcBuffer } from '../sockets/read/procfs.js';
+import { readActiveOpens, takeSocketSample } from '../sockets/sample.js';
+
+export interface DiagnoseOptions {
+  json: boolean;
+  /** Wait this long and read Tcp ActiveOpens again to measure connect attempts per second; 0 skips it. */
+  rateIntervalMs: number;
+  /** Read host facts with systeminformation (off in golden tests). */
+  hostFacts: boolean;
+}
+
+export interface DiagnoseResult {
+  output: string;
+  exitCode: number;
+  report: Report;
+}
+
+export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<DiagnoseResult> {
+  const started = Date.now();
+  const hostPromise: Promise<HostFacts | null> = opts.hostFacts ? readHostFacts() : Promise.resolve(null);
+  const sample = takeSocketSample(
+    { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds },
+    new ProcBuffer(),
+    started,
+  );
+  let connectAttemptsPerSecond: number | null = null;
+  if (opts.rateIntervalMs > 0 && sample.counters.activeOpens !== null) {
+    const wait = opts.rateIntervalMs - (Date.now() - started);
+    if (wait > 0) await sleep(wait);
+    const again = readActiveOpens(config.procRoot);
+    connectAttemptsPerSecond = counterRate(
+      { value: sample.counters.activeOpens, atMs: started },
+      again === null ? null : { value: again, atMs: Date.now() },
+    );
+  }
+  const thresholds = {
+    warningHeadroomRatio: config.warningHeadroomRatio,
+    criticalHeadroomRatio: config.criticalHeadroomRatio,
+  };
+  const report = buildReport({
+    sample,
+    thresholds,
+    top: config.reportTop,
+    host: await hostPromise,
+    connectAttemptsPerSecond,
+    generatedAtMs: started,
+  });
+  return {
+    output: renderReport(report, opts.json ? 'json' : 'text', thresholds),
+    exitCode: EXIT_CODES[report.status],
+    report,
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * `agent run`: the daemon. Samples in a worker thread every sampleIntervalMs,
+ * serves the latest sample over HTTP, stops cleanly on SIGTERM/SIGINT.
+ */
+import { endianness } from 'node:os';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { parseListen, type Config } from '../config.js';
+import { AgentError } from '../errors.js';
+import { AgentMetrics } from '../export/metrics.js';
+import { buildServer } from '../export/server.js';
+import { WorkerSampler, type Sampler } from '../sockets/sampler.js';
+import { agentVersion } from '../version.js';
+import { SampleLoop } from './sampleLoop.js';
+
+export interface Daemon {
+  /** Resolves once the daemon has shut down. */
+  done: Promise<void>;
+  /** Address the HTTP server listens on. */
+  address: string;
+  shutdown(reason: string): Promise<void>;
+}
+
+export interface DaemonOptions {
+  sampler?: Sampler;
+  installSignalHandlers?: boolean;
+}
+
+export async function startDaemon(config: Config, logger: Logger, options: DaemonOptions = {}): Promise<Daemon> {
+  const version = agentVersion();
+  const registry = new Registry();
+  const metrics = new AgentMetrics(registry, { maxDestinations: config.maxDestinations, defaultMetrics: true, version });
+  const sampler =
+    options.sampler ??
+    new WorkerSampler(
+      { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds },
+      config.sampleTimeoutMs,
+    );
+  const loop = new SampleLoop(sampler, metrics, logger.child({ component: 'sampler' }), {
+    intervalMs: config.sampleIntervalMs,
+    now: () => Date.now(),
+  });
+  const server = buildServer({
+    registry,
+    logger,
+    version,
+    state: {
+      ready: () => loop.samplesOk > 0,
+      notReadyReason: () => 'no socket sample has completed yet',
+    },
+  });
+
+  const { host, port } = parseListen(config.listen);
+  let address: string;
+  try {
+    address = await server.listen({ host, port });
+  } catch (err) {
+    await sampler.close();
+    throw new AgentError('AGENT_ERR_LISTEN', `cannot listen on ${config.listen}: ${(err as Error).message}`, { cause: err });
+  }
+  logger.info(
+    { listen: address, procRoot: config.procRoot, sampleIntervalMs: config.sampleIntervalMs, version },
+    `nginx-port-agent ${version} listening on ${address}`,
+  );
+  loop.start();
+
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+  let shuttingDown: Promise<void> | null = null;
+  const shutdown = (reason: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      logger.info({ reason }, 'shutting down');
+      await loop.stop();
+      await server.close();
+      await sampler.close();
+      logger.info('stopped');
+      resolveDone();
+    })();
+    return shuttingDown;
+  };
+  if (options.installSignalHandlers !== false) {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(sig, () => {
+        void shutdown(sig);
+      });
+    }
+  }
+  return { done, address, shutdown };
+}

@@ -1,0 +1,216 @@
+/**
+ * Prometheus metrics, on a registry passed in (never the global one).
+ *
+ * Values are set when a sample lands (`update`), so a scrape only serialises what
+ * is already there: it never reads /proc and cannot fail because a source did.
+ * Per-destination series are limited to the `maxDestinations` destinations with
+ * the least headroom; the full count is in nginx_port_destinations.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { TCP_STATE_NAMES } from '../sockets/parse/procNetTcp.js';
+import type { SocketSample, SourceName } from '../sockets/sample.js';
+
+export const METRIC = {
+  rangeSize: 'nginx_port_range_size',
+  rangeFirst: 'nginx_port_range_first_port',
+  rangeLast: 'nginx_port_range_last_port',
+  rangeReserved: 'nginx_port_range_reserved_ports',
+  rangeListeners: 'nginx_port_range_listening_ports',
+  capacity: 'nginx_port_destination_capacity',
+  used: 'nginx_port_destination_used',
+  headroom: 'nginx_port_destination_headroom',
+  headroomRatio: 'nginx_port_destination_headroom_ratio',
+  established: 'nginx_port_destination_established',
+  timeWait: 'nginx_port_destination_time_wait',
+  timeWaitReusable: 'nginx_port_destination_time_wait_reusable',
+  connectRate: 'nginx_port_destination_connect_rate',
+  maxRate: 'nginx_port_destination_max_sustainable_connect_rate',
+  headroomRatioMin: 'nginx_port_headroom_ratio_min',
+  destinations: 'nginx_port_destinations',
+  sockets: 'nginx_port_sockets',
+  twReuse: 'nginx_port_tcp_tw_reuse',
+  twReuseDelay: 'nginx_port_tcp_tw_reuse_delay_seconds',
+  timestamps: 'nginx_port_tcp_timestamps',
+  maxTwBuckets: 'nginx_port_tcp_max_tw_buckets',
+  twOverflow: 'nginx_port_time_wait_overflow_total',
+  activeOpens: 'nginx_port_tcp_active_opens_total',
+  attemptFails: 'nginx_port_tcp_attempt_fails_total',
+  connectAttemptsRate: 'nginx_port_connect_attempts_per_second',
+  conntrackEntries: 'nginx_port_conntrack_entries',
+  conntrackMax: 'nginx_port_conntrack_entries_max',
+  sourceUp: 'nginx_port_source_up',
+  sampleDuration: 'nginx_port_sample_duration_seconds',
+  lastSample: 'nginx_port_last_sample_timestamp_seconds',
+  samples: 'nginx_port_samples_total',
+  malformed: 'nginx_port_malformed_lines_total',
+  buildInfo: 'nginx_port_build_info',
+} as const;
+
+const DEST_LABELS = ['source_ip', 'destination'] as const;
+
+export interface MetricsOptions {
+  maxDestinations: number;
+  /** process_* and nodejs_* metrics (memory, event-loop lag). Off in golden-file tests. */
+  defaultMetrics: boolean;
+  version: string;
+}
+
+export type SampleResult = 'ok' | 'error' | 'timeout';
+
+export interface DaemonView {
+  sample: SocketSample;
+  connectAttemptsPerSecond: number | null;
+}
+
+function makeGauges(r: Registry[]) {
+  const gauge = (name: string, help: string, labelNames: readonly string[] = []): Gauge =>
+    new Gauge({ name, help, labelNames, registers: r });
+  return {
+    rangeSize: gauge(METRIC.rangeSize, 'Ephemeral ports connect() may use for any one destination: ip_local_port_range minus reserved ports minus listening ports inside it.'),
+    rangeFirst: gauge(METRIC.rangeFirst, 'First port of net.ipv4.ip_local_port_range.'),
+    rangeLast: gauge(METRIC.rangeLast, 'Last port of net.ipv4.ip_local_port_range.'),
+    rangeReserved: gauge(METRIC.rangeReserved, 'Ports of net.ipv4.ip_local_reserved_ports inside the ephemeral range.'),
+    rangeListeners: gauge(METRIC.rangeListeners, 'Listening ports inside the ephemeral range (lost to connect() for every destination).'),
+    capacity: gauge(METRIC.capacity, 'Ports connect() may use towards this destination.', DEST_LABELS),
+    used: gauge(METRIC.used, 'Ports towards this destination that connect() cannot use now: open sockets plus TIME_WAIT sockets the kernel will not reuse yet.', DEST_LABELS),
+    headroom: gauge(METRIC.headroom, 'Further connect() calls the kernel accepts towards this destination right now.', DEST_LABELS),
+    headroomRatio: gauge(METRIC.headroomRatio, 'Headroom divided by capacity for this destination.', DEST_LABELS),
+    established: gauge(METRIC.established, 'ESTABLISHED sockets towards this destination from the ephemeral range.', DEST_LABELS),
+    timeWait: gauge(METRIC.timeWait, 'TIME_WAIT sockets towards this destination from the ephemeral range.', DEST_LABELS),
+    timeWaitReusable: gauge(METRIC.timeWaitReusable, 'TIME_WAIT sockets towards this destination that connect() may take over now (tcp_tw_reuse).', DEST_LABELS),
+    connectRate: gauge(METRIC.connectRate, 'Connections per second this host opened and closed towards this destination, from the ages of its TIME_WAIT sockets.', DEST_LABELS),
+    maxRate: gauge(METRIC.maxRate, 'Highest connect rate per second this destination sustains: capacity divided by 60 s, or by tcp_tw_reuse_delay when TIME_WAIT reuse applies.', DEST_LABELS),
+    headroomRatioMin: gauge(METRIC.headroomRatioMin, 'Smallest headroom ratio over all destinations; 1 when there are none.'),
+    destinations: gauge(METRIC.destinations, 'Destinations with sockets from the ephemeral range (per-destination series are limited to the worst maxDestinations).'),
+    sockets: gauge(METRIC.sockets, 'TCP sockets in this network namespace by state, from /proc/net/tcp and tcp6.', ['state']),
+    twReuse: gauge(METRIC.twReuse, 'net.ipv4.tcp_tw_reuse: 0 off, 1 on, 2 loopback only.'),
+    twReuseDelay: gauge(METRIC.twReuseDelay, 'Age after which a TIME_WAIT socket may be reused (net.ipv4.tcp_tw_reuse_delay), in seconds.'),
+    timestamps: gauge(METRIC.timestamps, 'net.ipv4.tcp_timestamps: 0 off, 1 or 2 on.'),
+    maxTwBuckets: gauge(METRIC.maxTwBuckets, 'net.ipv4.tcp_max_tw_buckets: the most TIME_WAIT sockets the kernel keeps.'),
+    connectAttemptsRate: gauge(METRIC.connectAttemptsRate, 'Outgoing connection attempts per second host-wide, from successive Tcp ActiveOpens readings.'),
+    conntrackEntries: gauge(METRIC.conntrackEntries, 'Entries in the conntrack table (nf_conntrack_count), when nf_conntrack is loaded.'),
+    conntrackMax: gauge(METRIC.conntrackMax, 'Size of the conntrack table (nf_conntrack_max), when nf_conntrack is loaded.'),
+    sampleDuration: gauge(METRIC.sampleDuration, 'Time the last socket sample took, in seconds.'),
+    lastSample: gauge(METRIC.lastSample, 'Unix time of the last successful socket sample, in seconds.'),
+    };
+}
+
+export class AgentMetrics {
+  readonly registry: Registry;
+  private readonly g: ReturnType<typeof makeGauges>;
+  private readonly twOverflow: Counter;
+  private readonly activeOpens: Counter;
+  private readonly attemptFails: Counter;
+  private readonly samples: Counter<'result'>;
+  private readonly malformed: Counter<'source'>;
+  private readonly sourceUp: Gauge<'source'>;
+
+  constructor(
+    registry: Registry,
+    private readonly opts: MetricsOptions,
+  ) {
+    this.registry = registry;
+    const r = [registry];
+    this.g = makeGauges(r);
+    this.sourceUp = new Gauge({
+      name: METRIC.sourceUp,
+      help: 'Whether the last read of this source succeeded (1) or failed (0); absent for optional sources this kernel does not have.',
+      labelNames: ['source'],
+      registers: r,
+    });
+    this.twOverflow = new Counter({ name: METRIC.twOverflow, help: 'TIME_WAIT sockets destroyed early because tcp_max_tw_buckets was reached (TcpExt TCPTimeWaitOverflow).', registers: r });
+    this.activeOpens = new Counter({ name: METRIC.activeOpens, help: 'Outgoing TCP connection attempts since boot (Tcp ActiveOpens).', registers: r });
+    this.attemptFails = new Counter({ name: METRIC.attemptFails, help: 'Failed TCP connection attempts since boot (Tcp AttemptFails).', registers: r });
+    this.samples = new Counter({ name: METRIC.samples, help: 'Socket samples taken, by result.', labelNames: ['result'], registers: r });
+    for (const result of ['ok', 'error', 'timeout'] as const) this.samples.inc({ result }, 0);
+    this.malformed = new Counter({
+      name: METRIC.malformed,
+      help: 'Lines of /proc/net/tcp or tcp6 skipped because they did not parse.',
+      labelNames: ['source'],
+      registers: r,
+    });
+    for (const source of ['tcp', 'tcp6'] as const) this.malformed.inc({ source }, 0);
+    new Gauge({
+      name: METRIC.buildInfo,
+      help: 'Agent version and Node.js runtime; always 1.',
+      labelNames: ['version', 'nodejs'],
+      registers: r,
+    }).set({ version: opts.version, nodejs: process.versions.node }, 1);
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  }
+
+  /** Counts a sample that did not complete; the previous values stay, the sources go down. */
+  sampleFailed(result: Exclude<SampleResult, 'ok'>, sources: readonly SourceName[]): void {
+    this.samples.inc({ result });
+    for (const source of sources) this.sourceUp.set({ source }, 0);
+  }
+
+  update(view: DaemonView): void {
+    const { sample } = view;
+    const g = this.g;
+    this.samples.inc({ result: 'ok' });
+    this.sourceUp.reset();
+    for (const s of sample.sources) {
+      if (s.state !== 'unavailable') this.sourceUp.set({ source: s.source }, s.state === 'ok' ? 1 : 0);
+    }
+    if (sample.malformedLines.tcp > 0) this.malformed.inc({ source: 'tcp' }, sample.malformedLines.tcp);
+    if (sample.malformedLines.tcp6 > 0) this.malformed.inc({ source: 'tcp6' }, sample.malformedLines.tcp6);
+    g.sampleDuration.set(sample.durationMs / 1000);
+
+    const s = sample.sysctls;
+    setOrRemove(g.twReuse, s.tcpTwReuse);
+    setOrRemove(g.twReuseDelay, sample.settings === null ? null : sample.settings.tcpTwReuseDelayMs / 1000);
+    setOrRemove(g.timestamps, s.tcpTimestamps);
+    setOrRemove(g.maxTwBuckets, s.tcpMaxTwBuckets);
+    const c = sample.counters;
+    setOrRemove(g.conntrackEntries, c.conntrackCount);
+    setOrRemove(g.conntrackMax, c.conntrackMax);
+    setOrRemove(g.connectAttemptsRate, view.connectAttemptsPerSecond);
+    mirror(this.twOverflow, c.timeWaitOverflow);
+    mirror(this.activeOpens, c.activeOpens);
+    mirror(this.attemptFails, c.attemptFails);
+
+    const h = sample.headroom;
+    if (h === null) return; // keep the last good headroom; nginx_port_source_up says why it is stale
+    g.lastSample.set(sample.takenAtMs / 1000);
+    g.rangeSize.set(h.portRange.usable);
+    g.rangeFirst.set(h.portRange.low);
+    g.rangeLast.set(h.portRange.high);
+    g.rangeReserved.set(h.portRange.reserved);
+    g.rangeListeners.set(h.portRange.listenersInRange);
+    g.headroomRatioMin.set(h.headroomRatioMin);
+    g.destinations.set(h.destinations.length);
+    for (const state of TCP_STATE_NAMES) g.sockets.set({ state }, h.socketsByState[state]);
+
+    const perDest = [g.capacity, g.used, g.headroom, g.headroomRatio, g.established, g.timeWait, g.timeWaitReusable, g.connectRate, g.maxRate];
+    for (const m of perDest) m.reset();
+    for (const d of h.destinations.slice(0, this.opts.maxDestinations)) {
+      const labels = { source_ip: d.sourceIp, destination: d.destination };
+      g.capacity.set(labels, d.capacity);
+      g.used.set(labels, d.used);
+      g.headroom.set(labels, d.headroom);
+      g.headroomRatio.set(labels, d.headroomRatio);
+      g.established.set(labels, d.established);
+      g.timeWait.set(labels, d.timeWait);
+      g.timeWaitReusable.set(labels, d.timeWaitReusable);
+      g.connectRate.set(labels, d.connectRatePerSecond);
+      g.maxRate.set(labels, d.maxSustainableConnectRate);
+    }
+  }
+}
+
+function setOrRemove(g: Gauge, v: number | null): void {
+  if (v === null) g.reset();
+  else g.set(v);
+}
+
+/**
+ * A kernel counter mirrored as a Prometheus counter: it only ever holds the
+ * kernel's value. An unreadable value leaves the last one in place rather than
+ * dropping to 0, which rate() would read as a counter reset.
+ */
+function mirror(c: Counter, v: number | null): void {
+  if (v === null) return;
+  c.reset();
+  c.inc(v);
+}

@@ -1,0 +1,285 @@
+/**
+ * The `agent diagnose` report: built from a sample and its findings, rendered as
+ * text for the on-call human or JSON for tools. Pure: rendering returns a string
+ * and the command prints it.
+ */
+import { computeFindings, destinationLevel, statusOf, type Finding, type Status, type Thresholds } from '../../hints/findings.js';
+import type { DestinationHeadroom } from '../../sockets/model/headroom.js';
+import type { SocketSample, SourceStatus } from '../../sockets/sample.js';
+
+export interface HostFacts {
+  hostname: string;
+  kernel: string;
+  distro: string;
+  addresses: string[];
+}
+
+export interface ReportDestination {
+  sourceIp: string;
+  destination: string;
+  capacity: number;
+  used: number;
+  headroom: number;
+  headroomRatio: number;
+  established: number;
+  timeWait: number;
+  timeWaitReusable: number;
+  other: number;
+  connectRatePerSecond: number;
+  maxSustainableConnectRate: number;
+  timeWaitReuse: boolean;
+  secondsUntilNextRelease: number | null;
+  level: string;
+}
+
+export interface Report {
+  status: Status;
+  summary: string;
+  generatedAt: string;
+  host: HostFacts | null;
+  procRoot: string;
+  portRange: { low: number; high: number; size: number; reserved: number; listenersInRange: number; usable: number } | null;
+  sysctls: {
+    ip_local_port_range: string | null;
+    ip_local_reserved_ports: string | null;
+    tcp_tw_reuse: number | null;
+    tcp_tw_reuse_delay_ms: number | null;
+    tcp_timestamps: number | null;
+    tcp_fin_timeout_seconds: number | null;
+    tcp_max_tw_buckets: number | null;
+  };
+  hostSockets: {
+    total: number;
+    byState: Record<string, number>;
+    timeWait: number;
+    timeWaitOverflow: number | null;
+    connectAttemptsPerSecond: number | null;
+    conntrack: { count: number; max: number } | null;
+  } | null;
+  destinationsTotal: number;
+  destinations: ReportDestination[];
+  findings: Finding[];
+  sources: SourceStatus[];
+  assumptions: string[];
+  problems: string[];
+}
+
+export interface ReportInput {
+  sample: SocketSample;
+  thresholds: Thresholds;
+  top: number;
+  host: HostFacts | null;
+  connectAttemptsPerSecond: number | null;
+  generatedAtMs: number;
+}
+
+function toReportDestination(d: DestinationHeadroom, t: Thresholds): ReportDestination {
+  return {
+    sourceIp: d.sourceIp,
+    destination: d.destination,
+    capacity: d.capacity,
+    used: d.used,
+    headroom: d.headroom,
+    headroomRatio: d.headroomRatio,
+    established: d.established,
+    timeWait: d.timeWait,
+    timeWaitReusable: d.timeWaitReusable,
+    other: d.other,
+    connectRatePerSecond: d.connectRatePerSecond,
+    maxSustainableConnectRate: d.maxSustainableConnectRate,
+    timeWaitReuse: d.timeWaitReuse,
+    secondsUntilNextRelease: d.secondsUntilNextRelease,
+    level: destinationLevel(d, t),
+  };
+}
+
+function verdict(status: Status, sample: SocketSample, findings: Finding[]): string {
+  const h = sample.headroom;
+  if (h === null) {
+    const failed = sample.sources.filter((s) => s.state === 'error').map((s) => s.detail ?? s.source);
+    return `cannot compute headroom: ${failed.join('; ') || 'required sources unavailable'}`;
+  }
+  const worst = h.destinations[0];
+  const top = findings.find((f) => f.severity === (status === 'CRITICAL' ? 'critical' : 'warning'));
+  if (status === 'OK') {
+    return worst === undefined
+      ? `no outgoing connections in the ephemeral range; ${h.portRange.usable} ports usable per destination`
+      : `${h.destinations.length} destination(s); least headroom ${worst.headroom}/${worst.capacity} ports free (${(worst.headroomRatio * 100).toFixed(1)} %) to ${worst.destination} from ${worst.sourceIp}`;
+  }
+  const lead = top?.summary ?? '';
+  return worst === undefined ? lead : `${lead}; worst: ${worst.sourceIp} → ${worst.destination} ${worst.headroom}/${worst.capacity} ports free`;
+}
+
+const fmtSpans = (spans: { from: number; to: number }[] | null): string | null =>
+  spans === null ? null : spans.map((s) => (s.from === s.to ? `${s.from}` : `${s.from}-${s.to}`)).join(',');
+
+export function buildReport(input: ReportInput): Report {
+  const { sample, thresholds } = input;
+  const h = sample.headroom;
+  const findings =
+    h !== null && sample.settings !== null
+      ? computeFindings({ headroom: h, settings: sample.settings, sysctls: sample.sysctls, counters: sample.counters, thresholds })
+      : [];
+  const status = statusOf(findings, h !== null);
+  const s = sample.sysctls;
+  const c = sample.counters;
+  return {
+    status,
+    summary: verdict(status, sample, findings),
+    generatedAt: new Date(input.generatedAtMs).toISOString(),
+    host: input.host,
+    procRoot: sample.procRoot,
+    portRange:
+      h === null
+        ? null
+        : {
+            low: h.portRange.low,
+            high: h.portRange.high,
+            size: h.portRange.size,
+            reserved: h.portRange.reserved,
+            listenersInRange: h.portRange.listenersInRange,
+            usable: h.portRange.usable,
+          },
+    sysctls: {
+      ip_local_port_range: s.ipLocalPortRange === null ? null : `${s.ipLocalPortRange.low} ${s.ipLocalPortRange.high}`,
+      ip_local_reserved_ports: fmtSpans(s.ipLocalReservedPorts),
+      tcp_tw_reuse: s.tcpTwReuse,
+      tcp_tw_reuse_delay_ms: s.tcpTwReuseDelayMs,
+      tcp_timestamps: s.tcpTimestamps,
+      tcp_fin_timeout_seconds: s.tcpFinTimeoutSeconds,
+      tcp_max_tw_buckets: s.tcpMaxTwBuckets,
+    },
+    hostSockets:
+      h === null
+        ? null
+        : {
+            total: h.sockets,
+            byState: Object.fromEntries(Object.entries(h.socketsByState).filter(([, n]) => n > 0)),
+            timeWait: h.timeWait,
+            timeWaitOverflow: c.timeWaitOverflow,
+            connectAttemptsPerSecond: input.connectAttemptsPerSecond,
+            conntrack: c.conntrackCount !== null && c.conntrackMax !== null ? { count: c.conntrackCount, max: c.conntrackMax } : null,
+          },
+    destinationsTotal: h?.destinations.length ?? 0,
+    destinations: (h?.destinations ?? []).slice(0, input.top).map((d) => toReportDestination(d, thresholds)),
+    findings,
+    sources: sample.sources,
+    assumptions: sample.assumptions,
+    problems: sample.problems,
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// Rendering
+
+/** Perfdata for monitoring plugins: label=value;warn;crit;min;max. */
+function perfdata(r: Report, t: Thresholds): string {
+  const min = r.destinations[0]?.headroomRatio ?? 1;
+  const parts = [`headroom_ratio_min=${min.toFixed(4)};${t.warningHeadroomRatio};${t.criticalHeadroomRatio};0;1`];
+  parts.push(`destinations=${r.destinationsTotal}`);
+  if (r.hostSockets) parts.push(`time_wait=${r.hostSockets.timeWait}`);
+  return parts.join(' ');
+}
+
+function table(rows: string[][], rightAligned: Set<number>): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+const num = (n: number | null, unit = ''): string => (n === null ? 'unavailable' : `${n}${unit}`);
+const perSecond = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+
+function onOff(name: string, v: number | null): string {
+  if (v === null) return 'unavailable';
+  if (name === 'tcp_tw_reuse') return `${v} (${v === 0 ? 'off' : v === 1 ? 'on' : v === 2 ? 'loopback only' : '?'})`;
+  return `${v} (${v === 0 ? 'off' : 'on'})`;
+}
+
+export function renderText(r: Report, t: Thresholds): string {
+  const out: string[] = [];
+  out.push(`NGINX-PORTS ${r.status} - ${r.summary} | ${perfdata(r, t)}`);
+  if (r.host) out.push(`Host ${r.host.hostname}, ${r.host.kernel}${r.host.distro ? `, ${r.host.distro}` : ''}; proc root ${r.procRoot}`);
+  else out.push(`Proc root ${r.procRoot}`);
+  out.push('');
+  out.push('Port range and reuse');
+  const s = r.sysctls;
+  const kv: [string, string][] = [
+    ['ip_local_port_range', r.portRange ? `${r.portRange.low}-${r.portRange.high} (${r.portRange.size} ports)` : num(null)],
+    ['reserved in range', r.portRange ? `${r.portRange.reserved}${s.ip_local_reserved_ports ? ` (ip_local_reserved_ports ${s.ip_local_reserved_ports})` : ''}` : '-'],
+    ['listeners in range', r.portRange ? `${r.portRange.listenersInRange}` : '-'],
+    ['usable per destination', r.portRange ? `${r.portRange.usable}` : '-'],
+    ['tcp_tw_reuse', onOff('tcp_tw_reuse', s.tcp_tw_reuse)],
+    ['tcp_timestamps', onOff('tcp_timestamps', s.tcp_timestamps)],
+    ['tcp_tw_reuse_delay', num(s.tcp_tw_reuse_delay_ms, ' ms')],
+    ['tcp_fin_timeout', num(s.tcp_fin_timeout_seconds, ' s')],
+    ['tcp_max_tw_buckets', num(s.tcp_max_tw_buckets)],
+  ];
+  if (r.hostSockets) {
+    const hs = r.hostSockets;
+    kv.push(['sockets host-wide', `${hs.total} (${Object.entries(hs.byState).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`]);
+    kv.push(['TIME_WAIT overflow', num(hs.timeWaitOverflow)]);
+    kv.push(['connect attempts', hs.connectAttemptsPerSecond === null ? 'not measured' : `${perSecond(hs.connectAttemptsPerSecond)}/s`]);
+    kv.push(['conntrack', hs.conntrack ? `${hs.conntrack.count}/${hs.conntrack.max}` : 'unavailable']);
+  }
+  const keyWidth = Math.max(...kv.map(([k]) => k.length));
+  for (const [k, v] of kv) out.push(`  ${k.padEnd(keyWidth)}  ${v}`);
+  out.push('');
+
+  if (r.destinations.length === 0) {
+    out.push('Destinations: none (no outgoing TCP connections from the ephemeral range)');
+  } else {
+    out.push(`Destinations, least headroom first (${r.destinations.length} of ${r.destinationsTotal})`);
+    const rows = [['SOURCE', 'DESTINATION', 'USED/CAP', 'FREE', 'FREE%', 'ESTAB', 'TIME_WAIT', 'REUSABLE', 'OTHER', 'RATE/s', 'MAX/s', 'NEXT FREE']];
+    for (const d of r.destinations) {
+      rows.push([
+        d.sourceIp,
+        d.destination,
+        `${d.used}/${d.capacity}`,
+        `${d.headroom}`,
+        (d.headroomRatio * 100).toFixed(1),
+        `${d.established}`,
+        `${d.timeWait}`,
+        `${d.timeWaitReusable}`,
+        `${d.other}`,
+        perSecond(d.connectRatePerSecond),
+        perSecond(d.maxSustainableConnectRate),
+        d.secondsUntilNextRelease === null ? '-' : `${d.secondsUntilNextRelease.toFixed(1)} s`,
+      ]);
+    }
+    for (const line of table(rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]))) out.push(`  ${line}`);
+  }
+  out.push('');
+
+  if (r.findings.length === 0) {
+    out.push('Findings: none');
+  } else {
+    out.push('Findings');
+    for (const f of r.findings) {
+      out.push(`  [${f.severity.toUpperCase()}] ${f.id}: ${f.summary}`);
+      for (const e of f.evidence) out.push(`    - ${e}`);
+      if (f.fix !== null) {
+        out.push('    fix:');
+        for (const line of f.fix.split('\n')) out.push(`      ${line}`);
+      }
+    }
+  }
+  out.push('');
+  out.push(
+    `Sources: ${r.sources.map((src) => `${src.source} ${src.state}`).join(', ')}`,
+  );
+  for (const src of r.sources.filter((x) => x.state === 'error' || (x.state === 'ok' && x.detail !== undefined))) {
+    out.push(`  ${src.source}: ${src.detail ?? ''}`);
+  }
+  for (const a of r.assumptions) out.push(`Assumed: ${a}`);
+  for (const p of r.problems) out.push(`Problem: ${p}`);
+  return out.join('\n') + '\n';
+}
+
+export function renderReport(r: Report, format: 'text' | 'json', t: Thresholds): string {
+  return format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderText(r, t);
+}

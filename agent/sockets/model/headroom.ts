@@ -1,0 +1,250 @@
+/**
+ * The headroom model: how many more connect() calls the kernel will accept to each
+ * destination, right now. Pure: a socket table and kernel settings in, numbers out.
+ *
+ * The rules, from net/ipv4/inet_hashtables.c (__inet_hash_connect,
+ * __inet_check_established) and net/ipv4/tcp_ipv4.c (tcp_twsk_unique):
+ *
+ * - connect() without bind() scans net.ipv4.ip_local_port_range, skipping ports
+ *   in ip_local_reserved_ports and ports whose bind bucket was made by bind()
+ *   (listeners, explicitly bound sockets): those are lost to every destination.
+ * - Any other port is usable if the 4-tuple (source IP, source port, destination
+ *   IP, destination port) is not in use. So capacity is per (source IP,
+ *   destination IP, destination port), and a port used towards one destination is
+ *   still free towards another.
+ * - A TIME_WAIT socket holds its 4-tuple for TCP_TIMEWAIT_LEN (60 s) unless
+ *   tcp_twsk_unique() lets a new connect() take it over: tcp_tw_reuse = 1, or 2
+ *   with a loopback source or destination; TCP timestamps in use; and the
+ *   TIME_WAIT socket older than tcp_tw_reuse_delay (ms, default 1000).
+ * - An orphaned FIN_WAIT2 kept as a timewait socket is never reused (its state
+ *   column reads 05, not 06) and counts as used like any other state.
+ */
+import { STATE_ESTABLISHED, STATE_TIME_WAIT, TCP_STATES, type TcpStateName } from '../parse/procNetTcp.js';
+import type { PortRange, PortSpan } from '../parse/sysctl.js';
+import type { SocketTable } from './socketTable.js';
+
+/** TCP_TIMEWAIT_LEN in include/net/tcp.h: 60 s, not tunable. */
+export const TIME_WAIT_LEN_MS = 60_000;
+/** /proc/net/tcp prints timers in USER_HZ ticks (jiffies_delta_to_clock_t): 100 per second. */
+export const MS_PER_TIMER_TICK = 10;
+/** tcp_tw_reuse_delay default (ip-sysctl.rst); kernels without the sysctl use 1 s. */
+export const DEFAULT_TW_REUSE_DELAY_MS = 1000;
+
+export interface KernelSettings {
+  portRange: PortRange;
+  reservedPorts: readonly PortSpan[];
+  /** net.ipv4.tcp_tw_reuse: 0 off, 1 on, 2 loopback only (the default). */
+  tcpTwReuse: number;
+  /** net.ipv4.tcp_timestamps: 0 off, 1 or 2 on. */
+  tcpTimestamps: number;
+  /** net.ipv4.tcp_tw_reuse_delay in ms. */
+  tcpTwReuseDelayMs: number;
+}
+
+export interface HeadroomOptions {
+  /** TIME_WAIT sockets younger than this many seconds count towards the connect rate (1–60). */
+  rateWindowSeconds: number;
+}
+
+export interface PortRangeSummary {
+  low: number;
+  high: number;
+  /** Ports in the range, inclusive. */
+  size: number;
+  /** Reserved ports inside the range. */
+  reserved: number;
+  /** Listening ports inside the range that are not also reserved. */
+  listenersInRange: number;
+  /** Ports connect() may pick for any destination: size − reserved − listenersInRange. */
+  usable: number;
+}
+
+export interface DestinationHeadroom {
+  sourceIp: string;
+  destination: string;
+  destinationIp: string;
+  destinationPort: number;
+  family: 4 | 6;
+  capacity: number;
+  used: number;
+  headroom: number;
+  headroomRatio: number;
+  established: number;
+  timeWait: number;
+  timeWaitReusable: number;
+  /** Sockets in states other than ESTABLISHED and TIME_WAIT (SYN_SENT, FIN_WAIT*, CLOSE_WAIT…). */
+  other: number;
+  /** Connections to this destination that our side opened and closed per second, from TIME_WAIT ages. */
+  connectRatePerSecond: number;
+  /** capacity ÷ 60 s, or ÷ the reuse delay when TIME_WAIT reuse applies to this destination. */
+  maxSustainableConnectRate: number;
+  /** Whether tcp_twsk_unique() may hand this destination's TIME_WAIT 4-tuples to new connections. */
+  timeWaitReuse: boolean;
+  /** When the next blocking TIME_WAIT socket frees its port, or null if none blocks. */
+  secondsUntilNextRelease: number | null;
+}
+
+export interface HeadroomModel {
+  portRange: PortRangeSummary;
+  destinations: DestinationHeadroom[];
+  /** Smallest headroomRatio over all destinations, 1 when there are none. */
+  headroomRatioMin: number;
+  socketsByState: Record<TcpStateName, number>;
+  /** Every listening port, any address family, sorted: what ip_local_reserved_ports should cover. */
+  listenerPorts: number[];
+  sockets: number;
+  timeWait: number;
+  malformedRows: number;
+  malformedSamples: readonly string[];
+}
+
+/** Which ports connect() can never pick, and the range summary. */
+export function summarisePortRange(
+  range: PortRange,
+  reserved: readonly PortSpan[],
+  listenerPorts: ReadonlySet<number>,
+): { summary: PortRangeSummary; blocked: Uint8Array } {
+  const blocked = new Uint8Array(65536);
+  let reservedCount = 0;
+  for (const span of reserved) {
+    const from = Math.max(span.from, range.low);
+    const to = Math.min(span.to, range.high);
+    for (let p = from; p <= to; p++) {
+      if (blocked[p] === 0) {
+        blocked[p] = 1;
+        reservedCount++;
+      }
+    }
+  }
+  let listeners = 0;
+  for (const p of listenerPorts) {
+    if (p >= range.low && p <= range.high && blocked[p] === 0) {
+      blocked[p] = 2;
+      listeners++;
+    }
+  }
+  const size = range.high - range.low + 1;
+  return {
+    summary: {
+      low: range.low,
+      high: range.high,
+      size,
+      reserved: reservedCount,
+      listenersInRange: listeners,
+      usable: size - reservedCount - listeners,
+    },
+    blocked,
+  };
+}
+
+export function timeWaitReuseApplies(settings: KernelSettings, loopback: boolean): boolean {
+  if (settings.tcpTimestamps === 0) return false;
+  return settings.tcpTwReuse === 1 || (settings.tcpTwReuse === 2 && loopback);
+}
+
+function emptyStateCounts(): Record<TcpStateName, number> {
+  const out = { unknown: 0 } as Record<TcpStateName, number>;
+  for (const name of Object.values(TCP_STATES)) out[name] = 0;
+  return out;
+}
+
+export function computeHeadroom(table: SocketTable, settings: KernelSettings, options: HeadroomOptions): HeadroomModel {
+  const { summary, blocked } = summarisePortRange(settings.portRange, settings.reservedPorts, table.listenerPorts);
+  const capacity = summary.usable;
+  const n = table.keys.length;
+  const established = new Float64Array(n);
+  const timeWait = new Float64Array(n);
+  const reusable = new Float64Array(n);
+  const other = new Float64Array(n);
+  const recent = new Float64Array(n);
+  const nextRelease = new Float64Array(n).fill(Infinity);
+  const reuse = table.keys.map((k) => timeWaitReuseApplies(settings, k.loopback));
+  const delayMs = settings.tcpTwReuseDelayMs;
+  const windowMs = options.rateWindowSeconds * 1000;
+
+  for (let i = 0; i < table.recordCount; i++) {
+    // A socket on a listening or reserved port does not take a port from the
+    // connect() pool: the port is out of the pool already.
+    if (blocked[table.recordPort[i]!] !== 0) continue;
+    const key = table.recordKey[i]!;
+    const state = table.recordState[i]!;
+    if (state === STATE_ESTABLISHED) {
+      established[key]!++;
+    } else if (state === STATE_TIME_WAIT) {
+      timeWait[key]!++;
+      const leftMs = Math.min(table.recordTimer[i]! * MS_PER_TIMER_TICK, TIME_WAIT_LEN_MS);
+      const ageMs = TIME_WAIT_LEN_MS - leftMs;
+      if (ageMs <= windowMs) recent[key]!++;
+      // tcp_twsk_unique(): reusable once time_after32(now, entry + delay), i.e. strictly older.
+      if (reuse[key] && ageMs > delayMs) {
+        reusable[key]!++;
+      } else {
+        const releaseMs = reuse[key] ? delayMs - ageMs : leftMs;
+        if (releaseMs < nextRelease[key]!) nextRelease[key] = releaseMs;
+      }
+    } else {
+      other[key]!++;
+    }
+  }
+
+  const destinations: DestinationHeadroom[] = [];
+  for (let k = 0; k < n; k++) {
+    const key = table.keys[k]!;
+    const used = established[k]! + other[k]! + timeWait[k]! - reusable[k]!;
+    const total = established[k]! + other[k]! + timeWait[k]!;
+    if (total === 0) continue; // every socket of this key sat on a blocked port
+    const headroom = Math.max(0, capacity - used);
+    const reuseHere = reuse[k]!;
+    const lifetimeS = reuseHere ? delayMs / 1000 : TIME_WAIT_LEN_MS / 1000;
+    destinations.push({
+      sourceIp: key.sourceIp,
+      destination: key.destination,
+      destinationIp: key.destinationIp,
+      destinationPort: key.destinationPort,
+      family: key.family,
+      capacity,
+      used,
+      headroom,
+      headroomRatio: capacity > 0 ? headroom / capacity : 0,
+      established: established[k]!,
+      timeWait: timeWait[k]!,
+      timeWaitReusable: reusable[k]!,
+      other: other[k]!,
+      connectRatePerSecond: recent[k]! / options.rateWindowSeconds,
+      maxSustainableConnectRate: lifetimeS > 0 ? capacity / lifetimeS : Infinity,
+      timeWaitReuse: reuseHere,
+      secondsUntilNextRelease: Number.isFinite(nextRelease[k]!) ? Math.max(0, nextRelease[k]!) / 1000 : null,
+    });
+  }
+  destinations.sort(compareDestinations);
+
+  const socketsByState = emptyStateCounts();
+  for (const [num, name] of Object.entries(TCP_STATES)) socketsByState[name] = table.stateCounts[Number(num)] ?? 0;
+  let unknown = 0;
+  table.stateCounts.forEach((c, i) => {
+    if (!(i in TCP_STATES)) unknown += c;
+  });
+  socketsByState.unknown = unknown;
+
+  return {
+    portRange: summary,
+    destinations,
+    headroomRatioMin: destinations.reduce((min, d) => Math.min(min, d.headroomRatio), 1),
+    socketsByState,
+    listenerPorts: [...table.listenerPorts].sort((a, b) => a - b),
+    sockets: table.rows,
+    timeWait: socketsByState.time_wait,
+    malformedRows: table.malformedRows,
+    malformedSamples: table.malformedSamples,
+  };
+}
+
+/** Least headroom first; ties broken by most used, then by name, so output is stable. */
+export function compareDestinations(a: DestinationHeadroom, b: DestinationHeadroom): number {
+  return (
+    a.headroom - b.headroom ||
+    b.used - a.used ||
+    (a.sourceIp < b.sourceIp ? -1 : a.sourceIp > b.sourceIp ? 1 : 0) ||
+    (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0)
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * Accumulates the rows of /proc/net/tcp and /proc/net/tcp6 into what the headroom
+ * model needs, without keeping a string or an object per socket:
+ *
+ * - every listening port (a bound port is skipped by connect() for every
+ *   destination: __inet_hash_connect() in net/ipv4/inet_hashtables.c passes over a
+ *   bind bucket whose fastreuse/fastreuseport is >= 0, i.e. one made by bind());
+ * - socket counts by state, host-wide;
+ * - for each non-listening socket whose local port is inside the ephemeral range,
+ *   its destination key (source IP, destination IP, destination port), its local
+ *   port, state and timer, in typed arrays.
+ *
+ * Whether a socket's local port is a listening port can only be decided once both
+ * tables are read (a tcp6 listener may hold a port used by a tcp row read earlier),
+ * so rows are kept and aggregated later by the headroom model.
+ */
+import { formatEndpoint, formatIPv4, formatIPv6, IPV6_LOOPBACK_HEX, isLoopbackIPv4 } from '../parse/addresses.js';
+import { STATE_LISTEN, type TcpRowSink } from '../parse/procNetTcp.js';
+import type { PortRange } from '../parse/sysctl.js';
+
+export interface DestinationKey {
+  sourceIp: string;
+  /** `ip:port` or `[v6]:port`. */
+  destination: string;
+  destinationIp: string;
+  destinationPort: number;
+  family: 4 | 6;
+  /** Source or destination is a loopback address: what tcp_tw_reuse=2 looks at. */
+  loopback: boolean;
+}
+
+export interface SocketTable {
+  range: PortRange;
+  listenerPorts: ReadonlySet<number>;
+  /** Count of rows per kernel state number (index 0 collects unknown numbers). */
+  stateCounts: Float64Array;
+  keys: readonly DestinationKey[];
+  /** Parallel arrays, one entry per in-range non-listening socket. */
+  recordCount: number;
+  recordKey: Uint32Array;
+  recordPort: Uint16Array;
+  recordState: Uint8Array;
+  recordTimer: Float64Array;
+  rows: number;
+  malformedRows: number;
+  malformedSamples: readonly string[];
+}
+
+const MAX_MALFORMED_SAMPLES = 5;
+
+export class SocketTableBuilder implements TcpRowSink {
+  private readonly listenerPorts = new Set<number>();
+  private readonly stateCounts = new Float64Array(16);
+  private readonly keys: DestinationKey[] = [];
+  private readonly v4 = new Map<number, Map<number, number>>();
+  private readonly v6 = new Map<string, number>();
+  private count = 0;
+  private keyArr = new Uint32Array(1024);
+  private portArr = new Uint16Array(1024);
+  private stateArr = new Uint8Array(1024);
+  private timerArr = new Float64Array(1024);
+  private rows = 0;
+  private malformedCount = 0;
+  private readonly malformedSamples: string[] = [];
+  /** Set by the caller before each table so malformed-line reports name the file. */
+  currentSource = '';
+
+  constructor(private readonly range: PortRange) {}
+
+  private push(key: number, port: number, state: number, timer: number): void {
+    if (this.count === this.keyArr.length) {
+      const n = this.count * 2;
+      const k = new Uint32Array(n);
+      k.set(this.keyArr);
+      this.keyArr = k;
+      const p = new Uint16Array(n);
+      p.set(this.portArr);
+      this.portArr = p;
+      const s = new Uint8Array(n);
+      s.set(this.stateArr);
+      this.stateArr = s;
+      const t = new Float64Array(n);
+      t.set(this.timerArr);
+      this.timerArr = t;
+    }
+    this.keyArr[this.count] = key;
+    this.portArr[this.count] = port;
+    this.stateArr[this.count] = state;
+    this.timerArr[this.count] = timer;
+    this.count++;
+  }
+
+  private countState(state: number): void {
+    this.rows++;
+    this.stateCounts[state < this.stateCounts.length ? state : 0]!++;
+  }
+
+  row4(state: number, localAddr: number, localPort: number, remoteAddr: number, remotePort: number, timerTicks: number): void {
+    this.countState(state);
+    if (state === STATE_LISTEN) {
+      this.listenerPorts.add(localPort);
+      return;
+    }
+    if (localPort < this.range.low || localPort > this.range.high) return;
+    let byRemote = this.v4.get(localAddr);
+    if (byRemote === undefined) {
+      byRemote = new Map();
+      this.v4.set(localAddr, byRemote);
+    }
+    // remoteAddr · 2^16 + port stays below 2^48, an exact double.
+    const rk = remoteAddr * 65536 + remotePort;
+    let id = byRemote.get(rk);
+    if (id === undefined) {
+      id = this.keys.length;
+      const destinationIp = formatIPv4(remoteAddr);
+      this.keys.push({
+        sourceIp: formatIPv4(localAddr),
+        destination: formatEndpoint(destinationIp, remotePort),
+        destinationIp,
+        destinationPort: remotePort,
+        family: 4,
+        loopback: isLoopbackIPv4(localAddr) || isLoopbackIPv4(remoteAddr),
+      });
+      byRemote.set(rk, id);
+    }
+    this.push(id, localPort, state, timerTicks);
+  }
+
+  row6(state: number, localHex: string, localPort: number, remoteHex: string, remotePort: number, timerTicks: number): void {
+    this.countState(state);
+    if (state === STATE_LISTEN) {
+      this.listenerPorts.add(localPort);
+      return;
+    }
+    if (localPort < this.range.low || localPort > this.range.high) return;
+    const k = `${localHex}/${remoteHex}/${remotePort}`;
+    let id = this.v6.get(k);
+    if (id === undefined) {
+      id = this.keys.length;
+      const destinationIp = formatIPv6(remoteHex);
+      this.keys.push({
+        sourceIp: formatIPv6(localHex),
+        destination: formatEndpoint(destinationIp, remotePort),
+        destinationIp,
+        destinationPort: remotePort,
+        family: 6,
+        loopback: localHex === IPV6_LOOPBACK_HEX || remoteHex === IPV6_LOOPBACK_HEX,
+      });
+      this.v6.set(k, id);
+    }
+    this.push(id, localPort, state, timerTicks);
+  }
+
+  malformed(lineNumber: number, reason: string): void {
+    this.malformedCount++;
+    if (this.malformedSamples.length < MAX_MALFORMED_SAMPLES) {
+      this.malformedSamples.push(`${this.currentSource} line ${lineNumber}: ${reason}`);
+    }
+  }
+
+  get malformedRows(): number {
+    return this.malformedCount;
+  }
+
+  build(): SocketTable {
+    return {
+      range: this.range,
+      listenerPorts: this.listenerPorts,
+      stateCounts: this.stateCounts,
+      keys: this.keys,
+      recordCount: this.count,
+      recordKey: this.keyArr,
+      recordPort: this.portArr,
+      recordState: this.stateArr,
+      recordTimer: this.timerArr,
+      rows: this.rows,
+      malformedRows: this.malformedCount,
+      malformedSamples: this.malformedSamples,
+    };
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Thin synchronous readers under --proc-root. They do I/O and nothing else.
+ *
+ * procfs files report a size of 0 and seq_file hands out at most one page per
+ * read(), so whole-file helpers that trust st_size or grow a chunk list do many
+ * small copies. ProcBuffer reads into one buffer that is kept and grown between
+ * samples.
+ */
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type ReadOutcome<T> =
+  | { ok: true; value: T; path: string }
+  | { ok: false; missing: boolean; path: string; error: string };
+
+function failure(path: string, err: unknown): { ok: false; missing: boolean; path: string; error: string } {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const missing = code === 'ENOENT' || code === 'ENOTDIR';
+  const what =
+    code === 'ENOENT'
+      ? 'does not exist'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : (err as Error).message;
+  return { ok: false, missing, path, error: `${path}: ${what}` };
+}
+
+export function procPath(procRoot: string, rel: string): string {
+  return join(procRoot, rel);
+}
+
+export function readProcText(procRoot: string, rel: string): ReadOutcome<string> {
+  const path = procPath(procRoot, rel);
+  try {
+    return { ok: true, value: readFileSync(path, 'latin1'), path };
+  } catch (err) {
+    return failure(path, err);
+  }
+}
+
+export class ProcBuffer {
+  buf: Buffer;
+
+  constructor(initialBytes = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** Reads the whole file into `buf`; the value is the number of bytes read. */
+  read(procRoot: string, rel: string): ReadOutcome<number> {
+    const path = procPath(procRoot, rel);
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      return failure(path, err);
+    }
+    try {
+      let length = 0;
+      for (;;) {
+        if (length === this.buf.length) {
+          const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+          this.buf.copy(bigger, 0, 0, length);
+          this.buf = bigger;
+        }
+        const n = readSync(fd, this.buf, length, this.buf.length - length, null);
+        if (n === 0) break;
+        length += n;
+      }
+      return { ok: true, value: length, path };
+    } catch (err) {
+      return failure(path, err);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}

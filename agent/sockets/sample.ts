@@ -1,0 +1,276 @@
+/**
+ * One socket sample: read every source under --proc-root, parse, model.
+ *
+ * Synchronous on purpose: the daemon runs it in a worker thread (sampler.ts) so the
+ * HTTP server never waits on it, and `agent diagnose` runs it once inline. A source
+ * that fails is reported in `sources` and the rest of the sample still stands.
+ */
+import { performance } from 'node:perf_hooks';
+import { computeHeadroom, DEFAULT_TW_REUSE_DELAY_MS, type HeadroomModel, type KernelSettings } from './model/headroom.js';
+import { SocketTableBuilder } from './model/socketTable.js';
+import { counter, parseHeaderValuePairs, parseSockstat } from './parse/procNetCounters.js';
+import { scanProcNetTcp, type Endianness } from './parse/procNetTcp.js';
+import { parseIntegerValue, parsePortRange, parseReservedPorts, ParseError, type PortRange, type PortSpan } from './parse/sysctl.js';
+import { ProcBuffer, readProcText } from './read/procfs.js';
+
+export const SOURCES = ['tcp', 'tcp6', 'sysctl', 'snmp', 'netstat', 'sockstat', 'conntrack'] as const;
+export type SourceName = (typeof SOURCES)[number];
+
+export interface SourceStatus {
+  source: SourceName;
+  /** ok: read and parsed; unavailable: an optional file is absent on this kernel; error: it failed. */
+  state: 'ok' | 'unavailable' | 'error';
+  detail?: string;
+}
+
+/** The sysctl values as read, null where a file was absent or unreadable. */
+export interface SysctlValues {
+  ipLocalPortRange: PortRange | null;
+  ipLocalReservedPorts: PortSpan[] | null;
+  tcpTwReuse: number | null;
+  tcpTwReuseDelayMs: number | null;
+  tcpTimestamps: number | null;
+  tcpFinTimeoutSeconds: number | null;
+  tcpMaxTwBuckets: number | null;
+}
+
+export interface HostCounters {
+  /** Tcp ActiveOpens in /proc/net/snmp: connect() calls that sent a SYN. */
+  activeOpens: number | null;
+  passiveOpens: number | null;
+  /** Tcp AttemptFails: connection attempts that failed. */
+  attemptFails: number | null;
+  /** TcpExt TCPTimeWaitOverflow in /proc/net/netstat: TIME_WAIT sockets not created because of tcp_max_tw_buckets. */
+  timeWaitOverflow: number | null;
+  /** sockstat TCP inuse / orphan / tw / alloc. */
+  tcpInUse: number | null;
+  tcpOrphan: number | null;
+  tcpTimeWait: number | null;
+  tcp6InUse: number | null;
+  conntrackCount: number | null;
+  conntrackMax: number | null;
+}
+
+export interface SocketSample {
+  takenAtMs: number;
+  durationMs: number;
+  procRoot: string;
+  sources: SourceStatus[];
+  sysctls: SysctlValues;
+  /** The settings the model used, with kernel defaults filled in for absent values. */
+  settings: KernelSettings | null;
+  /** What was assumed because a value could not be read. */
+  assumptions: string[];
+  headroom: HeadroomModel | null;
+  counters: HostCounters;
+  /** Lines of each socket table skipped because they did not parse. */
+  malformedLines: { tcp: number; tcp6: number };
+  /** Non-fatal problems: malformed lines skipped, counters missing. */
+  problems: string[];
+}
+
+export interface SampleOptions {
+  procRoot: string;
+  endianness: Endianness;
+  rateWindowSeconds: number;
+}
+
+const SYSCTL = 'sys/net/ipv4/';
+
+function optionalInt(
+  procRoot: string,
+  rel: string,
+  name: string,
+  problems: string[],
+): { value: number | null; missing: boolean } {
+  const r = readProcText(procRoot, rel);
+  if (!r.ok) {
+    if (!r.missing) problems.push(r.error);
+    return { value: null, missing: r.missing };
+  }
+  try {
+    return { value: parseIntegerValue(r.value, name), missing: false };
+  } catch (err) {
+    problems.push(`${r.path}: ${(err as Error).message}`);
+    return { value: null, missing: false };
+  }
+}
+
+export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs: number): SocketSample {
+  const started = performance.now();
+  const { procRoot } = opts;
+  const sources: SourceStatus[] = [];
+  const problems: string[] = [];
+  const assumptions: string[] = [];
+
+  // --- sysctls ---------------------------------------------------------------
+  const sysctls: SysctlValues = {
+    ipLocalPortRange: null,
+    ipLocalReservedPorts: null,
+    tcpTwReuse: null,
+    tcpTwReuseDelayMs: null,
+    tcpTimestamps: null,
+    tcpFinTimeoutSeconds: null,
+    tcpMaxTwBuckets: null,
+  };
+  const sysctlProblems: string[] = [];
+  let rangeError: string | null = null;
+  const rangeText = readProcText(procRoot, `${SYSCTL}ip_local_port_range`);
+  if (rangeText.ok) {
+    try {
+      sysctls.ipLocalPortRange = parsePortRange(rangeText.value);
+    } catch (err) {
+      rangeError = `${rangeText.path}: ${(err as ParseError).message}`;
+    }
+  } else {
+    rangeError = rangeText.error;
+  }
+  const reservedText = readProcText(procRoot, `${SYSCTL}ip_local_reserved_ports`);
+  if (reservedText.ok) {
+    try {
+      sysctls.ipLocalReservedPorts = parseReservedPorts(reservedText.value);
+    } catch (err) {
+      sysctlProblems.push(`${reservedText.path}: ${(err as Error).message}`);
+    }
+  } else if (!reservedText.missing) {
+    sysctlProblems.push(reservedText.error);
+  }
+  sysctls.tcpTwReuse = optionalInt(procRoot, `${SYSCTL}tcp_tw_reuse`, 'tcp_tw_reuse', sysctlProblems).value;
+  const delay = optionalInt(procRoot, `${SYSCTL}tcp_tw_reuse_delay`, 'tcp_tw_reuse_delay', sysctlProblems);
+  sysctls.tcpTwReuseDelayMs = delay.value;
+  sysctls.tcpTimestamps = optionalInt(procRoot, `${SYSCTL}tcp_timestamps`, 'tcp_timestamps', sysctlProblems).value;
+  sysctls.tcpFinTimeoutSeconds = optionalInt(procRoot, `${SYSCTL}tcp_fin_timeout`, 'tcp_fin_timeout', sysctlProblems).value;
+  sysctls.tcpMaxTwBuckets = optionalInt(procRoot, `${SYSCTL}tcp_max_tw_buckets`, 'tcp_max_tw_buckets', sysctlProblems).value;
+
+  if (sysctls.ipLocalReservedPorts === null) assumptions.push('ip_local_reserved_ports unreadable: assumed no reserved ports');
+  if (sysctls.tcpTwReuse === null) assumptions.push('tcp_tw_reuse unreadable: assumed the kernel default 2 (loopback only)');
+  if (sysctls.tcpTimestamps === null) assumptions.push('tcp_timestamps unreadable: assumed the kernel default 1 (on)');
+  if (sysctls.tcpTwReuseDelayMs === null) {
+    assumptions.push(
+      delay.missing
+        ? 'this kernel has no tcp_tw_reuse_delay: TIME_WAIT reuse after about 1 s'
+        : 'tcp_tw_reuse_delay unreadable: assumed 1000 ms',
+    );
+  }
+  if (rangeError !== null) {
+    sources.push({ source: 'sysctl', state: 'error', detail: rangeError });
+  } else {
+    sources.push(sysctlProblems.length > 0 ? { source: 'sysctl', state: 'ok', detail: sysctlProblems.join('; ') } : { source: 'sysctl', state: 'ok' });
+  }
+  problems.push(...sysctlProblems);
+
+  const settings: KernelSettings | null =
+    sysctls.ipLocalPortRange === null
+      ? null
+      : {
+          portRange: sysctls.ipLocalPortRange,
+          reservedPorts: sysctls.ipLocalReservedPorts ?? [],
+          tcpTwReuse: sysctls.tcpTwReuse ?? 2,
+          tcpTimestamps: sysctls.tcpTimestamps ?? 1,
+          tcpTwReuseDelayMs: sysctls.tcpTwReuseDelayMs ?? DEFAULT_TW_REUSE_DELAY_MS,
+        };
+
+  // --- socket tables -----------------------------------------------------------
+  // Without the port range there is nothing to compare sockets against, but the
+  // tables are still read so state counts and source health stay visible.
+  const builder = new SocketTableBuilder(settings?.portRange ?? { low: 1, high: 0 });
+  let tcpOk = false;
+  const malformedLines = { tcp: 0, tcp6: 0 };
+  for (const [source, rel, family] of [
+    ['tcp', 'net/tcp', 4],
+    ['tcp6', 'net/tcp6', 6],
+  ] as const) {
+    const r = buffer.read(procRoot, rel);
+    if (!r.ok) {
+      // tcp6 is absent when IPv6 is disabled (ipv6.disable=1); tcp never is.
+      sources.push({ source, state: r.missing && source === 'tcp6' ? 'unavailable' : 'error', detail: r.error });
+      continue;
+    }
+    builder.currentSource = r.path;
+    const before = builder.malformedRows;
+    scanProcNetTcp(buffer.buf, r.value, family, opts.endianness, builder);
+    const bad = builder.malformedRows - before;
+    malformedLines[source] = bad;
+    if (source === 'tcp') tcpOk = true;
+    sources.push(bad > 0 ? { source, state: 'ok', detail: `${bad} malformed line(s) skipped` } : { source, state: 'ok' });
+  }
+  const table = builder.build();
+  if (table.malformedRows > 0) problems.push(...table.malformedSamples);
+  const headroom =
+    settings !== null && tcpOk ? computeHeadroom(table, settings, { rateWindowSeconds: opts.rateWindowSeconds }) : null;
+
+  // --- counters ------------------------------------------------------------------
+  const counters: HostCounters = {
+    activeOpens: null,
+    passiveOpens: null,
+    attemptFails: null,
+    timeWaitOverflow: null,
+    tcpInUse: null,
+    tcpOrphan: null,
+    tcpTimeWait: null,
+    tcp6InUse: null,
+    conntrackCount: null,
+    conntrackMax: null,
+  };
+  const snmp = readProcText(procRoot, 'net/snmp');
+  if (snmp.ok) {
+    const parsed = parseHeaderValuePairs(snmp.value);
+    counters.activeOpens = counter(parsed.groups, 'Tcp', 'ActiveOpens');
+    counters.passiveOpens = counter(parsed.groups, 'Tcp', 'PassiveOpens');
+    counters.attemptFails = counter(parsed.groups, 'Tcp', 'AttemptFails');
+    const missing = counters.activeOpens === null ? ['Tcp ActiveOpens missing'] : [];
+    const detail = [...parsed.problems, ...missing];
+    sources.push(detail.length > 0 ? { source: 'snmp', state: counters.activeOpens === null ? 'error' : 'ok', detail: detail.join('; ') } : { source: 'snmp', state: 'ok' });
+  } else {
+    sources.push({ source: 'snmp', state: snmp.missing ? 'unavailable' : 'error', detail: snmp.error });
+  }
+  const netstat = readProcText(procRoot, 'net/netstat');
+  if (netstat.ok) {
+    const parsed = parseHeaderValuePairs(netstat.value);
+    counters.timeWaitOverflow = counter(parsed.groups, 'TcpExt', 'TCPTimeWaitOverflow');
+    sources.push(parsed.problems.length > 0 ? { source: 'netstat', state: 'ok', detail: parsed.problems.join('; ') } : { source: 'netstat', state: 'ok' });
+  } else {
+    sources.push({ source: 'netstat', state: netstat.missing ? 'unavailable' : 'error', detail: netstat.error });
+  }
+  const sockstat = readProcText(procRoot, 'net/sockstat');
+  if (sockstat.ok) {
+    const parsed = parseSockstat(sockstat.value);
+    counters.tcpInUse = counter(parsed.groups, 'TCP', 'inuse');
+    counters.tcpOrphan = counter(parsed.groups, 'TCP', 'orphan');
+    counters.tcpTimeWait = counter(parsed.groups, 'TCP', 'tw');
+    const six = readProcText(procRoot, 'net/sockstat6');
+    if (six.ok) counters.tcp6InUse = counter(parseSockstat(six.value).groups, 'TCP6', 'inuse');
+    sources.push(parsed.problems.length > 0 ? { source: 'sockstat', state: 'ok', detail: parsed.problems.join('; ') } : { source: 'sockstat', state: 'ok' });
+  } else {
+    sources.push({ source: 'sockstat', state: sockstat.missing ? 'unavailable' : 'error', detail: sockstat.error });
+  }
+  // nf_conntrack is a module: absent unless loaded, and then per network namespace.
+  const ctProblems: string[] = [];
+  const ctCount = optionalInt(procRoot, 'sys/net/netfilter/nf_conntrack_count', 'nf_conntrack_count', ctProblems);
+  const ctMax = optionalInt(procRoot, 'sys/net/netfilter/nf_conntrack_max', 'nf_conntrack_max', ctProblems);
+  counters.conntrackCount = ctCount.value;
+  counters.conntrackMax = ctMax.value;
+  if (ctProblems.length > 0) sources.push({ source: 'conntrack', state: 'error', detail: ctProblems.join('; ') });
+  else if (ctCount.missing) sources.push({ source: 'conntrack', state: 'unavailable', detail: 'nf_conntrack not loaded in this network namespace' });
+  else sources.push({ source: 'conntrack', state: 'ok' });
+
+  return {
+    takenAtMs: nowMs,
+    durationMs: performance.now() - started,
+    procRoot,
+    sources,
+    sysctls,
+    settings,
+    assumptions,
+    headroom,
+    counters,
+    malformedLines,
+    problems,
+  };
+}
+
+/** Tcp ActiveOpens alone, for a second reading when measuring the connect-attempt rate. */
+export function readActiveOpens(procRoot: string): number | null {
+  const snmp = readProcText(procRoot, 'net/snmp');
+  return snmp.ok ? counter(parseHeaderValuePairs(snmp.value).groups, 'Tcp', 'ActiveOpens') : null;
+}

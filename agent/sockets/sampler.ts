@@ -1,0 +1,134 @@
+/**
+ * Samplers hand the daemon one SocketSample at a time.
+ *
+ * WorkerSampler (the daemon's) runs takeSocketSample() in a worker thread, with a
+ * deadline: a sample that overruns sampleTimeoutMs is abandoned, the thread is
+ * terminated and a fresh one takes the next sample. InlineSampler runs it on the
+ * calling thread, for one-shot use and tests.
+ */
+import { Worker } from 'node:worker_threads';
+import { AgentError } from '../errors.js';
+import { ProcBuffer } from './read/procfs.js';
+import { takeSocketSample, type SampleOptions, type SocketSample } from './sample.js';
+
+export interface Sampler {
+  sample(nowMs: number): Promise<SocketSample>;
+  close(): Promise<void>;
+}
+
+export interface WorkerRequest {
+  id: number;
+  options: SampleOptions;
+  nowMs: number;
+}
+
+export type WorkerReply = { id: number; ok: true; sample: SocketSample } | { id: number; ok: false; error: string };
+
+export class InlineSampler implements Sampler {
+  private readonly buffer = new ProcBuffer();
+  constructor(private readonly options: SampleOptions) {}
+
+  sample(nowMs: number): Promise<SocketSample> {
+    try {
+      return Promise.resolve(takeSocketSample(this.options, this.buffer, nowMs));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+interface Pending {
+  id: number;
+  resolve: (s: SocketSample) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export const DEFAULT_WORKER_URL = new URL('./worker.js', import.meta.url);
+
+export class WorkerSampler implements Sampler {
+  private worker: Worker | null = null;
+  private pending: Pending | null = null;
+  private nextId = 1;
+  /** Threads started, including restarts after a timeout or crash. */
+  starts = 0;
+
+  constructor(
+    private readonly options: SampleOptions,
+    private readonly timeoutMs: number,
+    private readonly workerUrl: URL = DEFAULT_WORKER_URL,
+  ) {}
+
+  private spawn(): Worker {
+    const w = new Worker(this.workerUrl);
+    this.starts++;
+    // The HTTP server keeps the process alive; an idle sampler thread must not.
+    w.unref();
+    w.on('message', (reply: WorkerReply) => {
+      const p = this.pending;
+      if (p === null || p.id !== reply.id) return; // a reply to an abandoned sample
+      this.pending = null;
+      clearTimeout(p.timer);
+      if (reply.ok) p.resolve(reply.sample);
+      else p.reject(new AgentError('AGENT_ERR_SAMPLER_FAILED', `sample failed in the sampler thread: ${reply.error}`));
+    });
+    w.on('error', (err) => {
+      this.fail(w, new AgentError('AGENT_ERR_SAMPLER_FAILED', `sampler thread crashed: ${err.message}`, { cause: err }));
+    });
+    w.on('exit', (code) => {
+      this.fail(w, new AgentError('AGENT_ERR_SAMPLER_FAILED', `sampler thread exited with code ${code}`));
+    });
+    return w;
+  }
+
+  private fail(w: Worker, err: Error): void {
+    if (this.worker !== w) return;
+    this.worker = null;
+    const p = this.pending;
+    this.pending = null;
+    if (p !== null) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+  }
+
+  sample(nowMs: number): Promise<SocketSample> {
+    if (this.pending !== null) {
+      return Promise.reject(new AgentError('AGENT_ERR_SAMPLER_FAILED', 'a sample is already running'));
+    }
+    const worker = (this.worker ??= this.spawn());
+    const id = this.nextId++;
+    return new Promise<SocketSample>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending?.id !== id) return;
+        this.pending = null;
+        this.worker = null;
+        void worker.terminate();
+        reject(
+          new AgentError(
+            'AGENT_ERR_SAMPLE_TIMEOUT',
+            `socket sample took longer than ${this.timeoutMs} ms and was abandoned; is ${this.options.procRoot} responsive?`,
+          ),
+        );
+      }, this.timeoutMs);
+      this.pending = { id, resolve, reject, timer };
+      const request: WorkerRequest = { id, options: this.options, nowMs };
+      worker.postMessage(request);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (this.pending !== null) {
+      clearTimeout(this.pending.timer);
+      this.pending.reject(new AgentError('AGENT_ERR_SAMPLER_FAILED', 'sampler closed'));
+      this.pending = null;
+    }
+    if (w !== null) await w.terminate();
+  }
+}
