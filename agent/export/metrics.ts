@@ -136,7 +136,14 @@ export class AgentMetrics {
       labelNames: ['version', 'nodejs'],
       registers: r,
     }).set({ version: opts.version, nodejs: process.versions.node }, 1);
-    if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+    if (opts.defaultMetrics) {
+      collectDefaultMetrics({ register: registry });
+      // prom-client exports these gauges with a _total suffix, which promtool
+      // rejects ("non-counter metrics should not have _total suffix").
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        registry.removeSingleMetric(name);
+      }
+    }
   }
 
   /** Counts a sample that did not complete; the previous values stay, the sources go down. */

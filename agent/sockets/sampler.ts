@@ -53,6 +53,12 @@ export const DEFAULT_WORKER_URL = new URL('./worker.js', import.meta.url);
 export class WorkerSampler implements Sampler {
   private worker: Worker | null = null;
   private pending: Pending | null = null;
+  /**
+   * Threads abandoned after a timeout that have not exited yet. A thread stuck in a
+   * system call cannot be interrupted; while one is stuck no new thread is started,
+   * so a hung --proc-root costs one thread, not one per interval.
+   */
+  private readonly abandoned = new Set<Worker>();
   private nextId = 1;
   /** Threads started, including restarts after a timeout or crash. */
   starts = 0;
@@ -80,6 +86,7 @@ export class WorkerSampler implements Sampler {
       this.fail(w, new AgentError('AGENT_ERR_SAMPLER_FAILED', `sampler thread crashed: ${err.message}`, { cause: err }));
     });
     w.on('exit', (code) => {
+      this.abandoned.delete(w);
       this.fail(w, new AgentError('AGENT_ERR_SAMPLER_FAILED', `sampler thread exited with code ${code}`));
     });
     return w;
@@ -100,6 +107,11 @@ export class WorkerSampler implements Sampler {
     if (this.pending !== null) {
       return Promise.reject(new AgentError('AGENT_ERR_SAMPLER_FAILED', 'a sample is already running'));
     }
+    if (this.worker === null && this.abandoned.size > 0) {
+      return Promise.reject(
+        new AgentError('AGENT_ERR_SAMPLE_TIMEOUT', `the previous sample of ${this.options.procRoot} is still stuck; not starting another`),
+      );
+    }
     const worker = (this.worker ??= this.spawn());
     const id = this.nextId++;
     return new Promise<SocketSample>((resolve, reject) => {
@@ -107,6 +119,7 @@ export class WorkerSampler implements Sampler {
         if (this.pending?.id !== id) return;
         this.pending = null;
         this.worker = null;
+        this.abandoned.add(worker);
         void worker.terminate();
         reject(
           new AgentError(
@@ -130,5 +143,6 @@ export class WorkerSampler implements Sampler {
       this.pending = null;
     }
     if (w !== null) await w.terminate();
+    for (const a of this.abandoned) void a.terminate();
   }
 }

@@ -6,7 +6,7 @@
  * small copies. ProcBuffer reads into one buffer that is kept and grown between
  * samples.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type ReadOutcome<T> =
@@ -23,7 +23,9 @@ function failure(path: string, err: unknown): { ok: false; missing: boolean; pat
         ? 'permission denied'
         : code === 'EISDIR'
           ? 'is a directory'
-          : (err as Error).message;
+          : code === 'ENOTREG'
+            ? 'is not a regular file'
+            : (err as Error).message;
   return { ok: false, missing, path, error: `${path}: ${what}` };
 }
 
@@ -31,13 +33,24 @@ export function procPath(procRoot: string, rel: string): string {
   return join(procRoot, rel);
 }
 
-export function readProcText(procRoot: string, rel: string): ReadOutcome<string> {
-  const path = procPath(procRoot, rel);
-  try {
-    return { ok: true, value: readFileSync(path, 'latin1'), path };
-  } catch (err) {
-    return failure(path, err);
+/**
+ * Opens without blocking (a FIFO planted under --proc-root must not hang the
+ * sampler) and refuses anything but a regular file; procfs files are regular.
+ */
+function openRegular(path: string): number {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
   }
+  return fd;
+}
+
+/** Small files (sysctls, snmp, netstat): read whole, as text. */
+export function readProcText(procRoot: string, rel: string): ReadOutcome<string> {
+  const holder = new ProcBuffer(16 * 1024);
+  const r = holder.read(procRoot, rel);
+  return r.ok ? { ok: true, value: holder.buf.toString('latin1', 0, r.value), path: r.path } : r;
 }
 
 export class ProcBuffer {
@@ -52,7 +65,7 @@ export class ProcBuffer {
     const path = procPath(procRoot, rel);
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openRegular(path);
     } catch (err) {
       return failure(path, err);
     }
