@@ -47,7 +47,7 @@ const RUN_KEYS: ConfigKey[] = [
   'criticalHeadroomRatio',
   'logLevel',
 ];
-const DIAGNOSE_KEYS: ConfigKey[] = ['procRoot', 'rateWindowSeconds', 'warningHeadroomRatio', 'criticalHeadroomRatio', 'reportTop', 'logLevel'];
+const DIAGNOSE_KEYS: ConfigKey[] = ['procRoot', 'rateWindowSeconds', 'warningHeadroomRatio', 'criticalHeadroomRatio', 'reportTop'];
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -128,7 +128,6 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .description('take one sample now and report headroom, findings and fixes (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)')
     .option('--json', 'print the report as JSON')
     .option('--rate-interval-ms <ms>', 'measure connect attempts/s over this interval (0 skips)', '1000');
-  diag.hook('preSubcommand', () => undefined);
   addConfigOptions(diag, DIAGNOSE_KEYS).action(async (opts: Record<string, unknown>) => {
     const loaded = loadConfig(opts, DIAGNOSE_KEYS, io.env);
     const rateIntervalMs = Number(opts['rateIntervalMs']);

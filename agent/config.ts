@@ -35,7 +35,7 @@ export const configShape = {
   listen: z
     .string()
     .regex(LISTEN_RE, 'must be host:port, [v6]:port or :port')
-    .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0–65535'),
+    .refine((v) => !LISTEN_RE.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0–65535'),
   sampleIntervalMs: num(z.number().int().min(100).max(3_600_000)),
   sampleTimeoutMs: num(z.number().int().min(100).max(3_600_000)),
   maxDestinations: num(z.number().int().min(1).max(100_000)),

@@ -13,7 +13,7 @@ export type ReadOutcome<T> =
   | { ok: true; value: T; path: string }
   | { ok: false; missing: boolean; path: string; error: string };
 
-function failure(path: string, err: unknown): { ok: false; missing: boolean; path: string; error: string } {
+export function describeReadFailure(path: string, err: unknown): { ok: false; missing: boolean; path: string; error: string } {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const missing = code === 'ENOENT' || code === 'ENOTDIR';
   const what =
@@ -67,7 +67,7 @@ export class ProcBuffer {
     try {
       fd = openRegular(path);
     } catch (err) {
-      return failure(path, err);
+      return describeReadFailure(path, err);
     }
     try {
       let length = 0;
@@ -83,7 +83,7 @@ export class ProcBuffer {
       }
       return { ok: true, value: length, path };
     } catch (err) {
-      return failure(path, err);
+      return describeReadFailure(path, err);
     } finally {
       closeSync(fd);
     }

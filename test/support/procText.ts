@@ -1,0 +1,51 @@
+/** Builds /proc/net/tcp text the way get_tcp4_sock()/get_tcp6_sock() print it (little-endian host). */
+const HEADER4 = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+
+function hex(n: number, width: number): string {
+  return n.toString(16).toUpperCase().padStart(width, '0');
+}
+
+function v4hex(ip: string): string {
+  return hex(
+    ip
+      .split('.')
+      .map(Number)
+      .reverse()
+      .reduce((acc, b) => acc * 256 + b, 0),
+    8,
+  );
+}
+
+export interface Row {
+  local: string;
+  lport: number;
+  remote?: string;
+  rport?: number;
+  /** Kernel state number: 1 ESTABLISHED, 5 FIN_WAIT2, 6 TIME_WAIT, 10 LISTEN. */
+  state: number;
+  /** tm->when in 1/100 s (time left for TIME_WAIT). */
+  when?: number;
+}
+
+export function tcp4(rows: readonly Row[]): string {
+  return (
+    HEADER4 +
+    rows
+      .map(
+        (r, i) =>
+          `${String(i).padStart(4)}: ${v4hex(r.local)}:${hex(r.lport, 4)} ${v4hex(r.remote ?? '0.0.0.0')}:${hex(r.rport ?? 0, 4)} ` +
+          `${hex(r.state, 2)} 00000000:00000000 ${r.state === 6 || r.state === 5 ? '03' : '00'}:${hex(r.when ?? 0, 8)} 00000000     0        0 0 1 0000000000000000`,
+      )
+      .join('\n') +
+    '\n'
+  );
+}
+
+/** `n` TIME_WAIT rows from `local` ports starting at `firstPort` towards remote:rport, each with `when` ticks left. */
+export function timeWaits(n: number, local: string, firstPort: number, remote: string, rport: number, when: number): Row[] {
+  return Array.from({ length: n }, (_, i) => ({ local, lport: firstPort + i, remote, rport, state: 6, when }));
+}
+
+export function established(n: number, local: string, firstPort: number, remote: string, rport: number): Row[] {
+  return Array.from({ length: n }, (_, i) => ({ local, lport: firstPort + i, remote, rport, state: 1 }));
+}

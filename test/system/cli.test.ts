@@ -1,0 +1,93 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { describeWith } from '../support/gate.js';
+import { runAgent } from '../support/agentProcess.js';
+import { scratchProc } from '../support/procTree.js';
+import { established, tcp4 } from '../support/procText.js';
+
+const PROC = 'test/fixtures/real-tw-exhaustion/proc';
+
+describeWith(['built'], 'agent diagnose (built CLI)', () => {
+  const scratch = scratchProc();
+  afterAll(() => {
+    scratch.cleanup();
+  });
+
+  it('prints the report and exits 2 (CRITICAL) on the captured exhaustion', async () => {
+    const r = await runAgent(['diagnose', '--proc-root', PROC, '--rate-interval-ms', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stdout.split('\n')[0]).toMatch(/^NGINX-PORTS CRITICAL - .*127\.0\.0\.2:9000/);
+    expect(r.stdout).toContain('headroom_exhausted');
+  });
+
+  it('--json prints the documented fields', async () => {
+    const r = await runAgent(['diagnose', '--json', '--proc-root', PROC, '--rate-interval-ms', '0']);
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(j).toMatchObject({ status: 'CRITICAL', portRange: { low: 40000, high: 40099, usable: 100 } });
+  });
+
+  it('exits 0 when headroom is fine, 1 when low, 2 at zero even with thresholds at 0', async () => {
+    // Reuse on with timestamps: every TIME_WAIT socket (about 4 s old) is reusable.
+    writeFileSync(join(scratch.root, 'sys/net/ipv4/tcp_tw_reuse'), '1\n');
+    expect((await runAgent(['diagnose', '--proc-root', scratch.root, '--rate-interval-ms', '0'])).code).toBe(0);
+    writeFileSync(join(scratch.root, 'sys/net/ipv4/tcp_tw_reuse'), '0\n');
+    expect(
+      (await runAgent(['diagnose', '--proc-root', scratch.root, '--rate-interval-ms', '0', '--critical-headroom-ratio', '0', '--warning-headroom-ratio', '0'])).code,
+    ).toBe(2);
+    // 85 of 100 ports held open: 15 % headroom is below the 20 % warning threshold.
+    const tcpBackup = readFileSync(join(scratch.root, 'net/tcp'));
+    writeFileSync(join(scratch.root, 'net/tcp'), tcp4(established(85, '10.0.0.1', 40000, '10.0.0.5', 80)));
+    const warn = await runAgent(['diagnose', '--proc-root', scratch.root, '--rate-interval-ms', '0']);
+    writeFileSync(join(scratch.root, 'net/tcp'), tcpBackup);
+    expect(warn.code).toBe(1);
+    expect(warn.stdout).toMatch(/^NGINX-PORTS WARNING - 1 destination below 20\.0 % ephemeral-port headroom/);
+  });
+
+  it('exits 3 (UNKNOWN) with every problem listed for bad configuration', async () => {
+    const r = await runAgent(['diagnose', '--proc-root', PROC, '--warning-headroom-ratio', '2', '--report-top', 'x'], {
+      NGINX_PORT_AGENT_RATE_WINDOW_SECONDS: '600',
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/AGENT_ERR_CONFIG_INVALID: 3 configuration problem/);
+    expect(r.stderr).toMatch(/--warning-headroom-ratio/);
+    expect(r.stderr).toMatch(/--report-top/);
+    expect(r.stderr).toMatch(/NGINX_PORT_AGENT_RATE_WINDOW_SECONDS/);
+  });
+
+  it('exits 3 for an unknown option and for a missing proc root', async () => {
+    expect((await runAgent(['diagnose', '--bogus'])).code).toBe(3);
+    const r = await runAgent(['diagnose', '--proc-root', '/nonexistent', '--rate-interval-ms', '0']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^NGINX-PORTS UNKNOWN - cannot compute headroom: \/nonexistent\/sys\/net\/ipv4\/ip_local_port_range: does not exist/);
+  });
+
+  it('reads a JSON config file and rejects a broken one', async () => {
+    const cfg = join(scratch.root, '..', 'agent.json');
+    writeFileSync(cfg, JSON.stringify({ procRoot: PROC, reportTop: 1 }));
+    const ok = await runAgent(['diagnose', '--config', cfg, '--rate-interval-ms', '0']);
+    expect(ok.code).toBe(2);
+    expect(ok.stdout).toMatch(/Destinations, least headroom first \(1 of 2\)/);
+    writeFileSync(cfg, '{ nope');
+    const bad = await runAgent(['diagnose', '--rate-interval-ms', '0'], { NGINX_PORT_AGENT_CONFIG: cfg });
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/AGENT_ERR_CONFIG_FILE: config file .* is not valid JSON/);
+  });
+
+  it('--help documents every option with its default and environment variable', async () => {
+    const r = await runAgent(['diagnose', '--help']);
+    expect(r.code).toBe(0);
+    const text = r.stdout.replace(/\s+/g, ' ');
+    for (const s of ['--json', '--proc-root', 'NGINX_PORT_AGENT_PROC_ROOT', '--warning-headroom-ratio', '(default 0.2,']) expect(text).toContain(s);
+    const run = await runAgent(['run', '--help']);
+    expect(run.code).toBe(0);
+    for (const s of ['--listen', '--sample-interval-ms', '--max-destinations', 'NGINX_PORT_AGENT_LISTEN']) expect(run.stdout).toContain(s);
+  });
+
+  it('agent run exits 1 with every problem for bad configuration', async () => {
+    const r = await runAgent(['run', '--listen', 'nowhere', '--sample-interval-ms', '5']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/2 configuration problem/);
+  });
+});

@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { describeWith } from '../support/gate.js';
+import { startDaemon, type Daemon } from '../support/agentProcess.js';
+import { scratchProc } from '../support/procTree.js';
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const get = async (url: string): Promise<{ status: number; body: string }> => {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.text() };
+};
+
+describeWith(['built', 'command:promtool'], 'agent run (built daemon)', () => {
+  const scratch = scratchProc();
+  let daemon: Daemon | undefined;
+  afterAll(async () => {
+    await daemon?.stop('SIGKILL');
+    scratch.cleanup();
+  });
+
+  it('becomes ready, serves metrics promtool accepts, survives a broken source and stops cleanly on SIGTERM', async () => {
+    daemon = await startDaemon(['--proc-root', scratch.root, '--sample-interval-ms', '100', '--log-level', 'info']);
+    const d = daemon;
+    await until('readyz', async () => ((await get(`${d.url}/readyz`)).status === 200 ? true : undefined));
+
+    const metrics = await get(`${d.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('nginx_port_destination_headroom{source_ip="127.0.0.1",destination="127.0.0.2:9000"} 0');
+    expect(metrics.body).toContain('process_resident_memory_bytes');
+    // promtool exits non-zero on any lint problem.
+    execFileSync('promtool', ['check', 'metrics'], { input: metrics.body });
+
+    // A source that fails while running: source_up goes to 0, the scrape still answers 200
+    // with the last good values, the failure is logged once, and recovery is noticed.
+    const tcp = join(scratch.root, 'net/tcp');
+    renameSync(tcp, `${tcp}.away`);
+    const down = await until('source_up 0', async () => {
+      const m = await get(`${d.url}/metrics`);
+      return m.body.includes('nginx_port_source_up{source="tcp"} 0') ? m : undefined;
+    });
+    expect(down.status).toBe(200);
+    expect(down.body).toContain('nginx_port_destination_headroom{source_ip="127.0.0.1",destination="127.0.0.2:9000"} 0');
+    await new Promise((r) => setTimeout(r, 500)); // several more failing samples
+    expect(d.logs().match(/source tcp failed/g)).toHaveLength(1);
+    renameSync(`${tcp}.away`, tcp);
+    await until('source_up 1', async () => ((await get(`${d.url}/metrics`)).body.includes('nginx_port_source_up{source="tcp"} 1') ? true : undefined));
+    expect(d.logs()).toMatch(/source tcp recovered/);
+
+    const code = await d.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(d.logs()).toMatch(/"msg":"stopped"/);
+    daemon = undefined;
+  });
+});
+
+describeWith(['command:promtool'], 'golden /metrics', () => {
+  it('passes promtool check metrics', () => {
+    execFileSync('promtool', ['check', 'metrics'], { input: execFileSync('cat', ['test/golden/metrics-real-tw-exhaustion.prom']) });
+  });
+});

@@ -1,0 +1,110 @@
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { AgentMetrics, METRIC } from '../../agent/export/metrics.js';
+import { buildServer } from '../../agent/export/server.js';
+import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
+import { SOURCES, takeSocketSample, type SocketSample } from '../../agent/sockets/sample.js';
+
+const PROC = 'test/fixtures/real-tw-exhaustion/proc';
+const AT = Date.UTC(2026, 10, 21, 8, 44, 0);
+
+function fixtureSample(): SocketSample {
+  const s = takeSocketSample({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 }, new ProcBuffer(), AT);
+  s.durationMs = 12.5; // the only value that depends on the machine
+  return s;
+}
+
+function setup(maxDestinations = 100) {
+  const registry = new Registry();
+  const metrics = new AgentMetrics(registry, { maxDestinations, defaultMetrics: false, version: '0.0.0-test' });
+  let ready = false;
+  const app = buildServer({
+    registry,
+    logger: pino({ level: 'silent' }),
+    version: '0.0.0-test',
+    state: { ready: () => ready, notReadyReason: () => 'no socket sample has completed yet' },
+  });
+  return {
+    metrics,
+    app,
+    markReady: () => {
+      ready = true;
+    },
+  };
+}
+
+const scrape = async (app: ReturnType<typeof setup>['app']): Promise<string> => {
+  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  expect(res.statusCode).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+  return res.body.replace(/nodejs="[^"]+"/, 'nodejs="X"');
+};
+
+describe('/metrics', () => {
+  it('matches the golden file for the captured exhaustion', async () => {
+    const { metrics, app } = setup();
+    metrics.update({ sample: fixtureSample(), connectAttemptsPerSecond: 24_812.5 });
+    await expect(await scrape(app)).toMatchFileSnapshot('../golden/metrics-real-tw-exhaustion.prom');
+  });
+
+  it('keeps only the worst maxDestinations destinations', async () => {
+    const { metrics, app } = setup(1);
+    metrics.update({ sample: fixtureSample(), connectAttemptsPerSecond: null });
+    const body = await scrape(app);
+    const lines = body.split('\n').filter((l) => l.startsWith(`${METRIC.headroom}{`));
+    expect(lines).toEqual([`${METRIC.headroom}{source_ip="127.0.0.1",destination="127.0.0.2:9000"} 0`]);
+    expect(body).toContain(`${METRIC.destinations} 2`);
+  });
+
+  it('drops series of destinations that went away', async () => {
+    const { metrics, app } = setup();
+    metrics.update({ sample: fixtureSample(), connectAttemptsPerSecond: null });
+    const empty = fixtureSample();
+    empty.headroom!.destinations = [];
+    empty.headroom!.headroomRatioMin = 1;
+    metrics.update({ sample: empty, connectAttemptsPerSecond: null });
+    const body = await scrape(app);
+    expect(body).not.toContain(`${METRIC.headroom}{`);
+    expect(body).toContain(`${METRIC.headroomRatioMin} 1`);
+  });
+
+  it('a failed sample keeps the last values, marks sources down and still answers 200', async () => {
+    const { metrics, app } = setup();
+    metrics.update({ sample: fixtureSample(), connectAttemptsPerSecond: null });
+    metrics.sampleFailed('timeout', SOURCES);
+    const body = await scrape(app);
+    expect(body).toContain(`${METRIC.sourceUp}{source="tcp"} 0`);
+    expect(body).toContain(`${METRIC.samples}{result="timeout"} 1`);
+    expect(body).toContain(`${METRIC.headroom}{source_ip="127.0.0.1",destination="127.0.0.2:9000"} 0`);
+  });
+
+  it('a sample with a failed source exports source_up 0 for it and omits unavailable ones', async () => {
+    const { metrics, app } = setup();
+    const s = fixtureSample();
+    s.sources = s.sources.map((x) => (x.source === 'snmp' ? { source: 'snmp', state: 'error', detail: 'x' } : x));
+    metrics.update({ sample: s, connectAttemptsPerSecond: null });
+    const body = await scrape(app);
+    expect(body).toContain(`${METRIC.sourceUp}{source="snmp"} 0`);
+    expect(body).toContain(`${METRIC.sourceUp}{source="tcp"} 1`);
+    expect(body).not.toContain(`${METRIC.sourceUp}{source="conntrack"}`);
+  });
+});
+
+describe('health endpoints', () => {
+  it('/readyz is 503 before the first sample and 200 after; /healthz always 200', async () => {
+    const { app, markReady } = setup();
+    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    const before = await app.inject({ url: '/readyz' });
+    expect(before.statusCode).toBe(503);
+    expect(before.body).toMatch(/no socket sample/);
+    markReady();
+    expect((await app.inject({ url: '/readyz' })).statusCode).toBe(200);
+  });
+  it('/ links the endpoints', async () => {
+    const { app } = setup();
+    const res = await app.inject({ url: '/' });
+    expect(res.statusCode).toBe(200);
+    for (const p of ['/metrics', '/healthz', '/readyz']) expect(res.body).toContain(`href="${p}"`);
+  });
+});

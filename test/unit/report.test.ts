@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { buildReport, renderReport } from '../../agent/export/render/report.js';
+import { EXIT_CODES } from '../../agent/hints/findings.js';
+import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
+import { takeSocketSample, type SocketSample } from '../../agent/sockets/sample.js';
+
+// Relative, so the golden files do not depend on where the repository lives.
+const PROC = 'test/fixtures/real-tw-exhaustion/proc';
+const T = { warningHeadroomRatio: 0.2, criticalHeadroomRatio: 0.05 };
+const AT = Date.UTC(2026, 10, 21, 8, 44, 0);
+
+function fixtureSample(): SocketSample {
+  return takeSocketSample({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 }, new ProcBuffer(), AT);
+}
+
+const report = (sample: SocketSample, connectAttemptsPerSecond: number | null = 24_812.5) =>
+  buildReport({ sample, thresholds: T, top: 10, host: null, connectAttemptsPerSecond, generatedAtMs: AT });
+
+describe('diagnose report on the captured exhaustion', () => {
+  const r = report(fixtureSample());
+
+  it('is CRITICAL with exit code 2', () => {
+    expect(r.status).toBe('CRITICAL');
+    expect(EXIT_CODES[r.status]).toBe(2);
+  });
+
+  it('has the JSON shape the README documents', () => {
+    expect(Object.keys(r)).toEqual(
+      expect.arrayContaining(['status', 'portRange', 'sysctls', 'destinations', 'findings']),
+    );
+    expect(r.portRange).toEqual({ low: 40000, high: 40099, size: 100, reserved: 0, listenersInRange: 0, usable: 100 });
+    expect(r.destinations[0]).toMatchObject({
+      sourceIp: '127.0.0.1',
+      destination: '127.0.0.2:9000',
+      capacity: 100,
+      used: 100,
+      headroom: 0,
+      headroomRatio: 0,
+      established: 0,
+      timeWait: 100,
+      timeWaitReusable: 0,
+    });
+    expect(r.findings.map((f) => [f.id, f.severity])).toEqual([
+      ['headroom_exhausted', 'critical'],
+      ['port_range_narrow', 'warning'],
+      ['time_wait_reuse_off', 'warning'],
+    ]);
+    for (const f of r.findings) {
+      expect(f.evidence.length).toBeGreaterThan(0);
+      expect(f.fix).toMatch(/sysctl -w|keepalive/);
+    }
+  });
+
+  it('renders text as in the golden file', async () => {
+    await expect(renderReport(r, 'text', T)).toMatchFileSnapshot('../golden/diagnose-real-tw-exhaustion.txt');
+  });
+
+  it('renders JSON as in the golden file', async () => {
+    await expect(renderReport(r, 'json', T)).toMatchFileSnapshot('../golden/diagnose-real-tw-exhaustion.json');
+  });
+});
+
+describe('status and exit codes', () => {
+  const base = fixtureSample();
+  const withHeadroom = (headroom: number): SocketSample => {
+    const s = structuredClone(base);
+    const h = s.headroom!;
+    h.destinations = h.destinations.map((d) => ({ ...d, headroom, used: d.capacity - headroom, headroomRatio: headroom / d.capacity, timeWait: 0, connectRatePerSecond: 0 }));
+    return s;
+  };
+  it.each([
+    [100, 'OK', 0],
+    [20, 'OK', 0],
+    [19, 'WARNING', 1],
+    [5, 'WARNING', 1],
+    [4, 'CRITICAL', 2],
+    [1, 'CRITICAL', 2],
+    [0, 'CRITICAL', 2],
+  ])('headroom %i of 100 → %s (%i)', (headroom, status, code) => {
+    const r = report(withHeadroom(headroom));
+    expect(r.status).toBe(status);
+    expect(EXIT_CODES[r.status]).toBe(code);
+  });
+
+  it('UNKNOWN (3) when a required source is missing, with the reason in the verdict', () => {
+    const s = structuredClone(base);
+    s.headroom = null;
+    s.sources = s.sources.map((x) => (x.source === 'tcp' ? { source: 'tcp', state: 'error', detail: '/proc/net/tcp: permission denied' } : x));
+    const r = report(s);
+    expect(r.status).toBe('UNKNOWN');
+    expect(EXIT_CODES[r.status]).toBe(3);
+    expect(renderReport(r, 'text', T).split('\n')[0]).toBe(
+      'NGINX-PORTS UNKNOWN - cannot compute headroom: /proc/net/tcp: permission denied | headroom_ratio_min=1.0000;0.2;0.05;0;1 destinations=0',
+    );
+  });
+});
