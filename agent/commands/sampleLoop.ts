@@ -73,7 +73,7 @@ export class SampleLoop {
       const prev = this.sourceState.get(s.source);
       const now = `${s.state}:${s.state === 'error' ? (s.detail ?? '') : ''}`;
       if (prev !== now) {
-        if (s.state === 'error') this.logger.error({ source: s.source }, `source ${s.source} failed: ${s.detail ?? ''}`);
+        if (s.state === 'error') this.logger.error({ source: s.source, code: s.code }, `source ${s.source} failed: ${s.detail ?? ''}`);
         else if (prev?.startsWith('error') === true) this.logger.info({ source: s.source }, `source ${s.source} recovered`);
         else if (s.state === 'unavailable' && prev === undefined) this.logger.info({ source: s.source }, `source ${s.source} unavailable: ${s.detail ?? ''}`);
         this.sourceState.set(s.source, now);

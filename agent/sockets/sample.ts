@@ -12,6 +12,7 @@ import { counter, parseHeaderValuePairs, parseSockstat } from './parse/procNetCo
 import { scanProcNetTcp, type Endianness } from './parse/procNetTcp.js';
 import { parseIntegerValue, parsePortRange, parseReservedPorts, ParseError, type PortRange, type PortSpan } from './parse/sysctl.js';
 import { ProcBuffer, readProcText } from './read/procfs.js';
+import type { ErrorCode } from '../errors.js';
 
 export const SOURCES = ['tcp', 'tcp6', 'sysctl', 'snmp', 'netstat', 'sockstat', 'conntrack'] as const;
 export type SourceName = (typeof SOURCES)[number];
@@ -21,6 +22,8 @@ export interface SourceStatus {
   /** ok: read and parsed; unavailable: an optional file is absent on this kernel; error: it failed. */
   state: 'ok' | 'unavailable' | 'error';
   detail?: string;
+  /** For a required source that failed: AGENT_ERR_PROC_UNREADABLE or AGENT_ERR_PROC_MALFORMED. */
+  code?: ErrorCode;
 }
 
 /** The sysctl values as read, null where a file was absent or unreadable. */
@@ -114,16 +117,16 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
     tcpMaxTwBuckets: null,
   };
   const sysctlProblems: string[] = [];
-  let rangeError: string | null = null;
+  let rangeError: { code: ErrorCode; detail: string } | null = null;
   const rangeText = readProcText(procRoot, `${SYSCTL}ip_local_port_range`);
   if (rangeText.ok) {
     try {
       sysctls.ipLocalPortRange = parsePortRange(rangeText.value);
     } catch (err) {
-      rangeError = `${rangeText.path}: ${(err as ParseError).message}`;
+      rangeError = { code: 'AGENT_ERR_PROC_MALFORMED', detail: `${rangeText.path}: ${(err as ParseError).message}` };
     }
   } else {
-    rangeError = rangeText.error;
+    rangeError = { code: 'AGENT_ERR_PROC_UNREADABLE', detail: rangeText.error };
   }
   const reservedText = readProcText(procRoot, `${SYSCTL}ip_local_reserved_ports`);
   if (reservedText.ok) {
@@ -153,7 +156,7 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
     );
   }
   if (rangeError !== null) {
-    sources.push({ source: 'sysctl', state: 'error', detail: rangeError });
+    sources.push({ source: 'sysctl', state: 'error', ...rangeError });
   } else {
     sources.push(sysctlProblems.length > 0 ? { source: 'sysctl', state: 'ok', detail: sysctlProblems.join('; ') } : { source: 'sysctl', state: 'ok' });
   }
@@ -183,7 +186,9 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
     const r = buffer.read(procRoot, rel);
     if (!r.ok) {
       // tcp6 is absent when IPv6 is disabled (ipv6.disable=1); tcp never is.
-      sources.push({ source, state: r.missing && source === 'tcp6' ? 'unavailable' : 'error', detail: r.error });
+      if (r.missing && source === 'tcp6') sources.push({ source, state: 'unavailable', detail: r.error });
+      else if (source === 'tcp') sources.push({ source, state: 'error', detail: r.error, code: 'AGENT_ERR_PROC_UNREADABLE' });
+      else sources.push({ source, state: 'error', detail: r.error });
       continue;
     }
     builder.currentSource = r.path;

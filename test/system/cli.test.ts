@@ -60,7 +60,7 @@ describeWith(['built'], 'agent diagnose (built CLI)', () => {
     expect((await runAgent(['diagnose', '--bogus'])).code).toBe(3);
     const r = await runAgent(['diagnose', '--proc-root', '/nonexistent', '--rate-interval-ms', '0']);
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/^NGINX-PORTS UNKNOWN - cannot compute headroom: \/nonexistent\/sys\/net\/ipv4\/ip_local_port_range: does not exist/);
+    expect(r.stdout).toMatch(/^NGINX-PORTS UNKNOWN - cannot compute headroom: AGENT_ERR_PROC_UNREADABLE: \/nonexistent\/sys\/net\/ipv4\/ip_local_port_range: does not exist/);
   });
 
   it('reads a JSON config file and rejects a broken one', async () => {

@@ -85,12 +85,12 @@ describe('status and exit codes', () => {
   it('UNKNOWN (3) when a required source is missing, with the reason in the verdict', () => {
     const s = structuredClone(base);
     s.headroom = null;
-    s.sources = s.sources.map((x) => (x.source === 'tcp' ? { source: 'tcp', state: 'error', detail: '/proc/net/tcp: permission denied' } : x));
+    s.sources = s.sources.map((x) => (x.source === 'tcp' ? { source: 'tcp', state: 'error', detail: '/proc/net/tcp: permission denied', code: 'AGENT_ERR_PROC_UNREADABLE' } : x));
     const r = report(s);
     expect(r.status).toBe('UNKNOWN');
     expect(EXIT_CODES[r.status]).toBe(3);
     expect(renderReport(r, 'text', T).split('\n')[0]).toBe(
-      'NGINX-PORTS UNKNOWN - cannot compute headroom: /proc/net/tcp: permission denied | headroom_ratio_min=1.0000;0.2;0.05;0;1 destinations=0',
+      'NGINX-PORTS UNKNOWN - cannot compute headroom: AGENT_ERR_PROC_UNREADABLE: /proc/net/tcp: permission denied | headroom_ratio_min=1.0000;0.2;0.05;0;1 destinations=0',
     );
   });
 });

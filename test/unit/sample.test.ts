@@ -74,6 +74,7 @@ describe('broken sources', () => {
       source: 'sysctl',
       state: 'error',
       detail: `${join(root, 'sys/net/ipv4/ip_local_port_range')}: does not exist`,
+      code: 'AGENT_ERR_PROC_UNREADABLE',
     });
     expect(s.counters.activeOpens).not.toBeNull();
   });
@@ -84,6 +85,7 @@ describe('broken sources', () => {
     const s = sample(root);
     expect(s.headroom).toBeNull();
     expect(s.sources.find((x) => x.source === 'sysctl')?.detail).toMatch(/ip_local_port_range: "wide" is not a port number/);
+    expect(s.sources.find((x) => x.source === 'sysctl')?.code).toBe('AGENT_ERR_PROC_MALFORMED');
   });
 
   it('an unreadable net/tcp is an error naming the file', () => {
@@ -92,7 +94,7 @@ describe('broken sources', () => {
     mkdirSync(join(root, 'net/tcp'));
     const s = sample(root);
     expect(s.headroom).toBeNull();
-    expect(s.sources.find((x) => x.source === 'tcp')).toMatchObject({ state: 'error', detail: `${join(root, 'net/tcp')}: is not a regular file` });
+    expect(s.sources.find((x) => x.source === 'tcp')).toMatchObject({ state: 'error', detail: `${join(root, 'net/tcp')}: is not a regular file`, code: 'AGENT_ERR_PROC_UNREADABLE' });
   });
 
   it.each([

@@ -96,7 +96,9 @@ function toReportDestination(d: DestinationHeadroom, t: Thresholds): ReportDesti
 function verdict(status: Status, sample: SocketSample, findings: Finding[]): string {
   const h = sample.headroom;
   if (h === null) {
-    const failed = sample.sources.filter((s) => s.state === 'error').map((s) => s.detail ?? s.source);
+    const failed = sample.sources
+      .filter((s) => s.state === 'error' && s.code !== undefined)
+      .map((s) => `${s.code ?? ''}: ${s.detail ?? s.source}`);
     return `cannot compute headroom: ${failed.join('; ') || 'required sources unavailable'}`;
   }
   const worst = h.destinations[0];
