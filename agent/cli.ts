@@ -88,7 +88,7 @@ function configProblems(io: CliIO, problems: string[]): void {
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let exitCode = 0;
   // Usage errors map to the command's failure code: UNKNOWN (3) for diagnose, 1 otherwise.
-  let usageExitCode = 1;
+  const usageExitCode = argv.slice(2)[0] === 'diagnose' ? 3 : 1;
   const program = new Command()
     .name('agent')
     .description('Ephemeral-port headroom per upstream destination for nginx hosts.')
@@ -98,12 +98,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .showHelpAfterError('(run with --help for usage)');
 
   addConfigOptions(
-    program
-      .command('run')
-      .description('run the daemon: sample sockets every interval and serve Prometheus metrics')
-      .hook('preAction', () => {
-        usageExitCode = 1;
-      }),
+    program.command('run').description('run the daemon: sample sockets every interval and serve Prometheus metrics'),
     RUN_KEYS,
   ).action(async (opts: Record<string, unknown>) => {
     const loaded = loadConfig(opts, RUN_KEYS, io.env);
@@ -150,7 +145,6 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     }
   });
 
-  if (argv.slice(2)[0] === 'diagnose') usageExitCode = 3;
   try {
     await program.parseAsync(argv);
   } catch (err) {
