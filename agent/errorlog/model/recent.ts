@@ -1,0 +1,77 @@
+/**
+ * The recent window of an error log, for `agent diagnose --since`. Pure: lines in
+ * (newest first, as a backwards reader yields them), a summary out.
+ */
+import { classifyLine, ERROR_KINDS, escapeUntrusted, type ErrorKind } from '../parse/classify.js';
+
+export interface KindSummary {
+  kind: ErrorKind;
+  count: number;
+  /** Unix ms of the first and last event in the window. */
+  firstMs: number;
+  lastMs: number;
+  /** One line of this kind, escaped (control and ANSI bytes shown as \xHH). */
+  sample: string;
+}
+
+export interface RecentSummary {
+  sinceMs: number;
+  files: string[];
+  lines: number;
+  unparsed: number;
+  byKind: KindSummary[];
+  /** Events per destination (`ip:port`, `[v6]:port`, `unix:/path`), by kind. */
+  byDestination: Record<string, Partial<Record<ErrorKind, number>>>;
+  /** Set when a byte limit stopped the scan before the window's start. */
+  truncated: boolean;
+}
+
+export class RecentWindow {
+  private readonly kinds = new Map<ErrorKind, KindSummary>();
+  private readonly byDestination: Record<string, Partial<Record<ErrorKind, number>>> = {};
+  private lines = 0;
+  private unparsed = 0;
+  readonly files: string[] = [];
+  truncated = false;
+
+  constructor(readonly sinceMs: number) {}
+
+  /** Adds one line; returns false once lines are older than the window (stop reading). */
+  add(line: string): boolean {
+    if (line === '') return true;
+    const r = classifyLine(line);
+    if (!r.ok) {
+      this.lines++;
+      this.unparsed++;
+      return true;
+    }
+    const e = r.event;
+    if (e.timeMs < this.sinceMs) return false;
+    this.lines++;
+    const k = this.kinds.get(e.kind);
+    if (k === undefined) {
+      this.kinds.set(e.kind, { kind: e.kind, count: 1, firstMs: e.timeMs, lastMs: e.timeMs, sample: escapeUntrusted(line, 600) });
+    } else {
+      k.count++;
+      if (e.timeMs < k.firstMs) k.firstMs = e.timeMs;
+      if (e.timeMs > k.lastMs) k.lastMs = e.timeMs;
+    }
+    if (e.destination !== null) {
+      const d = (this.byDestination[e.destination] ??= {});
+      d[e.kind] = (d[e.kind] ?? 0) + 1;
+    }
+    return true;
+  }
+
+  summary(): RecentSummary {
+    return {
+      sinceMs: this.sinceMs,
+      files: [...this.files],
+      lines: this.lines,
+      unparsed: this.unparsed,
+      byKind: ERROR_KINDS.map((k) => this.kinds.get(k)).filter((k): k is KindSummary => k !== undefined),
+      byDestination: this.byDestination,
+      truncated: this.truncated,
+    };
+  }
+}

@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { classifyLine, escapeUntrusted, normaliseDestination } from '../../../agent/errorlog/parse/classify.js';
+
+const T = '2026/11/21 08:43:53';
+const TAIL = (upstream: string): string => `, client: 10.1.1.1, server: example.com, request: "GET /api HTTP/1.1", upstream: "${upstream}", host: "example.com"`;
+
+describe('classifyLine: the lines that matter', () => {
+  it.each([
+    [`${T} [crit] 12913#12913: *2 connect() to 127.0.0.2:9000 failed (99: Cannot assign requested address) while connecting to upstream${TAIL('http://127.0.0.2:9000/')}`, 'eaddrnotavail', 99, '127.0.0.2:9000', 'crit'],
+    [`${T} [crit] 7#7: *9 connect() to [2001:DB8::5]:8080 failed (99: Cannot assign requested address) while connecting to upstream${TAIL('http://[2001:db8::5]:8080/')}`, 'eaddrnotavail', 99, '[2001:db8::5]:8080', 'crit'],
+    [`${T} [error] 7#7: *3 connect() failed (111: Connection refused) while connecting to upstream${TAIL('http://10.0.0.5:8080/api')}`, 'econnrefused', 111, '10.0.0.5:8080', 'error'],
+    [`${T} [error] 7#7: *3 connect() to 10.0.0.5:8080 failed (111: Connection refused) while connecting to upstream${TAIL('http://10.0.0.5:8080/api')}`, 'econnrefused', 111, '10.0.0.5:8080', 'error'],
+    [`${T} [error] 7#7: *4 upstream timed out (110: Connection timed out) while connecting to upstream${TAIL('http://10.0.0.6:80/')}`, 'etimedout_connect', 110, '10.0.0.6:80', 'error'],
+    [`${T} [error] 7#7: *4 upstream timed out (110: Connection timed out) while reading response header from upstream${TAIL('http://10.0.0.6:80/slow')}`, 'upstream_timeout_read', 110, '10.0.0.6:80', 'error'],
+    [`${T} [alert] 7#7: *5 socket() failed (24: Too many open files) while connecting to upstream${TAIL('http://10.0.0.5:8080/')}`, 'emfile', 24, '10.0.0.5:8080', 'alert'],
+    [`${T} [crit] 7#7: accept4() failed (24: Too many open files)`, 'emfile', 24, null, 'crit'],
+    [`${T} [crit] 7#7: accept4() failed (23: Too many open files in system)`, 'enfile', 23, null, 'crit'],
+    [`${T} [alert] 7#7: *6 4096 worker_connections are not enough while connecting to upstream${TAIL('http://10.0.0.5:8080/')}`, 'worker_connections', null, '10.0.0.5:8080', 'alert'],
+    [`${T} [alert] 7#7: 1024 worker_connections are not enough`, 'worker_connections', null, null, 'alert'],
+    [`${T} [error] 7#7: *7 no live upstreams while connecting to upstream${TAIL('http://backend/api')}`, 'no_live_upstreams', null, null, 'error'],
+    [`${T} [crit] 7#7: *8 bind(10.0.0.210) failed (98: Address already in use) while connecting to upstream${TAIL('http://10.0.0.5:8080/')}`, 'eaddrinuse', 98, '10.0.0.5:8080', 'crit'],
+    [`${T} [error] 7#7: *9 recv() failed (104: Connection reset by peer) while reading response header from upstream${TAIL('http://[::1]:9000/')}`, 'econnreset', 104, '[::1]:9000', 'error'],
+    [`${T} [error] 7#7: *10 connect() to unix:/run/php/php-fpm.sock failed (11: Resource temporarily unavailable) while connecting to upstream${TAIL('fastcgi://unix:/run/php/php-fpm.sock:')}`, 'other', 11, 'unix:/run/php/php-fpm.sock', 'error'],
+    [`${T} [error] 7#7: *11 connect() failed (111: Connection refused) while connecting to upstream${TAIL('http://unix:/run/app.sock:/api')}`, 'econnrefused', 111, 'unix:/run/app.sock', 'error'],
+    [`${T} [error] 7#7: *12 open() "/usr/share/nginx/html/x" failed (2: No such file or directory), client: 1.2.3.4, server: , request: "GET /x HTTP/1.1", host: "h"`, 'other', 2, null, 'error'],
+    [`${T} [notice] 1#1: signal process started`, 'other', null, null, 'notice'],
+  ])('%s', (line, kind, errno, destination, level) => {
+    const r = classifyLine(line);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.event).toMatchObject({ kind, errno, destination, level });
+  });
+
+  it('reads the time, pid, tid, connection id and server', () => {
+    const r = classifyLine(`${T} [crit] 12913#12914: *2 connect() to 127.0.0.2:9000 failed (99: Cannot assign requested address) while connecting to upstream${TAIL('http://127.0.0.2:9000/')}`);
+    expect(r).toMatchObject({
+      ok: true,
+      event: { time: T, timeMs: new Date(2026, 10, 21, 8, 43, 53).getTime(), pid: 12913, tid: 12914, connectionId: 2, server: 'example.com' },
+    });
+    const noConn = classifyLine(`${T} [crit] 7#7: accept4() failed (24: Too many open files)`);
+    expect(noConn).toMatchObject({ ok: true, event: { connectionId: null, server: null } });
+  });
+
+  it('classifies every line of the captured error log as eaddrnotavail to 127.0.0.2:9000', () => {
+    const lines = readFileSync(new URL('../../fixtures/real-tw-exhaustion/error.log', import.meta.url), 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(40);
+    for (const line of lines) expect(classifyLine(line)).toMatchObject({ ok: true, event: { kind: 'eaddrnotavail', destination: '127.0.0.2:9000' } });
+  });
+
+  it('does not take a destination from the client-controlled request line when nginx names one', () => {
+    const line = `${T} [crit] 7#7: *2 connect() to 10.0.0.5:80 failed (99: Cannot assign requested address) while connecting to upstream, client: 1.2.3.4, server: s, request: "GET /, upstream: \\"http://6.6.6.6:66/\\" HTTP/1.1", upstream: "http://10.0.0.5:80/", host: "h"`;
+    expect(classifyLine(line)).toMatchObject({ ok: true, event: { destination: '10.0.0.5:80' } });
+  });
+});
+
+describe('lines that are not nginx error-log entries', () => {
+  it.each([[''], ['garbage'], ['2026/11/21 [crit] x'], ['2026/11/21 08:43:53 [loud] 1#1: x'], ['\u0000\u0001\ufffd binary'], ['\u001b[31mred\u001b[0m']])('%j is unparsed', (line) => {
+    expect(classifyLine(line)).toEqual({ ok: false });
+  });
+
+  it('never throws, whatever the input (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), fc.boolean(), (s, prefixed) => {
+        const line = prefixed ? `${T} [error] 1#1: *1 ${s}` : s;
+        const r = classifyLine(line);
+        if (prefixed) expect(r.ok).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('normaliseDestination', () => {
+  it.each([
+    ['10.0.0.5:8080', '10.0.0.5:8080'],
+    ['[::1]:9000', '[::1]:9000'],
+    ['[FE80::1]:80', '[fe80::1]:80'],
+    ['unix:/run/a.sock', 'unix:/run/a.sock'],
+    ['backend', null],
+    ['example.com:80', null],
+    ['unix:', null],
+  ])('%s → %s', (text, expected) => {
+    expect(normaliseDestination(text)).toBe(expected);
+  });
+});
+
+describe('escapeUntrusted', () => {
+  it.each([
+    ['GET / HTTP/1.1', 'GET / HTTP/1.1'],
+    ['\u001b[31mred\u001b[0m', '\\x1b[31mred\\x1b[0m'],
+    ['a\u0000b\u007fc\u009bd', 'a\\x00b\\x7fc\\x9bd'],
+    ['back\\slash', 'back\\\\slash'],
+    ['new\nline\r', 'new\\x0aline\\x0d'],
+    ['ünïcode ✓', 'ünïcode ✓'],
+  ])('%j → %j', (input, expected) => {
+    expect(escapeUntrusted(input)).toBe(expected);
+  });
+  it('bounds the length', () => {
+    expect(escapeUntrusted('x'.repeat(1000), 10)).toBe(`${'x'.repeat(10)}…`);
+  });
+  it('leaves no control byte behind (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => {
+        // eslint-disable-next-line no-control-regex
+        expect(/[\u0000-\u001f\u007f-\u009f]/.test(escapeUntrusted(s, 10_000))).toBe(false);
+      }),
+    );
+  });
+});

@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { linesBackwards, readRecent } from '../../../agent/errorlog/read/recent.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'npa-recent-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const at = (min: number, sec = 0): string => {
+  const d = new Date(2026, 10, 21, 8, min, sec);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+};
+const exhausted = (min: number, dest = '10.0.0.5:80'): string =>
+  `${at(min)} [crit] 7#7: *1 connect() to ${dest} failed (99: Cannot assign requested address) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /\u001b[31m HTTP/1.1", upstream: "http://${dest}/", host: "h"`;
+const refused = (min: number): string =>
+  `${at(min)} [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET / HTTP/1.1", upstream: "http://10.0.0.6:80/", host: "h"`;
+const since = new Date(2026, 10, 21, 8, 30, 0).getTime();
+
+describe('linesBackwards', () => {
+  it('yields lines last first, across chunk boundaries, with or without a final newline', () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i} ${'x'.repeat(i % 97)}`);
+    const p = join(dir, 'back.log');
+    writeFileSync(p, lines.join('\n'));
+    expect([...linesBackwards(p, Infinity)]).toEqual(lines.slice().reverse());
+    writeFileSync(p, `${lines.join('\n')}\n`);
+    expect([...linesBackwards(p, Infinity)]).toEqual(lines.slice().reverse());
+  });
+  it('stops at the byte limit', () => {
+    const p = join(dir, 'limit.log');
+    writeFileSync(p, 'a\n'.repeat(200_000));
+    const it = linesBackwards(p, 64 * 1024);
+    let n = 0;
+    let r = it.next();
+    while (r.done !== true) {
+      n++;
+      r = it.next();
+    }
+    expect(r.value).toBe('limit');
+    expect(n).toBeLessThanOrEqual(32 * 1024 + 1);
+  });
+});
+
+describe('readRecent', () => {
+  it('summarises the window by kind and destination, with escaped samples', async () => {
+    const p = join(dir, 'error.log');
+    writeFileSync(p, [exhausted(10), refused(20), 'garbage', exhausted(31), exhausted(32, '[::1]:9000'), refused(40), exhausted(45), ''].join('\n'));
+    const s = await readRecent(p, since, { maxScanBytes: Infinity });
+    expect(s.byKind.map((k) => [k.kind, k.count])).toEqual([
+      ['eaddrnotavail', 3],
+      ['econnrefused', 1],
+    ]);
+    const e = s.byKind[0]!;
+    expect(e.firstMs).toBe(new Date(2026, 10, 21, 8, 31).getTime());
+    expect(e.lastMs).toBe(new Date(2026, 10, 21, 8, 45).getTime());
+    expect(e.sample).toContain('\\x1b[31m');
+    expect(e.sample).not.toContain('\u001b');
+    expect(s.byDestination).toEqual({ '10.0.0.5:80': { eaddrnotavail: 2 }, '[::1]:9000': { eaddrnotavail: 1 }, '10.0.0.6:80': { econnrefused: 1 } });
+    expect(s.files).toEqual([p]); // the window started inside the file: no predecessor read
+    expect(s.unparsed).toBe(1); // "garbage" sits inside the scanned part; the 08:20 line then stopped the scan
+  });
+
+  it('continues into error.log.1 when the window reaches past the start of the file', async () => {
+    const p = join(dir, 'r1.log');
+    writeFileSync(`${p}.1`, [exhausted(20), exhausted(35), exhausted(36)].join('\n') + '\n');
+    writeFileSync(p, [exhausted(40), refused(41)].join('\n') + '\n');
+    const s = await readRecent(p, since, { maxScanBytes: Infinity });
+    expect(s.files).toEqual([p, `${p}.1`]);
+    expect(s.byKind.find((k) => k.kind === 'eaddrnotavail')?.count).toBe(3);
+  });
+
+  it('reads error.log.1.gz through zlib when there is no error.log.1', async () => {
+    const p = join(dir, 'gz.log');
+    writeFileSync(`${p}.1.gz`, gzipSync([exhausted(5), exhausted(33), exhausted(34), refused(35)].join('\n') + '\n'));
+    writeFileSync(p, `${exhausted(50)}\n`);
+    const s = await readRecent(p, since, { maxScanBytes: Infinity });
+    expect(s.files).toEqual([p, `${p}.1.gz`]);
+    expect(s.byKind.map((k) => [k.kind, k.count])).toEqual([
+      ['eaddrnotavail', 3],
+      ['econnrefused', 1],
+    ]);
+  });
+
+  it('refuses what is not a regular file', async () => {
+    await expect(readRecent(dir, since, { maxScanBytes: Infinity })).rejects.toThrow(/not a regular file|EISDIR/);
+  });
+});
