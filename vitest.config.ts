@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // nginx writes local time; golden files pin the zone so they read the same everywhere.
+    env: { TZ: 'UTC' },
   },
 });

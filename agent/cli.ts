@@ -25,13 +25,25 @@ const HELP: Record<ConfigKey, string> = {
   criticalHeadroomRatio: 'CRITICAL below this headroom ratio (and always at 0 free ports)',
   logLevel: 'log level for JSON logs on stderr',
   reportTop: 'destinations listed in the diagnose report, least headroom first',
+  errorLogs: 'nginx error log to tail; repeatable, globs allowed in the file name; the default is used only if it exists',
+  errorLogBackfill: 'read error logs present at start from their beginning (true/false)',
+  maxLineBytes: 'discard (and count) error-log lines longer than this',
+  since: 'read the error logs this far back (900s, 15m, 2h, 1d)',
 };
 
 function addConfigOptions(cmd: Command, keys: readonly ConfigKey[]): Command {
   cmd.option('-c, --config <file>', `JSON config file (env ${ENV_CONFIG_FILE})`);
   for (const key of keys) {
-    const opt = new Option(`${flagName(key)} <value>`, `${HELP[key]} (default ${JSON.stringify(DEFAULTS[key])}, env ${envName(key)})`);
-    cmd.addOption(opt);
+    const help = `${HELP[key]} (default ${JSON.stringify(DEFAULTS[key])}, env ${envName(key)})`;
+    if (key === 'errorLogs') {
+      cmd.addOption(
+        new Option(`${flagName(key)} <path>`, help).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
+      );
+    } else if (key === 'errorLogBackfill') {
+      cmd.addOption(new Option(flagName(key), help));
+    } else {
+      cmd.addOption(new Option(`${flagName(key)} <value>`, help));
+    }
   }
   return cmd;
 }
@@ -46,8 +58,11 @@ const RUN_KEYS: ConfigKey[] = [
   'warningHeadroomRatio',
   'criticalHeadroomRatio',
   'logLevel',
+  'errorLogs',
+  'errorLogBackfill',
+  'maxLineBytes',
 ];
-const DIAGNOSE_KEYS: ConfigKey[] = ['procRoot', 'rateWindowSeconds', 'warningHeadroomRatio', 'criticalHeadroomRatio', 'reportTop'];
+const DIAGNOSE_KEYS: ConfigKey[] = ['procRoot', 'rateWindowSeconds', 'warningHeadroomRatio', 'criticalHeadroomRatio', 'reportTop', 'errorLogs', 'since'];
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -62,7 +77,9 @@ export function loadConfig(
   env: Record<string, string | undefined>,
 ): { ok: true; config: Config } | { ok: false; problems: string[] } {
   const flags: Partial<Record<ConfigKey, unknown>> = {};
-  for (const key of keys) if (opts[key] !== undefined) flags[key] = opts[key];
+  // commander names an option's value after its flag: --error-log → errorLog.
+  const attribute = (key: ConfigKey): string => (key === 'errorLogs' ? 'errorLog' : key);
+  for (const key of keys) if (opts[attribute(key)] !== undefined) flags[key] = opts[attribute(key)];
   const sources: ConfigSources = { env, flags };
   const path = (opts['config'] as string | undefined) ?? env[ENV_CONFIG_FILE];
   if (path !== undefined && path !== '') {

@@ -8,6 +8,8 @@
  */
 import { z } from 'zod';
 
+export const DEFAULT_ERROR_LOG = '/var/log/nginx/error.log';
+
 export const DEFAULTS = Object.freeze({
   procRoot: '/proc',
   listen: '0.0.0.0:9842',
@@ -19,6 +21,13 @@ export const DEFAULTS = Object.freeze({
   criticalHeadroomRatio: 0.05,
   logLevel: 'info',
   reportTop: 10,
+  /** nginx error logs to tail (globs allowed in the file name). The default is used only if it exists. */
+  errorLogs: [DEFAULT_ERROR_LOG] as readonly string[],
+  /** Read error logs present at start from their beginning instead of their end. */
+  errorLogBackfill: false,
+  maxLineBytes: 64 * 1024,
+  /** `agent diagnose`: how far back to read the error logs (e.g. 15m, 2h, 900s). */
+  since: '15m',
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -27,6 +36,32 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Strings from flags and the environment become numbers when they look like one. */
 const num = (schema: z.ZodNumber) =>
   z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
+
+/** Booleans from flags and the environment. */
+const bool = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+
+/** A comma-separated string (environment) or an array (flags, file). */
+const list = (item: z.ZodString) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((x) => x.trim())
+            .filter((x) => x !== '')
+        : v,
+    z.array(item).max(64),
+  );
+
+const DURATION_RE = /^(\d+)(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "15m" → 900000. Call only on values the schema accepted. */
+export function durationMs(text: string): number {
+  const m = DURATION_RE.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
 
 const LISTEN_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 
@@ -44,6 +79,13 @@ export const configShape = {
   criticalHeadroomRatio: num(z.number().min(0).max(1)),
   logLevel: z.enum(LOG_LEVELS),
   reportTop: num(z.number().int().min(1).max(10_000)),
+  errorLogs: list(z.string().min(1, 'must not be empty')),
+  errorLogBackfill: bool,
+  maxLineBytes: num(z.number().int().min(2048).max(64 * 1024 * 1024)),
+  since: z
+    .string()
+    .regex(DURATION_RE, 'must be a duration such as 900s, 15m, 2h or 1d')
+    .refine((v) => !DURATION_RE.test(v) || (durationMs(v) > 0 && durationMs(v) <= 7 * 86_400_000), 'must be between 1s and 7d'),
 };
 
 const layerSchema = z.object(configShape).partial().strict();
@@ -72,8 +114,9 @@ export function envName(key: ConfigKey): string {
   return ENV_PREFIX + key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 }
 
-/** sampleIntervalMs → --sample-interval-ms */
+/** sampleIntervalMs → --sample-interval-ms; errorLogs → --error-log (repeatable). */
 export function flagName(key: ConfigKey): string {
+  if (key === 'errorLogs') return '--error-log';
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { DestinationHeadroom, HeadroomModel, KernelSettings } from '../sockets/model/headroom.js';
 import type { HostCounters, SysctlValues } from '../sockets/sample.js';
+import type { ErrorKind } from '../errorlog/parse/classify.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
@@ -19,6 +20,10 @@ export const FINDING_IDS = [
   'port_range_odd',
   'time_wait_overflow',
   'conntrack_near_full',
+  'exhaustion_confirmed',
+  'exhaustion_recent',
+  'fd_limit',
+  'worker_connections_exhausted',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -39,12 +44,21 @@ export interface Thresholds {
   criticalHeadroomRatio: number;
 }
 
+/** What the error log said in the recent window (agent diagnose --since). */
+export interface ErrorLogEvidence {
+  sinceMs: number;
+  /** Events per destination by kind. */
+  byDestination: Readonly<Record<string, Partial<Record<ErrorKind, number>>>>;
+  byKind: readonly { kind: ErrorKind; count: number; firstMs: number; lastMs: number; sample: string }[];
+}
+
 export interface FindingInput {
   headroom: HeadroomModel;
   settings: KernelSettings;
   sysctls: SysctlValues;
   counters: HostCounters;
   thresholds: Thresholds;
+  errorLog?: ErrorLogEvidence;
 }
 
 export type DestinationLevel = 'exhausted' | 'critical' | 'warning' | 'ok';
@@ -259,7 +273,82 @@ export function computeFindings(input: FindingInput): Finding[] {
     }
   }
 
-  return findings;
+  if (input.errorLog !== undefined) findings.push(...errorLogFindings(input.errorLog, headroom, thresholds, settings));
+
+  // Most severe first; nginx's own confirmation leads, being the strongest signal there is.
+  const rank = (f: Finding): number => (f.id === 'exhaustion_confirmed' ? 0 : f.severity === 'critical' ? 1 : f.severity === 'warning' ? 2 : 3);
+  return findings.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map(({ f }) => f);
+}
+
+const isoMinute = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ') + 'Z';
+
+function errorLogFindings(log: ErrorLogEvidence, headroom: HeadroomModel, t: Thresholds, settings: KernelSettings): Finding[] {
+  const out: Finding[] = [];
+  const e99 = log.byKind.find((k) => k.kind === 'eaddrnotavail');
+  if (e99 !== undefined) {
+    const confirmed: string[] = [];
+    const recovered: string[] = [];
+    const confirmedDest: DestinationHeadroom[] = [];
+    for (const [dest, kinds] of Object.entries(log.byDestination)) {
+      const n = kinds.eaddrnotavail ?? 0;
+      if (n === 0) continue;
+      const rows = headroom.destinations.filter((d) => d.destination === dest);
+      const worst = rows[0];
+      const line = `nginx logged ${n} × "(99: Cannot assign requested address)" connecting to ${dest}`;
+      if (worst !== undefined && destinationLevel(worst, t) !== 'ok') {
+        confirmed.push(`${line}; now ${worst.headroom}/${worst.capacity} ports free from ${worst.sourceIp}`);
+        confirmedDest.push(worst);
+      } else {
+        recovered.push(`${line}; now ${worst === undefined ? `${headroom.portRange.usable}/${headroom.portRange.usable}` : `${worst.headroom}/${worst.capacity}`} ports free`);
+      }
+    }
+    const window = `between ${isoMinute(e99.firstMs)} and ${isoMinute(e99.lastMs)}`;
+    if (confirmed.length > 0) {
+      out.push({
+        id: 'exhaustion_confirmed',
+        severity: 'critical',
+        summary: `exhaustion confirmed by nginx: connect() failed with EADDRNOTAVAIL ${window} and headroom is low now`,
+        evidence: [...confirmed.slice(0, MAX_LISTED), `sample: ${e99.sample}`],
+        fix: headroomFix(confirmedDest, settings),
+        destinations: confirmedDest.map(destinationName),
+      });
+    }
+    if (recovered.length > 0) {
+      out.push({
+        id: 'exhaustion_recent',
+        severity: 'warning',
+        summary: `nginx ran out of ephemeral ports ${window}; headroom has recovered since`,
+        evidence: [...recovered.slice(0, MAX_LISTED), `sample: ${e99.sample}`],
+        fix: 'The load that exhausted the range may return: apply the fixes for headroom_exhausted (upstream keepalive, tcp_tw_reuse, a wider range) before it does.',
+        destinations: Object.keys(log.byDestination).filter((d) => (log.byDestination[d]?.eaddrnotavail ?? 0) > 0),
+      });
+    }
+  }
+  const fd = log.byKind.filter((k) => k.kind === 'emfile' || k.kind === 'enfile');
+  if (fd.length > 0) {
+    out.push({
+      id: 'fd_limit',
+      severity: 'warning',
+      summary: 'nginx ran out of file descriptors (a different exhaustion: not ports)',
+      evidence: fd.map((k) => `${k.count} × ${k.kind === 'emfile' ? '"(24: Too many open files)"' : '"(23: Too many open files in system)"'} ${`between ${isoMinute(k.firstMs)} and ${isoMinute(k.lastMs)}`}; sample: ${k.sample}`),
+      fix: fd.some((k) => k.kind === 'emfile')
+        ? 'Raise the per-worker limit: worker_rlimit_nofile 65535; (main context; at least 2 × worker_connections), and LimitNOFILE in the service unit.'
+        : 'The system-wide table is full: raise fs.file-max (sysctl -w fs.file-max=…) and find what holds the descriptors.',
+      destinations: [],
+    });
+  }
+  const wc = log.byKind.find((k) => k.kind === 'worker_connections');
+  if (wc !== undefined) {
+    out.push({
+      id: 'worker_connections_exhausted',
+      severity: 'warning',
+      summary: 'nginx ran out of connection slots (worker_connections), not ports',
+      evidence: [`${wc.count} × "worker_connections are not enough" between ${isoMinute(wc.firstMs)} and ${isoMinute(wc.lastMs)}`, `sample: ${wc.sample}`],
+      fix: 'Raise worker_connections in the events {} block (each proxied request uses two: client and upstream), with worker_rlimit_nofile above it.',
+      destinations: [],
+    });
+  }
+  return out;
 }
 
 export type Status = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';

@@ -3,6 +3,8 @@ import { buildReport, renderReport } from '../../agent/export/render/report.js';
 import { EXIT_CODES } from '../../agent/hints/findings.js';
 import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
 import { takeSocketSample, type SocketSample } from '../../agent/sockets/sample.js';
+import { readFileSync } from 'node:fs';
+import { RecentWindow } from '../../agent/errorlog/model/recent.js';
 
 // Relative, so the golden files do not depend on where the repository lives.
 const PROC = 'test/fixtures/real-tw-exhaustion/proc';
@@ -57,6 +59,38 @@ describe('diagnose report on the captured exhaustion', () => {
 
   it('renders JSON as in the golden file', async () => {
     await expect(renderReport(r, 'json', T)).toMatchFileSnapshot('../golden/diagnose-real-tw-exhaustion.json');
+  });
+});
+
+describe('diagnose report with the captured error log', () => {
+  // The 40 captured lines, all "(99: Cannot assign requested address)" to 127.0.0.2:9000 at 08:43:53.
+  const window = new RecentWindow(AT - 15 * 60_000);
+  const lines = readFileSync('test/fixtures/real-tw-exhaustion/error.log', 'utf8').trimEnd().split('\n');
+  for (const line of lines.reverse()) window.add(line);
+  window.files.push('test/fixtures/real-tw-exhaustion/error.log');
+  const r = buildReport({
+    sample: fixtureSample(),
+    thresholds: T,
+    top: 10,
+    host: null,
+    connectAttemptsPerSecond: null,
+    generatedAtMs: AT,
+    errorLog: { summary: window.summary(), problems: [] },
+  });
+
+  it('confirms the exhaustion with nginx\'s own words and shows the errors on the destination row', () => {
+    expect(r.findings[1]).toMatchObject({ id: 'headroom_exhausted' });
+    const confirmed = r.findings[0];
+    expect(confirmed).toMatchObject({ severity: 'critical', destinations: ['127.0.0.1 → 127.0.0.2:9000'] });
+    expect(confirmed?.evidence[0]).toBe('nginx logged 40 × "(99: Cannot assign requested address)" connecting to 127.0.0.2:9000; now 0/100 ports free from 127.0.0.1');
+    expect(r.destinations[0]?.recentErrors).toEqual({ eaddrnotavail: 40 });
+    expect(r.errorLog?.byKind).toEqual([
+      expect.objectContaining({ kind: 'eaddrnotavail', count: 40, first: '2026-11-21T08:43:53.000Z', last: '2026-11-21T08:43:53.000Z' }),
+    ]);
+  });
+
+  it('renders as in the golden file', async () => {
+    await expect(renderReport(r, 'text', T)).toMatchFileSnapshot('../golden/diagnose-real-tw-exhaustion-with-error-log.txt');
   });
 });
 

@@ -75,3 +75,33 @@ export class RecentWindow {
     };
   }
 }
+
+/** One summary for several logs (several --error-log paths). */
+export function mergeRecent(sinceMs: number, parts: readonly RecentSummary[]): RecentSummary {
+  const byKind = new Map<ErrorKind, KindSummary>();
+  const byDestination: Record<string, Partial<Record<ErrorKind, number>>> = {};
+  for (const p of parts) {
+    for (const k of p.byKind) {
+      const cur = byKind.get(k.kind);
+      if (cur === undefined) byKind.set(k.kind, { ...k });
+      else {
+        cur.count += k.count;
+        cur.firstMs = Math.min(cur.firstMs, k.firstMs);
+        cur.lastMs = Math.max(cur.lastMs, k.lastMs);
+      }
+    }
+    for (const [dest, kinds] of Object.entries(p.byDestination)) {
+      const d = (byDestination[dest] ??= {});
+      for (const [kind, n] of Object.entries(kinds) as [ErrorKind, number][]) d[kind] = (d[kind] ?? 0) + n;
+    }
+  }
+  return {
+    sinceMs,
+    files: parts.flatMap((p) => p.files),
+    lines: parts.reduce((s, p) => s + p.lines, 0),
+    unparsed: parts.reduce((s, p) => s + p.unparsed, 0),
+    byKind: ERROR_KINDS.map((k) => byKind.get(k)).filter((k): k is KindSummary => k !== undefined),
+    byDestination,
+    truncated: parts.some((p) => p.truncated),
+  };
+}

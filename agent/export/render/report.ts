@@ -6,6 +6,8 @@
 import { computeFindings, destinationLevel, statusOf, type Finding, type Status, type Thresholds } from '../../hints/findings.js';
 import type { DestinationHeadroom } from '../../sockets/model/headroom.js';
 import type { SocketSample, SourceStatus } from '../../sockets/sample.js';
+import type { RecentSummary } from '../../errorlog/model/recent.js';
+import type { ErrorKind } from '../../errorlog/parse/classify.js';
 
 export interface HostFacts {
   hostname: string;
@@ -30,6 +32,20 @@ export interface ReportDestination {
   timeWaitReuse: boolean;
   secondsUntilNextRelease: number | null;
   level: string;
+  /** Error-log events naming this destination in the --since window, by kind (absent without error logs). */
+  recentErrors?: Partial<Record<ErrorKind, number>>;
+}
+
+export interface ReportErrorLog {
+  since: string;
+  files: string[];
+  lines: number;
+  unparsed: number;
+  truncated: boolean;
+  byKind: { kind: ErrorKind; count: number; first: string; last: string; sample: string }[];
+  byDestination: Record<string, Partial<Record<ErrorKind, number>>>;
+  /** Error logs that could not be read, with why. */
+  problems: string[];
 }
 
 export interface Report {
@@ -58,6 +74,7 @@ export interface Report {
   } | null;
   destinationsTotal: number;
   destinations: ReportDestination[];
+  errorLog: ReportErrorLog | null;
   findings: Finding[];
   sources: SourceStatus[];
   assumptions: string[];
@@ -71,10 +88,11 @@ export interface ReportInput {
   host: HostFacts | null;
   connectAttemptsPerSecond: number | null;
   generatedAtMs: number;
+  errorLog?: { summary: RecentSummary; problems: string[] };
 }
 
-function toReportDestination(d: DestinationHeadroom, t: Thresholds): ReportDestination {
-  return {
+function toReportDestination(d: DestinationHeadroom, t: Thresholds, errors: RecentSummary | undefined): ReportDestination {
+  const base: ReportDestination = {
     sourceIp: d.sourceIp,
     destination: d.destination,
     capacity: d.capacity,
@@ -91,7 +109,11 @@ function toReportDestination(d: DestinationHeadroom, t: Thresholds): ReportDesti
     secondsUntilNextRelease: d.secondsUntilNextRelease,
     level: destinationLevel(d, t),
   };
+  if (errors !== undefined) base.recentErrors = errors.byDestination[d.destination] ?? {};
+  return base;
 }
+
+const iso = (ms: number): string => new Date(ms).toISOString();
 
 function verdict(status: Status, sample: SocketSample, findings: Finding[]): string {
   const h = sample.headroom;
@@ -118,9 +140,17 @@ const fmtSpans = (spans: { from: number; to: number }[] | null): string | null =
 export function buildReport(input: ReportInput): Report {
   const { sample, thresholds } = input;
   const h = sample.headroom;
+  const log = input.errorLog?.summary;
   const findings =
     h !== null && sample.settings !== null
-      ? computeFindings({ headroom: h, settings: sample.settings, sysctls: sample.sysctls, counters: sample.counters, thresholds })
+      ? computeFindings({
+          headroom: h,
+          settings: sample.settings,
+          sysctls: sample.sysctls,
+          counters: sample.counters,
+          thresholds,
+          ...(log !== undefined ? { errorLog: log } : {}),
+        })
       : [];
   const status = statusOf(findings, h !== null);
   const s = sample.sysctls;
@@ -163,7 +193,20 @@ export function buildReport(input: ReportInput): Report {
             conntrack: c.conntrackCount !== null && c.conntrackMax !== null ? { count: c.conntrackCount, max: c.conntrackMax } : null,
           },
     destinationsTotal: h?.destinations.length ?? 0,
-    destinations: (h?.destinations ?? []).slice(0, input.top).map((d) => toReportDestination(d, thresholds)),
+    destinations: (h?.destinations ?? []).slice(0, input.top).map((d) => toReportDestination(d, thresholds, log)),
+    errorLog:
+      input.errorLog === undefined
+        ? null
+        : {
+            since: iso(input.errorLog.summary.sinceMs),
+            files: input.errorLog.summary.files,
+            lines: input.errorLog.summary.lines,
+            unparsed: input.errorLog.summary.unparsed,
+            truncated: input.errorLog.summary.truncated,
+            byKind: input.errorLog.summary.byKind.map((k) => ({ kind: k.kind, count: k.count, first: iso(k.firstMs), last: iso(k.lastMs), sample: k.sample })),
+            byDestination: input.errorLog.summary.byDestination,
+            problems: input.errorLog.problems,
+          },
     findings,
     sources: sample.sources,
     assumptions: sample.assumptions,
@@ -236,8 +279,12 @@ export function renderText(r: Report, t: Thresholds): string {
     out.push('Destinations: none (no outgoing TCP connections from the ephemeral range)');
   } else {
     out.push(`Destinations, least headroom first (${r.destinations.length} of ${r.destinationsTotal})`);
-    const rows = [['SOURCE', 'DESTINATION', 'USED/CAP', 'FREE', 'FREE%', 'ESTAB', 'TIME_WAIT', 'REUSABLE', 'OTHER', 'RATE/s', 'MAX/s', 'NEXT FREE']];
+    const withLog = r.errorLog !== null;
+    const rows = [['SOURCE', 'DESTINATION', 'USED/CAP', 'FREE', 'FREE%', 'ESTAB', 'TIME_WAIT', 'REUSABLE', 'OTHER', 'RATE/s', 'MAX/s', 'NEXT FREE', ...(withLog ? ['ERR 99', 'ERR OTHER'] : [])]];
     for (const d of r.destinations) {
+      const errs = d.recentErrors ?? {};
+      const e99 = errs.eaddrnotavail ?? 0;
+      const eOther = Object.entries(errs).reduce((sum, [k, n]) => (k === 'eaddrnotavail' ? sum : sum + n), 0);
       rows.push([
         d.sourceIp,
         d.destination,
@@ -251,11 +298,32 @@ export function renderText(r: Report, t: Thresholds): string {
         perSecond(d.connectRatePerSecond),
         perSecond(d.maxSustainableConnectRate),
         d.secondsUntilNextRelease === null ? '-' : `${d.secondsUntilNextRelease.toFixed(1)} s`,
+        ...(withLog ? [`${e99}`, `${eOther}`] : []),
       ]);
     }
-    for (const line of table(rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]))) out.push(`  ${line}`);
+    for (const line of table(rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]))) out.push(`  ${line}`);
   }
   out.push('');
+
+  if (r.errorLog !== null) {
+    const el = r.errorLog;
+    out.push(`Error log since ${el.since}: ${el.lines} line(s) in ${el.files.join(', ') || 'no file'}${el.truncated ? ' (scan limit reached: older lines not read)' : ''}`);
+    for (const p of el.problems) out.push(`  problem: ${p}`);
+    if (el.byKind.length === 0) out.push('  no events');
+    for (const k of el.byKind) {
+      out.push(`  ${k.kind.padEnd(22)} ${String(k.count).padStart(7)}  ${k.first} … ${k.last}`);
+      out.push(`    e.g. ${k.sample}`);
+    }
+    const dests = Object.entries(el.byDestination);
+    if (dests.length > 0) {
+      out.push('  by destination:');
+      for (const [dest, kinds] of dests.slice(0, 20)) {
+        out.push(`    ${dest}: ${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+      }
+    }
+    if (el.unparsed > 0) out.push(`  ${el.unparsed} line(s) not in nginx's error-log format`);
+    out.push('');
+  }
 
   if (r.findings.length === 0) {
     out.push('Findings: none');
