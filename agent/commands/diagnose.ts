@@ -5,7 +5,10 @@
  */
 import { endianness } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from '../config.js';
+import { durationMs, type Config } from '../config.js';
+import { mergeRecent, type RecentSummary } from '../errorlog/model/recent.js';
+import { expandErrorLogPatterns } from '../errorlog/read/paths.js';
+import { readRecent } from '../errorlog/read/recent.js';
 import { EXIT_CODES } from '../hints/findings.js';
 import { buildReport, renderReport, type HostFacts, type Report } from '../export/render/report.js';
 import { readHostFacts } from '../host/facts.js';
@@ -19,6 +22,35 @@ export interface DiagnoseOptions {
   rateIntervalMs: number;
   /** Read host facts with systeminformation (off in golden tests). */
   hostFacts: boolean;
+}
+
+/** Upper bound on bytes scanned backwards per file, so a huge window cannot read a huge file whole. */
+const MAX_SCAN_BYTES = 512 * 1024 * 1024;
+
+/** The --since window of every configured error log; null when none is configured or present. */
+async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: RecentSummary; problems: string[] } | null> {
+  const files = expandErrorLogPatterns(config.errorLogs);
+  if (files.length === 0) return null;
+  const sinceMs = nowMs - durationMs(config.since);
+  const parts: RecentSummary[] = [];
+  const problems: string[] = [];
+  for (const file of files) {
+    try {
+      parts.push(await readRecent(file, sinceMs, { maxScanBytes: MAX_SCAN_BYTES }));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push(
+        code === 'ENOENT'
+          ? `${file}: does not exist`
+          : code === 'EACCES'
+            ? `${file}: permission denied`
+            : code === 'ENOTREG'
+              ? `${file}: ${(err as Error).message}, not a regular file: refused (nginx's official image links error.log to /dev/stderr)`
+              : `${file}: ${(err as Error).message}`,
+      );
+    }
+  }
+  return { summary: mergeRecent(sinceMs, parts), problems };
 }
 
 export interface DiagnoseResult {
@@ -49,6 +81,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
     warningHeadroomRatio: config.warningHeadroomRatio,
     criticalHeadroomRatio: config.criticalHeadroomRatio,
   };
+  const errorLog = await readErrorLogs(config, started);
   const report = buildReport({
     sample,
     thresholds,
@@ -56,6 +89,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
     host: await hostPromise,
     connectAttemptsPerSecond,
     generatedAtMs: started,
+    ...(errorLog !== null ? { errorLog } : {}),
   });
   return {
     output: renderReport(report, opts.json ? 'json' : 'text', thresholds),

@@ -8,6 +8,8 @@ import { Registry } from 'prom-client';
 import { parseListen, type Config } from '../config.js';
 import { AgentError } from '../errors.js';
 import { AgentMetrics } from '../export/metrics.js';
+import { registerErrorLogMetrics } from '../export/errorLogMetrics.js';
+import { ErrorLogPipeline } from '../errorlog/pipeline.js';
 import { buildServer } from '../export/server.js';
 import { WorkerSampler, type Sampler } from '../sockets/sampler.js';
 import { agentVersion } from '../version.js';
@@ -36,6 +38,9 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
       { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds },
       config.sampleTimeoutMs,
     );
+  const errorLogs = new ErrorLogPipeline(config, logger);
+  registerErrorLogMetrics(registry, errorLogs.counts, () => errorLogs.totals(), logger.child({ component: 'metrics' }));
+  metrics.reportSources(() => errorLogs.sources());
   const loop = new SampleLoop(sampler, metrics, logger.child({ component: 'sampler' }), {
     intervalMs: config.sampleIntervalMs,
     now: () => Date.now(),
@@ -63,6 +68,7 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
     `nginx-port-agent ${version} listening on ${address}`,
   );
   loop.start();
+  await errorLogs.start();
 
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((r) => {
@@ -73,6 +79,7 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
     shuttingDown ??= (async () => {
       logger.info({ reason }, 'shutting down');
       await loop.stop();
+      await errorLogs.stop();
       await server.close();
       await sampler.close();
       logger.info('stopped');

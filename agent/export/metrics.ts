@@ -103,7 +103,10 @@ export class AgentMetrics {
   private readonly attemptFails: Counter;
   private readonly samples: Counter<'result'>;
   private readonly malformed: Counter<'source'>;
-  private readonly sourceUp: Gauge<'source'>;
+  /** Socket sources as of the last sample (unavailable ones absent). */
+  private readonly socketSources = new Map<string, 0 | 1>();
+  /** Other sources (error logs) report through this callback at scrape time. */
+  private extraSources: () => readonly { source: string; up: boolean }[] = () => [];
 
   constructor(
     registry: Registry,
@@ -112,11 +115,20 @@ export class AgentMetrics {
     this.registry = registry;
     const r = [registry];
     this.g = makeGauges(r);
-    this.sourceUp = new Gauge({
+    const sourceUp: Gauge<'source'> = new Gauge({
       name: METRIC.sourceUp,
       help: 'Whether the last read of this source succeeded (1) or failed (0); absent for optional sources this kernel does not have.',
       labelNames: ['source'],
       registers: r,
+      collect: () => {
+        sourceUp.reset();
+        for (const [source, up] of this.socketSources) sourceUp.set({ source }, up);
+        try {
+          for (const x of this.extraSources()) sourceUp.set({ source: x.source }, x.up ? 1 : 0);
+        } catch {
+          // A failing reporter leaves its sources out rather than failing the scrape.
+        }
+      },
     });
     this.twOverflow = new Counter({ name: METRIC.twOverflow, help: 'TIME_WAIT sockets destroyed early because tcp_max_tw_buckets was reached (TcpExt TCPTimeWaitOverflow).', registers: r });
     this.activeOpens = new Counter({ name: METRIC.activeOpens, help: 'Outgoing TCP connection attempts since boot (Tcp ActiveOpens).', registers: r });
@@ -146,19 +158,24 @@ export class AgentMetrics {
     }
   }
 
+  /** Adds sources that are not part of the socket sample (one per error log). */
+  reportSources(fn: () => readonly { source: string; up: boolean }[]): void {
+    this.extraSources = fn;
+  }
+
   /** Counts a sample that did not complete; the previous values stay, the sources go down. */
   sampleFailed(result: Exclude<SampleResult, 'ok'>, sources: readonly SourceName[]): void {
     this.samples.inc({ result });
-    for (const source of sources) this.sourceUp.set({ source }, 0);
+    for (const source of sources) this.socketSources.set(source, 0);
   }
 
   update(view: DaemonView): void {
     const { sample } = view;
     const g = this.g;
     this.samples.inc({ result: 'ok' });
-    this.sourceUp.reset();
+    this.socketSources.clear();
     for (const s of sample.sources) {
-      if (s.state !== 'unavailable') this.sourceUp.set({ source: s.source }, s.state === 'ok' ? 1 : 0);
+      if (s.state !== 'unavailable') this.socketSources.set(s.source, s.state === 'ok' ? 1 : 0);
     }
     if (sample.malformedLines.tcp > 0) this.malformed.inc({ source: 'tcp' }, sample.malformedLines.tcp);
     if (sample.malformedLines.tcp6 > 0) this.malformed.inc({ source: 'tcp6' }, sample.malformedLines.tcp6);

@@ -330,7 +330,7 @@ function errorLogFindings(log: ErrorLogEvidence, headroom: HeadroomModel, t: Thr
       id: 'fd_limit',
       severity: 'warning',
       summary: 'nginx ran out of file descriptors (a different exhaustion: not ports)',
-      evidence: fd.map((k) => `${k.count} × ${k.kind === 'emfile' ? '"(24: Too many open files)"' : '"(23: Too many open files in system)"'} ${`between ${isoMinute(k.firstMs)} and ${isoMinute(k.lastMs)}`}; sample: ${k.sample}`),
+      evidence: fd.map((k) => `${k.count} × ${k.kind === 'emfile' ? '"(24: Too many open files)"' : '"(23: Too many open files in system)"'} between ${isoMinute(k.firstMs)} and ${isoMinute(k.lastMs)}; sample: ${k.sample}`),
       fix: fd.some((k) => k.kind === 'emfile')
         ? 'Raise the per-worker limit: worker_rlimit_nofile 65535; (main context; at least 2 × worker_connections), and LimitNOFILE in the service unit.'
         : 'The system-wide table is full: raise fs.file-max (sysctl -w fs.file-max=…) and find what holds the descriptors.',

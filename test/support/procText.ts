@@ -49,3 +49,15 @@ export function timeWaits(n: number, local: string, firstPort: number, remote: s
 export function established(n: number, local: string, firstPort: number, remote: string, rport: number): Row[] {
   return Array.from({ length: n }, (_, i) => ({ local, lport: firstPort + i, remote, rport, state: 1 }));
 }
+
+/** nginx's error-log time format, in local time, for an instant. */
+export function nginxTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** An nginx "(99: Cannot assign requested address)" line at `ms` towards `dest`. */
+export function eaddrnotavailLine(ms: number, dest: string, cid = 1): string {
+  return `${nginxTime(ms)} [crit] 100#100: *${cid} connect() to ${dest} failed (99: Cannot assign requested address) while connecting to upstream, client: 127.0.0.1, server: , request: "GET / HTTP/1.1", upstream: "http://${dest}/", host: "127.0.0.1:8080"`;
+}

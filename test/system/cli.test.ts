@@ -4,7 +4,8 @@ import { afterAll, expect, it } from 'vitest';
 import { describeWith } from '../support/gate.js';
 import { runAgent } from '../support/agentProcess.js';
 import { scratchProc } from '../support/procTree.js';
-import { established, tcp4 } from '../support/procText.js';
+import { eaddrnotavailLine, established, tcp4 } from '../support/procText.js';
+import { symlinkSync } from 'node:fs';
 
 const PROC = 'test/fixtures/real-tw-exhaustion/proc';
 
@@ -73,6 +74,36 @@ describeWith(['built'], 'agent diagnose (built CLI)', () => {
     const bad = await runAgent(['diagnose', '--rate-interval-ms', '0'], { NGINX_PORT_AGENT_CONFIG: cfg });
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/AGENT_ERR_CONFIG_FILE: config file .* is not valid JSON/);
+  });
+
+  it('joins error-log evidence to the destination: exhaustion confirmed by nginx', async () => {
+    const log = join(scratch.root, '..', 'error.log');
+    const now = Date.now();
+    const old = Array.from({ length: 5 }, (_, i) => eaddrnotavailLine(now - 3 * 3600_000, '127.0.0.2:9000', i));
+    const recent = Array.from({ length: 12 }, (_, i) => eaddrnotavailLine(now - 60_000 + i * 1000, '127.0.0.2:9000', i));
+    writeFileSync(log, [...old, 'garbage \u001b[2J', ...recent].join('\n') + '\n');
+    const r = await runAgent(['diagnose', '--json', '--proc-root', PROC, '--rate-interval-ms', '0', '--error-log', log, '--since', '15m']);
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.stdout) as {
+      summary: string;
+      findings: { id: string }[];
+      destinations: { destination: string; recentErrors: Record<string, number> }[];
+      errorLog: { byKind: { kind: string; count: number }[]; files: string[] };
+    };
+    expect(j.findings[0]!.id).toBe('exhaustion_confirmed');
+    expect(j.summary).toMatch(/^exhaustion confirmed by nginx/);
+    expect(j.destinations[0]).toMatchObject({ destination: '127.0.0.2:9000', recentErrors: { eaddrnotavail: 12 } });
+    expect(j.errorLog.byKind).toEqual([expect.objectContaining({ kind: 'eaddrnotavail', count: 12 })]);
+    expect(j.errorLog.files).toEqual([log]);
+  });
+
+  it('reports an error log that is a symlink to /dev/stderr as a problem, and still reports headroom', async () => {
+    const link = join(scratch.root, '..', 'stderr.log');
+    symlinkSync('/dev/stderr', link);
+    const r = await runAgent(['diagnose', '--proc-root', PROC, '--rate-interval-ms', '0', '--error-log', link]);
+    expect(r.code).toBe(2);
+    // /dev/stderr of the child is a pipe or socket here, a character device on a terminal.
+    expect(r.stdout).toMatch(new RegExp(`problem: ${link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is (a FIFO|a socket|a character device), not a regular file: refused`));
   });
 
   it('--help documents every option with its default and environment variable', async () => {

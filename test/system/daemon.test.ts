@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { renameSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeWith } from '../support/gate.js';
@@ -60,6 +60,47 @@ describeWith(['built', 'command:promtool'], 'agent run (built daemon)', () => {
     const code = await d.stop('SIGTERM');
     expect(code).toBe(0);
     expect(d.logs()).toMatch(/"msg":"stopped"/);
+    daemon = undefined;
+  });
+});
+
+describeWith(['built', 'command:promtool'], 'agent run with error logs', () => {
+  const scratch = scratchProc();
+  let daemon: Daemon | undefined;
+  afterAll(async () => {
+    await daemon?.stop('SIGKILL');
+    scratch.cleanup();
+  });
+
+  it('counts the error log\'s events per destination, follows a rename, refuses /dev/stderr, and promtool accepts it all', async () => {
+    const log = join(scratch.root, '..', 'error.log');
+    const stderrLink = join(scratch.root, '..', 'stderr.log');
+    symlinkSync('/dev/stderr', stderrLink);
+    writeFileSync(log, 'written before start: not read\n');
+    daemon = await startDaemon(['--proc-root', scratch.root, '--sample-interval-ms', '200', '--error-log', log, '--error-log', stderrLink]);
+    const d = daemon;
+    await until('readyz', async () => ((await get(`${d.url}/readyz`)).status === 200 ? true : undefined));
+    const captured = readFileSync('test/fixtures/real-tw-exhaustion/error.log', 'utf8');
+    appendFileSync(log, captured);
+    const first = await until('40 events', async () => {
+      const m = await get(`${d.url}/metrics`);
+      return m.body.includes('nginx_port_error_log_events_total{kind="eaddrnotavail",destination="127.0.0.2:9000"} 40') ? m.body : undefined;
+    });
+    expect(first).toContain('nginx_port_error_log_lines_total 40');
+    expect(first).toContain(`nginx_port_source_up{source="error_log:${log}"} 1`);
+    expect(first).toContain(`nginx_port_source_up{source="error_log:${stderrLink}"} 0`);
+    // logrotate "create": rename, new file; the rest of the old file is still read.
+    renameSync(log, `${log}.1`);
+    appendFileSync(`${log}.1`, captured.split('\n').slice(0, 3).join('\n') + '\n');
+    writeFileSync(log, captured.split('\n').slice(0, 2).join('\n') + '\n');
+    const after = await until('45 events', async () => {
+      const m = await get(`${d.url}/metrics`);
+      return m.body.includes('nginx_port_error_log_events_total{kind="eaddrnotavail",destination="127.0.0.2:9000"} 45') ? m.body : undefined;
+    });
+    expect(after).toContain('nginx_port_error_log_rotations_total{type="rename"} 1');
+    execFileSync('promtool', ['check', 'metrics'], { input: after });
+    expect(d.logs()).toMatch(new RegExp(`"path":"${stderrLink}".*refused`));
+    expect(await d.stop('SIGTERM')).toBe(0);
     daemon = undefined;
   });
 });

@@ -5,6 +5,10 @@ import { AgentMetrics, METRIC } from '../../agent/export/metrics.js';
 import { buildServer } from '../../agent/export/server.js';
 import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
 import { SOURCES, takeSocketSample, type SocketSample } from '../../agent/sockets/sample.js';
+import { readFileSync } from 'node:fs';
+import { ErrorLogCounts } from '../../agent/errorlog/model/counts.js';
+import { classifyLine } from '../../agent/errorlog/parse/classify.js';
+import { registerErrorLogMetrics } from '../../agent/export/errorLogMetrics.js';
 
 const PROC = 'test/fixtures/real-tw-exhaustion/proc';
 const AT = Date.UTC(2026, 10, 21, 8, 44, 0);
@@ -18,6 +22,16 @@ function fixtureSample(): SocketSample {
 function setup(maxDestinations = 100) {
   const registry = new Registry();
   const metrics = new AgentMetrics(registry, { maxDestinations, defaultMetrics: false, version: '0.0.0-test' });
+  // The captured error log, plus one garbage line, through the same path as the daemon.
+  const counts = new ErrorLogCounts(maxDestinations);
+  const lines = readFileSync('test/fixtures/real-tw-exhaustion/error.log', 'utf8').trimEnd().split('\n');
+  for (const line of [...lines, 'not an nginx line']) {
+    const r = classifyLine(line);
+    if (r.ok) counts.add(r.event);
+    else counts.addUnparsed();
+  }
+  registerErrorLogMetrics(registry, counts, () => ({ tooLong: 1, rotations: { rename: 2, copytruncate: 1, recreate: 0 } }), pino({ level: 'silent' }));
+  metrics.reportSources(() => [{ source: 'error_log:/var/log/nginx/error.log', up: true }]);
   let ready = false;
   const app = buildServer({
     registry,

@@ -1,0 +1,70 @@
+/**
+ * Daemon wiring for the error logs: tailer → classifier → counts. The metrics read
+ * the counts and the tailer's per-file status at scrape time.
+ */
+import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { ErrorLogCounts } from './model/counts.js';
+import { classifyLine } from './parse/classify.js';
+import { onlyDefault } from './read/paths.js';
+import { Tailer, ROTATION_TYPES, type RotationType, type TailedFileStatus } from './tail/tailer.js';
+
+export interface ErrorLogTotals {
+  tooLong: number;
+  rotations: Record<RotationType, number>;
+}
+
+export class ErrorLogPipeline {
+  readonly counts: ErrorLogCounts;
+  private readonly tailer: Tailer | null;
+
+  constructor(config: Config, logger: Logger) {
+    this.counts = new ErrorLogCounts(config.maxDestinations);
+    const log = logger.child({ component: 'errorlog' });
+    if (onlyDefault(config.errorLogs) && !existsSync(config.errorLogs[0]!)) {
+      log.info(`no error log to tail: ${config.errorLogs[0]!} does not exist (set --error-log)`);
+      this.tailer = null;
+      return;
+    }
+    this.tailer = new Tailer({
+      patterns: [...config.errorLogs],
+      fromStart: config.errorLogBackfill,
+      maxLineBytes: config.maxLineBytes,
+      reconcileIntervalMs: 500,
+      logger, // the tailer names itself (component "errorlog-tailer")
+      onLine: (_path, line) => {
+        const r = classifyLine(line);
+        if (r.ok) this.counts.add(r.event);
+        else this.counts.addUnparsed();
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.tailer?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.tailer?.stop();
+  }
+
+  status(): TailedFileStatus[] {
+    return this.tailer?.status() ?? [];
+  }
+
+  totals(): ErrorLogTotals {
+    const rotations = Object.fromEntries(ROTATION_TYPES.map((t) => [t, 0])) as Record<RotationType, number>;
+    let tooLong = 0;
+    for (const s of this.status()) {
+      tooLong += s.discarded.too_long;
+      for (const t of ROTATION_TYPES) rotations[t] += s.rotations[t];
+    }
+    return { tooLong, rotations };
+  }
+
+  /** One source per tailed file: up while it is being tailed. */
+  sources(): { source: string; up: boolean }[] {
+    return this.status().map((s) => ({ source: `error_log:${s.path}`, up: s.state === 'tailing' }));
+  }
+}
