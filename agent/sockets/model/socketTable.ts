@@ -47,18 +47,28 @@ export interface SocketTable {
 }
 
 const MAX_MALFORMED_SAMPLES = 5;
+const MIN_CAPACITY = 1024;
+
+/**
+ * Record capacity for the next builder in this thread: the last table's size plus
+ * a quarter. The daemon builds one table per sample and socket counts move slowly,
+ * so a builder usually allocates its arrays once instead of growing them through a
+ * chain of doublings whose copies are garbage for the sampler thread's GC.
+ */
+let nextCapacity = MIN_CAPACITY;
 
 export class SocketTableBuilder implements TcpRowSink {
   private readonly listenerPorts = new Set<number>();
   private readonly stateCounts = new Float64Array(16);
   private readonly keys: DestinationKey[] = [];
-  private readonly v4 = new Map<number, Map<number, number>>();
+  /** local address → remote address → remote port → key id; addresses as int32 (`| 0`). */
+  private readonly v4 = new Map<number, Map<number, Map<number, number>>>();
   private readonly v6 = new Map<string, number>();
   private count = 0;
-  private keyArr = new Uint32Array(1024);
-  private portArr = new Uint16Array(1024);
-  private stateArr = new Uint8Array(1024);
-  private timerArr = new Float64Array(1024);
+  private keyArr = new Uint32Array(nextCapacity);
+  private portArr = new Uint16Array(nextCapacity);
+  private stateArr = new Uint8Array(nextCapacity);
+  private timerArr = new Float64Array(nextCapacity);
   private rows = 0;
   private malformedCount = 0;
   private readonly malformedSamples: string[] = [];
@@ -102,14 +112,22 @@ export class SocketTableBuilder implements TcpRowSink {
       return;
     }
     if (localPort < this.range.low || localPort > this.range.high) return;
-    let byRemote = this.v4.get(localAddr);
+    // Three small-integer keys rather than one 48-bit key: an address as int32 and a
+    // port are small integers to V8, so these lookups allocate nothing, while a
+    // remoteAddr · 2^16 + port double would be boxed on every row.
+    const lk = localAddr | 0;
+    const rk = remoteAddr | 0;
+    let byRemote = this.v4.get(lk);
     if (byRemote === undefined) {
       byRemote = new Map();
-      this.v4.set(localAddr, byRemote);
+      this.v4.set(lk, byRemote);
     }
-    // remoteAddr · 2^16 + port stays below 2^48, an exact double.
-    const rk = remoteAddr * 65536 + remotePort;
-    let id = byRemote.get(rk);
+    let byPort = byRemote.get(rk);
+    if (byPort === undefined) {
+      byPort = new Map();
+      byRemote.set(rk, byPort);
+    }
+    let id = byPort.get(remotePort);
     if (id === undefined) {
       id = this.keys.length;
       const destinationIp = formatIPv4(remoteAddr);
@@ -121,7 +139,7 @@ export class SocketTableBuilder implements TcpRowSink {
         family: 4,
         loopback: isLoopbackIPv4(localAddr) || isLoopbackIPv4(remoteAddr),
       });
-      byRemote.set(rk, id);
+      byPort.set(remotePort, id);
     }
     this.push(id, localPort, state, timerTicks);
   }
@@ -163,6 +181,7 @@ export class SocketTableBuilder implements TcpRowSink {
   }
 
   build(): SocketTable {
+    nextCapacity = Math.max(MIN_CAPACITY, this.count + (this.count >> 2));
     return {
       range: this.range,
       listenerPorts: this.listenerPorts,

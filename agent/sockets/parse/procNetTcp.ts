@@ -115,7 +115,9 @@ export function scanProcNetTcp(
     p++;
     // Two endpoints: addrWords × 8 hex digits, ':', 4 hex digits, each preceded by spaces.
     let ok = true;
-    const ports = [0, 0];
+    // Two locals rather than a per-row array: this loop runs once per socket.
+    let localPort = 0;
+    let remotePort = 0;
     for (let e = 0; e < 2 && ok; e++) {
       while (p < eol && buf[p] === SPACE) p++;
       for (let w = 0; w < addrWords; w++) {
@@ -146,7 +148,8 @@ export function scanProcNetTcp(
         port = port * 16 + d;
       }
       if (buf[p] !== SPACE) ok = false;
-      ports[e] = port;
+      if (e === 0) localPort = port;
+      else remotePort = port;
     }
     if (!ok) {
       sink.malformed(lineNumber, `bad address column (expected ${addrWords * 8} hex digits, ":", 4 hex digits)`);
@@ -188,7 +191,7 @@ export function scanProcNetTcp(
     }
     rows++;
     if (family === 4) {
-      sink.row4(state, words[0]!, ports[0]!, words[4]!, ports[1]!, when);
+      sink.row4(state, words[0]!, localPort, words[4]!, remotePort, when);
       continue;
     }
     const localMapped = words[0] === 0 && words[1] === 0 && words[2] === 0xffff;
@@ -198,15 +201,15 @@ export function scanProcNetTcp(
     // a listener by its local end.
     const remoteUnspecified = words[4] === 0 && words[5] === 0 && words[6] === 0 && words[7] === 0;
     if (remoteMapped || (remoteUnspecified && localMapped)) {
-      sink.row4(state, localMapped ? words[3]! : 0, ports[0]!, remoteMapped ? words[7]! : 0, ports[1]!, when);
+      sink.row4(state, localMapped ? words[3]! : 0, localPort, remoteMapped ? words[7]! : 0, remotePort, when);
       continue;
     }
     sink.row6(
       state,
       hex8(words[0]!) + hex8(words[1]!) + hex8(words[2]!) + hex8(words[3]!),
-      ports[0]!,
+      localPort,
       hex8(words[4]!) + hex8(words[5]!) + hex8(words[6]!) + hex8(words[7]!),
-      ports[1]!,
+      remotePort,
       when,
     );
   }

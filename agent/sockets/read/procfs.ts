@@ -46,12 +46,29 @@ function openRegular(path: string): number {
   return fd;
 }
 
+/**
+ * One buffer for every small-file read in this thread, kept between calls: a
+ * sample reads a dozen small files, and a fresh buffer for each is garbage the
+ * sampler thread would otherwise carry until its next full GC. The text is copied
+ * out before returning, and reads are synchronous, so sharing it is safe.
+ */
+let textBuffer: ProcBuffer | null = null;
+
 /** Small files (sysctls, snmp, netstat): read whole, as text. */
 export function readProcText(procRoot: string, rel: string): ReadOutcome<string> {
-  const holder = new ProcBuffer(16 * 1024);
+  const holder = (textBuffer ??= new ProcBuffer(16 * 1024));
   const r = holder.read(procRoot, rel);
   return r.ok ? { ok: true, value: holder.buf.toString('latin1', 0, r.value), path: r.path } : r;
 }
+
+/**
+ * A buffer that outgrows 1 MiB (a socket table) grows straight to at least this
+ * size. Pages of an allocUnsafe buffer cost nothing until written, so the large
+ * step costs address space only; a doubling chain instead writes every
+ * intermediate buffer, and each one stays resident as garbage until the sampler
+ * thread's next full GC, which with its small heap may be a long time coming.
+ */
+const LARGE_GROWTH_BYTES = 64 << 20;
 
 export class ProcBuffer {
   buf: Buffer;
@@ -73,7 +90,8 @@ export class ProcBuffer {
       let length = 0;
       for (;;) {
         if (length === this.buf.length) {
-          const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+          const doubled = this.buf.length * 2;
+          const bigger = Buffer.allocUnsafe(doubled > 1 << 20 ? Math.max(doubled, LARGE_GROWTH_BYTES) : doubled);
           this.buf.copy(bigger, 0, 0, length);
           this.buf = bigger;
         }
