@@ -9,9 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { computeHeadroom, DEFAULT_TW_REUSE_DELAY_MS, type HeadroomModel, type KernelSettings } from './model/headroom.js';
 import { SocketTableBuilder } from './model/socketTable.js';
 import { counter, parseHeaderValuePairs, parseSockstat } from './parse/procNetCounters.js';
-import { scanProcNetTcp, type Endianness } from './parse/procNetTcp.js';
+import { TcpTableStream, type Endianness } from './parse/procNetTcp.js';
 import { parseIntegerValue, parsePortRange, parseReservedPorts, ParseError, type PortRange, type PortSpan } from './parse/sysctl.js';
-import { ProcBuffer, readProcText } from './read/procfs.js';
+import { ProcBuffer, procPath, readProcText } from './read/procfs.js';
 import type { ErrorCode } from '../errors.js';
 
 export const SOURCES = ['tcp', 'tcp6', 'sysctl', 'snmp', 'netstat', 'sockstat', 'conntrack'] as const;
@@ -81,12 +81,13 @@ export interface SampleOptions {
 const SYSCTL = 'sys/net/ipv4/';
 
 function optionalInt(
+  buffer: ProcBuffer,
   procRoot: string,
   rel: string,
   name: string,
   problems: string[],
 ): { value: number | null; missing: boolean } {
-  const r = readProcText(procRoot, rel);
+  const r = buffer.readText(procRoot, rel);
   if (!r.ok) {
     if (!r.missing) problems.push(r.error);
     return { value: null, missing: r.missing };
@@ -118,7 +119,7 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
   };
   const sysctlProblems: string[] = [];
   let rangeError: { code: ErrorCode; detail: string } | null = null;
-  const rangeText = readProcText(procRoot, `${SYSCTL}ip_local_port_range`);
+  const rangeText = buffer.readText(procRoot, `${SYSCTL}ip_local_port_range`);
   if (rangeText.ok) {
     try {
       sysctls.ipLocalPortRange = parsePortRange(rangeText.value);
@@ -128,7 +129,7 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
   } else {
     rangeError = { code: 'AGENT_ERR_PROC_UNREADABLE', detail: rangeText.error };
   }
-  const reservedText = readProcText(procRoot, `${SYSCTL}ip_local_reserved_ports`);
+  const reservedText = buffer.readText(procRoot, `${SYSCTL}ip_local_reserved_ports`);
   if (reservedText.ok) {
     try {
       sysctls.ipLocalReservedPorts = parseReservedPorts(reservedText.value);
@@ -138,12 +139,12 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
   } else if (!reservedText.missing) {
     sysctlProblems.push(reservedText.error);
   }
-  sysctls.tcpTwReuse = optionalInt(procRoot, `${SYSCTL}tcp_tw_reuse`, 'tcp_tw_reuse', sysctlProblems).value;
-  const delay = optionalInt(procRoot, `${SYSCTL}tcp_tw_reuse_delay`, 'tcp_tw_reuse_delay', sysctlProblems);
+  sysctls.tcpTwReuse = optionalInt(buffer, procRoot, `${SYSCTL}tcp_tw_reuse`, 'tcp_tw_reuse', sysctlProblems).value;
+  const delay = optionalInt(buffer, procRoot, `${SYSCTL}tcp_tw_reuse_delay`, 'tcp_tw_reuse_delay', sysctlProblems);
   sysctls.tcpTwReuseDelayMs = delay.value;
-  sysctls.tcpTimestamps = optionalInt(procRoot, `${SYSCTL}tcp_timestamps`, 'tcp_timestamps', sysctlProblems).value;
-  sysctls.tcpFinTimeoutSeconds = optionalInt(procRoot, `${SYSCTL}tcp_fin_timeout`, 'tcp_fin_timeout', sysctlProblems).value;
-  sysctls.tcpMaxTwBuckets = optionalInt(procRoot, `${SYSCTL}tcp_max_tw_buckets`, 'tcp_max_tw_buckets', sysctlProblems).value;
+  sysctls.tcpTimestamps = optionalInt(buffer, procRoot, `${SYSCTL}tcp_timestamps`, 'tcp_timestamps', sysctlProblems).value;
+  sysctls.tcpFinTimeoutSeconds = optionalInt(buffer, procRoot, `${SYSCTL}tcp_fin_timeout`, 'tcp_fin_timeout', sysctlProblems).value;
+  sysctls.tcpMaxTwBuckets = optionalInt(buffer, procRoot, `${SYSCTL}tcp_max_tw_buckets`, 'tcp_max_tw_buckets', sysctlProblems).value;
 
   if (sysctls.ipLocalReservedPorts === null) assumptions.push('ip_local_reserved_ports unreadable: assumed no reserved ports');
   if (sysctls.tcpTwReuse === null) assumptions.push('tcp_tw_reuse unreadable: assumed the kernel default 2 (loopback only)');
@@ -176,14 +177,20 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
   // --- socket tables -----------------------------------------------------------
   // Without the port range there is nothing to compare sockets against, but the
   // tables are still read so state counts and source health stay visible.
-  const builder = new SocketTableBuilder(settings?.portRange ?? { low: 1, high: 0 });
+  const builder = new SocketTableBuilder(settings?.portRange ?? { low: 1, high: 0 }, buffer.recordCapacityHint * 1.25);
   let tcpOk = false;
   const malformedLines = { tcp: 0, tcp6: 0 };
   for (const [source, rel, family] of [
     ['tcp', 'net/tcp', 4],
     ['tcp6', 'net/tcp6', 6],
   ] as const) {
-    const r = buffer.read(procRoot, rel);
+    builder.currentSource = procPath(procRoot, rel);
+    const stream = new TcpTableStream(family, opts.endianness, builder);
+    const before = builder.malformedRows;
+    const r = buffer.stream(procRoot, rel, (chunk, length) => {
+      stream.push(chunk, length);
+    });
+    stream.end();
     if (!r.ok) {
       // tcp6 is absent when IPv6 is disabled (ipv6.disable=1); tcp never is.
       if (r.missing && source === 'tcp6') sources.push({ source, state: 'unavailable', detail: r.error });
@@ -191,15 +198,13 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
       else sources.push({ source, state: 'error', detail: r.error });
       continue;
     }
-    builder.currentSource = r.path;
-    const before = builder.malformedRows;
-    scanProcNetTcp(buffer.buf, r.value, family, opts.endianness, builder);
     const bad = builder.malformedRows - before;
     malformedLines[source] = bad;
     if (source === 'tcp') tcpOk = true;
     sources.push(bad > 0 ? { source, state: 'ok', detail: `${bad} malformed line(s) skipped` } : { source, state: 'ok' });
   }
   const table = builder.build();
+  buffer.recordCapacityHint = table.recordCount;
   if (table.malformedRows > 0) problems.push(...table.malformedSamples);
   const headroom =
     settings !== null && tcpOk ? computeHeadroom(table, settings, { rateWindowSeconds: opts.rateWindowSeconds }) : null;
@@ -217,7 +222,7 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
     conntrackCount: null,
     conntrackMax: null,
   };
-  const snmp = readProcText(procRoot, 'net/snmp');
+  const snmp = buffer.readText(procRoot, 'net/snmp');
   if (snmp.ok) {
     const parsed = parseHeaderValuePairs(snmp.value);
     counters.activeOpens = counter(parsed.groups, 'Tcp', 'ActiveOpens');
@@ -229,7 +234,7 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
   } else {
     sources.push({ source: 'snmp', state: snmp.missing ? 'unavailable' : 'error', detail: snmp.error });
   }
-  const netstat = readProcText(procRoot, 'net/netstat');
+  const netstat = buffer.readText(procRoot, 'net/netstat');
   if (netstat.ok) {
     const parsed = parseHeaderValuePairs(netstat.value);
     counters.timeWaitOverflow = counter(parsed.groups, 'TcpExt', 'TCPTimeWaitOverflow');
@@ -237,13 +242,13 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
   } else {
     sources.push({ source: 'netstat', state: netstat.missing ? 'unavailable' : 'error', detail: netstat.error });
   }
-  const sockstat = readProcText(procRoot, 'net/sockstat');
+  const sockstat = buffer.readText(procRoot, 'net/sockstat');
   if (sockstat.ok) {
     const parsed = parseSockstat(sockstat.value);
     counters.tcpInUse = counter(parsed.groups, 'TCP', 'inuse');
     counters.tcpOrphan = counter(parsed.groups, 'TCP', 'orphan');
     counters.tcpTimeWait = counter(parsed.groups, 'TCP', 'tw');
-    const six = readProcText(procRoot, 'net/sockstat6');
+    const six = buffer.readText(procRoot, 'net/sockstat6');
     if (six.ok) counters.tcp6InUse = counter(parseSockstat(six.value).groups, 'TCP6', 'inuse');
     sources.push(parsed.problems.length > 0 ? { source: 'sockstat', state: 'ok', detail: parsed.problems.join('; ') } : { source: 'sockstat', state: 'ok' });
   } else {
@@ -251,8 +256,8 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
   }
   // nf_conntrack is a module: absent unless loaded, and then per network namespace.
   const ctProblems: string[] = [];
-  const ctCount = optionalInt(procRoot, 'sys/net/netfilter/nf_conntrack_count', 'nf_conntrack_count', ctProblems);
-  const ctMax = optionalInt(procRoot, 'sys/net/netfilter/nf_conntrack_max', 'nf_conntrack_max', ctProblems);
+  const ctCount = optionalInt(buffer, procRoot, 'sys/net/netfilter/nf_conntrack_count', 'nf_conntrack_count', ctProblems);
+  const ctMax = optionalInt(buffer, procRoot, 'sys/net/netfilter/nf_conntrack_max', 'nf_conntrack_max', ctProblems);
   counters.conntrackCount = ctCount.value;
   counters.conntrackMax = ctMax.value;
   if (ctProblems.length > 0) sources.push({ source: 'conntrack', state: 'error', detail: ctProblems.join('; ') });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatIPv6 } from '../../agent/sockets/parse/addresses.js';
-import { parseProcNetTcp, tcpStateName } from '../../agent/sockets/parse/procNetTcp.js';
+import { parseProcNetTcp, TcpTableStream, tcpStateName, type TcpRowSink } from '../../agent/sockets/parse/procNetTcp.js';
 
 const fixture = (p: string): string => readFileSync(new URL(`../fixtures/${p}`, import.meta.url), 'latin1');
 const HEADER4 = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -152,5 +152,57 @@ describe('formatIPv6 (RFC 5952)', () => {
     ['20010db8000100020003000400050006', '2001:db8:1:2:3:4:5:6'],
   ])('%s → %s', (hex, text) => {
     expect(formatIPv6(hex)).toBe(text);
+  });
+});
+
+describe('TcpTableStream: chunked parsing', () => {
+  function collect(): { sink: TcpRowSink; out: string[] } {
+    const out: string[] = [];
+    return {
+      out,
+      sink: {
+        row4: (...a) => out.push(`4 ${a.join(' ')}`),
+        row6: (...a) => out.push(`6 ${a.join(' ')}`),
+        malformed: (line, reason) => out.push(`! ${line} ${reason}`),
+      },
+    };
+  }
+  const text =
+    fixture('real-tw-exhaustion/proc/net/tcp') +
+    'garbage line\n' +
+    '   9: 0100007F:9C58 0100007F:2329 01 00000000:00000000 00:00000000 00000000     0        0 1 2 0 20 0 0 10 -1';
+  const bytes = new TextEncoder().encode(text);
+  const whole = collect();
+  const stream = new TcpTableStream(4, 'LE', whole.sink);
+  stream.push(bytes, bytes.length);
+  stream.end();
+
+  it('gives what the whole-text parser gives, including line numbers of malformed lines and a last line without newline', () => {
+    const parsed = parseProcNetTcp(text, 4);
+    expect(whole.out.filter((l) => l.startsWith('4'))).toHaveLength(parsed.rows.length);
+    expect(whole.out.filter((l) => l.startsWith('!'))).toEqual([`! 133 no "sl:" slot column`]);
+    expect(stream.rows).toBe(132);
+  });
+
+  it('any chunking of the same bytes gives the same calls (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 60 }), (sizes) => {
+        const got = collect();
+        const st = new TcpTableStream(4, 'LE', got.sink);
+        const chunk = new Uint8Array(800);
+        let pos = 0;
+        let i = 0;
+        while (pos < bytes.length) {
+          const n = Math.min(sizes[i++ % sizes.length]!, bytes.length - pos);
+          chunk.set(bytes.subarray(pos, pos + n));
+          chunk.fill(0x0a, n); // stale bytes past `length` must be ignored
+          st.push(chunk, n);
+          pos += n;
+        }
+        st.end();
+        expect(got.out).toEqual(whole.out);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

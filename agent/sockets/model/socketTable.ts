@@ -49,14 +49,6 @@ export interface SocketTable {
 const MAX_MALFORMED_SAMPLES = 5;
 const MIN_CAPACITY = 1024;
 
-/**
- * Record capacity for the next builder in this thread: the last table's size plus
- * a quarter. The daemon builds one table per sample and socket counts move slowly,
- * so a builder usually allocates its arrays once instead of growing them through a
- * chain of doublings whose copies are garbage for the sampler thread's GC.
- */
-let nextCapacity = MIN_CAPACITY;
-
 export class SocketTableBuilder implements TcpRowSink {
   private readonly listenerPorts = new Set<number>();
   private readonly stateCounts = new Float64Array(16);
@@ -65,17 +57,30 @@ export class SocketTableBuilder implements TcpRowSink {
   private readonly v4 = new Map<number, Map<number, Map<number, number>>>();
   private readonly v6 = new Map<string, number>();
   private count = 0;
-  private keyArr = new Uint32Array(nextCapacity);
-  private portArr = new Uint16Array(nextCapacity);
-  private stateArr = new Uint8Array(nextCapacity);
-  private timerArr = new Float64Array(nextCapacity);
+  private keyArr: Uint32Array;
+  private portArr: Uint16Array;
+  private stateArr: Uint8Array;
+  private timerArr: Float64Array;
   private rows = 0;
   private malformedCount = 0;
   private readonly malformedSamples: string[] = [];
   /** Set by the caller before each table so malformed-line reports name the file. */
   currentSource = '';
 
-  constructor(private readonly range: PortRange) {}
+  /**
+   * `capacityHint`: records expected (the last table's size, say), so the arrays
+   * are allocated once rather than grown through a chain of doublings.
+   */
+  constructor(
+    private readonly range: PortRange,
+    capacityHint = MIN_CAPACITY,
+  ) {
+    const n = Math.max(MIN_CAPACITY, Math.ceil(capacityHint));
+    this.keyArr = new Uint32Array(n);
+    this.portArr = new Uint16Array(n);
+    this.stateArr = new Uint8Array(n);
+    this.timerArr = new Float64Array(n);
+  }
 
   private push(key: number, port: number, state: number, timer: number): void {
     if (this.count === this.keyArr.length) {
@@ -181,7 +186,6 @@ export class SocketTableBuilder implements TcpRowSink {
   }
 
   build(): SocketTable {
-    nextCapacity = Math.max(MIN_CAPACITY, this.count + (this.count >> 2));
     return {
       range: this.range,
       listenerPorts: this.listenerPorts,

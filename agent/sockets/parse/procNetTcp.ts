@@ -90,12 +90,30 @@ export function scanProcNetTcp(
   endianness: Endianness,
   sink: TcpRowSink,
 ): number {
+  return scanLines(buf, 0, length, family, endianness, sink, 0).rows;
+}
+
+/**
+ * Scans the lines in buf[start, end). `linesBefore` is how many lines of the table
+ * came before (line 1, the header, is skipped). A line without its newline at
+ * `end` is scanned as complete: callers that stream pass only whole lines.
+ */
+export function scanLines(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  family: AddressFamily,
+  endianness: Endianness,
+  sink: TcpRowSink,
+  linesBefore: number,
+): { rows: number; lines: number } {
+  const length = end;
   const addrWords = family === 4 ? 1 : 4;
   const swap = endianness === 'LE';
   const words = new Uint32Array(8);
   let rows = 0;
-  let lineNumber = 0;
-  let pos = 0;
+  let lineNumber = linesBefore;
+  let pos = start;
   while (pos < length) {
     let eol = buf.indexOf(NEWLINE, pos);
     if (eol < 0 || eol > length) eol = length;
@@ -213,7 +231,68 @@ export function scanProcNetTcp(
       when,
     );
   }
-  return rows;
+  return { rows, lines: lineNumber - linesBefore };
+}
+
+/**
+ * Feeds a table to scanLines in chunks as they are read, so the whole table (18 MB
+ * for 120 000 sockets) never sits in memory: only a chunk and one partial line.
+ */
+export class TcpTableStream {
+  private carry = new Uint8Array(512);
+  private carryLength = 0;
+  private lines = 0;
+  rows = 0;
+
+  constructor(
+    private readonly family: AddressFamily,
+    private readonly endianness: Endianness,
+    private readonly sink: TcpRowSink,
+  ) {}
+
+  private scan(buf: Uint8Array, start: number, end: number): void {
+    const r = scanLines(buf, start, end, this.family, this.endianness, this.sink, this.lines);
+    this.rows += r.rows;
+    this.lines += r.lines;
+  }
+
+  private keep(buf: Uint8Array, start: number, end: number): void {
+    const need = this.carryLength + (end - start);
+    if (need > this.carry.length) {
+      const bigger = new Uint8Array(Math.max(need, this.carry.length * 2));
+      bigger.set(this.carry.subarray(0, this.carryLength));
+      this.carry = bigger;
+    }
+    this.carry.set(buf.subarray(start, end), this.carryLength);
+    this.carryLength = need;
+  }
+
+  push(buf: Uint8Array, length: number): void {
+    let start = 0;
+    if (this.carryLength > 0) {
+      const nl = buf.indexOf(NEWLINE);
+      if (nl < 0 || nl >= length) {
+        this.keep(buf, 0, length);
+        return;
+      }
+      this.keep(buf, 0, nl + 1);
+      this.scan(this.carry, 0, this.carryLength);
+      this.carryLength = 0;
+      start = nl + 1;
+    }
+    const last = buf.lastIndexOf(NEWLINE, length - 1);
+    if (last >= start) {
+      this.scan(buf, start, last + 1);
+      start = last + 1;
+    }
+    if (start < length) this.keep(buf, start, length);
+  }
+
+  /** The last line, if the table did not end with a newline. */
+  end(): void {
+    if (this.carryLength > 0) this.scan(this.carry, 0, this.carryLength);
+    this.carryLength = 0;
+  }
 }
 
 /** One decoded row, for callers that want objects rather than a sink (tests, small tables). */

@@ -47,38 +47,51 @@ function openRegular(path: string): number {
 }
 
 /**
- * One buffer for every small-file read in this thread, kept between calls: a
- * sample reads a dozen small files, and a fresh buffer for each is garbage the
- * sampler thread would otherwise carry until its next full GC. The text is copied
- * out before returning, and reads are synchronous, so sharing it is safe.
+ * Per-thread scratch space for reading procfs, kept between samples so a sample
+ * allocates almost nothing: a chunk buffer for streaming the socket tables, a
+ * buffer for small files, and the size of the last socket table (so the table
+ * builder allocates its arrays once instead of through a chain of doublings whose
+ * copies are garbage for the sampler thread's GC).
  */
-let textBuffer: ProcBuffer | null = null;
-
-/** Small files (sysctls, snmp, netstat): read whole, as text. */
-export function readProcText(procRoot: string, rel: string): ReadOutcome<string> {
-  const holder = (textBuffer ??= new ProcBuffer(16 * 1024));
-  const r = holder.read(procRoot, rel);
-  return r.ok ? { ok: true, value: holder.buf.toString('latin1', 0, r.value), path: r.path } : r;
-}
-
-/**
- * A buffer that outgrows 1 MiB (a socket table) grows straight to at least this
- * size. Pages of an allocUnsafe buffer cost nothing until written, so the large
- * step costs address space only; a doubling chain instead writes every
- * intermediate buffer, and each one stays resident as garbage until the sampler
- * thread's next full GC, which with its small heap may be a long time coming.
- */
-const LARGE_GROWTH_BYTES = 64 << 20;
-
 export class ProcBuffer {
-  buf: Buffer;
+  /** Chunk for streaming large files; procfs hands out at most a page per read(), so 256 KiB is plenty. */
+  readonly chunk: Buffer;
+  private text: Buffer;
+  /** Records in the last socket table, as a capacity hint for the next. */
+  recordCapacityHint = 1024;
 
-  constructor(initialBytes = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+  constructor(chunkBytes = 256 * 1024) {
+    this.chunk = Buffer.allocUnsafe(chunkBytes);
+    this.text = Buffer.allocUnsafe(16 * 1024);
   }
 
-  /** Reads the whole file into `buf`; the value is the number of bytes read. */
-  read(procRoot: string, rel: string): ReadOutcome<number> {
+  /** Streams a file through `onChunk` (the same buffer each call: consume it before returning). */
+  stream(procRoot: string, rel: string, onChunk: (buf: Buffer, length: number) => void): ReadOutcome<number> {
+    const path = procPath(procRoot, rel);
+    let fd: number;
+    try {
+      fd = openRegular(path);
+    } catch (err) {
+      return describeReadFailure(path, err);
+    }
+    try {
+      let total = 0;
+      for (;;) {
+        const n = readSync(fd, this.chunk, 0, this.chunk.length, null);
+        if (n === 0) break;
+        total += n;
+        onChunk(this.chunk, n);
+      }
+      return { ok: true, value: total, path };
+    } catch (err) {
+      return describeReadFailure(path, err);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** A small file, whole, as text. */
+  readText(procRoot: string, rel: string): ReadOutcome<string> {
     const path = procPath(procRoot, rel);
     let fd: number;
     try {
@@ -89,21 +102,25 @@ export class ProcBuffer {
     try {
       let length = 0;
       for (;;) {
-        if (length === this.buf.length) {
-          const doubled = this.buf.length * 2;
-          const bigger = Buffer.allocUnsafe(doubled > 1 << 20 ? Math.max(doubled, LARGE_GROWTH_BYTES) : doubled);
-          this.buf.copy(bigger, 0, 0, length);
-          this.buf = bigger;
+        if (length === this.text.length) {
+          const bigger = Buffer.allocUnsafe(this.text.length * 2);
+          this.text.copy(bigger, 0, 0, length);
+          this.text = bigger;
         }
-        const n = readSync(fd, this.buf, length, this.buf.length - length, null);
+        const n = readSync(fd, this.text, length, this.text.length - length, null);
         if (n === 0) break;
         length += n;
       }
-      return { ok: true, value: length, path };
+      return { ok: true, value: this.text.toString('latin1', 0, length), path };
     } catch (err) {
       return describeReadFailure(path, err);
     } finally {
       closeSync(fd);
     }
   }
+}
+
+/** A small file read with a throwaway buffer (one-off reads outside a sample). */
+export function readProcText(procRoot: string, rel: string): ReadOutcome<string> {
+  return new ProcBuffer(4096).readText(procRoot, rel);
 }
