@@ -1,0 +1,407 @@
+/**
+ * `npm run bench:errorlog`: the error-log benchmark, the agent against mtail.
+ *
+ * 1. Generates a realistic 1 000 000-line nginx error log (bench/errorlog/generate.ts,
+ *    seeded, so every run reads the same bytes) in a temporary directory.
+ * 2. Agent: dist/bench/errorlog/ingest.js in a child process, so the peak RSS
+ *    (VmHWM) is the agent's alone. It does what the daemon does with a log: the
+ *    real Tailer reads the file from its start, every line goes through
+ *    classifyLine into ErrorLogCounts. Throughput = lines / time from the tailer's
+ *    start to the last byte counted (the process's start-up is reported apart).
+ * 3. mtail (Debian's 3.0.0~rc50): `mtail --one_shot --one_shot_format json --progs
+ *    <dir> --logs <file>` with bench/errorlog/nginx_errors.mtail, the same
+ *    classification by kind and destination. Throughput = lines / wall time of the
+ *    process; its fixed cost (start, compile, an empty log) is measured and shown.
+ * 4. Runs the two sides in turn, BENCH_RUNS times each (default 3), and takes medians.
+ * 5. Checks that both count the same per kind (and per kind and destination, and
+ *    lines and unparsed lines), and that the agent's kinds match what the
+ *    generator wrote; prints every mismatch.
+ * 6. Prints a table with PASS/FAIL per target, writes .bench/errorlog-<time>.json,
+ *    exits 1 if a target is missed or the counts disagree (2 if mtail is missing).
+ *
+ * Knobs for quick experiments (defaults are the benchmark): BENCH_LINES,
+ * BENCH_RUNS, BENCH_SEED.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ERROR_KINDS } from '../../agent/errorlog/parse/classify.js';
+import { GENERATE_DEFAULTS, generateErrorLog } from './generate.js';
+import type { IngestResult } from './ingest.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const INGEST_JS = fileURLToPath(new URL('./ingest.js', import.meta.url));
+const MTAIL_PROGRAM = join(ROOT, 'bench/errorlog/nginx_errors.mtail');
+
+function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  return n;
+}
+
+const CONFIG = {
+  lines: envInt('BENCH_LINES', GENERATE_DEFAULTS.lines),
+  seed: envInt('BENCH_SEED', GENERATE_DEFAULTS.seed),
+  runs: envInt('BENCH_RUNS', 3),
+};
+
+const TARGETS = {
+  speedupOverMtailMin: 10,
+  agentRssMbMax: 150,
+};
+
+const t0 = Date.now();
+function log(msg: string): void {
+  console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function fmt(n: number, digits = 1): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : String(n);
+}
+
+function thousands(n: number): string {
+  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+}
+
+/** kind → destination → count */
+type Counts = Map<string, Map<string, number>>;
+
+function addCount(c: Counts, kind: string, destination: string, n: number): void {
+  let byDest = c.get(kind);
+  if (byDest === undefined) c.set(kind, (byDest = new Map<string, number>()));
+  byDest.set(destination, (byDest.get(destination) ?? 0) + n);
+}
+
+function perKind(c: Counts): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [kind, byDest] of c) out.set(kind, [...byDest.values()].reduce((a, b) => a + b, 0));
+  return out;
+}
+
+// --- the agent ------------------------------------------------------------------------
+
+interface AgentRun {
+  result: IngestResult;
+  /** The child's whole life, as the parent saw it: start-up, module loading, the ingest. */
+  wallSeconds: number;
+}
+
+function runAgent(file: string): Promise<AgentRun> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [INGEST_JS, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) {
+        reject(new Error(`ingest exited ${String(code)}: ${err}`));
+        return;
+      }
+      resolve({ result: JSON.parse(out) as IngestResult, wallSeconds });
+    });
+  });
+}
+
+function agentCounts(r: IngestResult): Counts {
+  const c: Counts = new Map();
+  for (const s of r.series) addCount(c, s.kind, s.destination, s.count);
+  return c;
+}
+
+// --- mtail ----------------------------------------------------------------------------
+
+interface MtailRun {
+  wallSeconds: number;
+  /** The highest VmHWM read from /proc/<pid>/status while it ran (every 50 ms). */
+  vmHwmKiB: number | null;
+  counts: Counts;
+  lines: number;
+  unparsed: number;
+}
+
+interface MtailJsonMetric {
+  Name: string;
+  Keys?: string[];
+  LabelValues?: { Labels?: string[]; Value: { Value: number } }[];
+}
+
+function vmHwmOf(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function mtailArgs(progs: string, file: string): string[] {
+  // Flags as `mtail --help` of 3.0.0~rc50 lists them. --one_shot reads the logs from
+  // their start to EOF, prints the metrics and exits; it still opens its HTTP port,
+  // so: loopback, any free port.
+  return ['--one_shot', '--one_shot_format', 'json', '--emit_prog_label=false', '--progs', progs, '--logs', file, '--logtostderr', '--address', '127.0.0.1', '--port', '0'];
+}
+
+function runMtail(progs: string, file: string): Promise<MtailRun> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('mtail', mtailArgs(progs, file), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let hwm: number | null = null;
+    const poll = setInterval(() => {
+      if (child.pid === undefined) return;
+      const v = vmHwmOf(child.pid);
+      if (v !== null) hwm = Math.max(hwm ?? 0, v);
+    }, 50);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      // glog chatter; kept only for an error message.
+      err = (err + d.toString()).slice(-4000);
+    });
+    child.once('error', (e) => {
+      clearInterval(poll);
+      reject(e);
+    });
+    child.once('exit', (code) => {
+      const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      clearInterval(poll);
+      if (code !== 0) {
+        reject(new Error(`mtail exited ${String(code)}: ${err}`));
+        return;
+      }
+      const metrics = JSON.parse(out === '' ? '{}' : out) as Record<string, MtailJsonMetric[] | undefined>;
+      const counts: Counts = new Map();
+      const scalar = (name: string): number =>
+        (metrics[name] ?? []).reduce((a, m) => a + (m.LabelValues ?? []).reduce((b, lv) => b + lv.Value.Value, 0), 0);
+      for (const m of metrics['nginx_error_log_events_total'] ?? []) {
+        const ki = m.Keys?.indexOf('kind') ?? -1;
+        const di = m.Keys?.indexOf('destination') ?? -1;
+        for (const lv of m.LabelValues ?? []) addCount(counts, lv.Labels?.[ki] ?? '?', lv.Labels?.[di] ?? '?', lv.Value.Value);
+      }
+      resolve({ wallSeconds, vmHwmKiB: hwm, counts, lines: scalar('nginx_error_log_lines_total'), unparsed: scalar('nginx_error_log_unparsed_lines_total') });
+    });
+  });
+}
+
+// --- comparison -----------------------------------------------------------------------
+
+interface Mismatch {
+  what: string;
+  agent: number;
+  other: number;
+}
+
+function compare(agent: Counts, mtail: Counts): { perKind: Mismatch[]; perKindDestination: Mismatch[] } {
+  const ak = perKind(agent);
+  const mk = perKind(mtail);
+  const kinds = new Set([...ERROR_KINDS, ...ak.keys(), ...mk.keys()]);
+  const perKindOut: Mismatch[] = [];
+  for (const k of kinds) {
+    const a = ak.get(k) ?? 0;
+    const m = mk.get(k) ?? 0;
+    if (a !== m) perKindOut.push({ what: k, agent: a, other: m });
+  }
+  const perKd: Mismatch[] = [];
+  for (const k of kinds) {
+    const dests = new Set([...(agent.get(k)?.keys() ?? []), ...(mtail.get(k)?.keys() ?? [])]);
+    for (const d of dests) {
+      const a = agent.get(k)?.get(d) ?? 0;
+      const m = mtail.get(k)?.get(d) ?? 0;
+      if (a !== m) perKd.push({ what: `${k} ${d}`, agent: a, other: m });
+    }
+  }
+  return { perKind: perKindOut, perKindDestination: perKd };
+}
+
+// --- main -----------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const version = spawnSync('mtail', ['--version'], { encoding: 'utf8' });
+  if (version.error !== undefined || version.status !== 0) {
+    console.error('mtail is not installed (Debian: apt-get install mtail); the benchmark compares against it.');
+    return 2;
+  }
+  const mtailVersion = (version.stdout.split('\n')[0] ?? '').trim();
+  const machine = {
+    node: process.version,
+    mtail: mtailVersion,
+    cpu: cpus()[0]?.model ?? '?',
+    cpus: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  };
+  log(`node ${machine.node}, ${machine.mtail}, ${machine.cpus} × ${machine.cpu}, load average ${machine.loadAverageAtStart.join(' ')}`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'npa-bench-errorlog-'));
+  const cleanup = () => {
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      cleanup();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
+
+  const file = join(dir, 'error.log');
+  const genStart = Date.now();
+  const gen = generateErrorLog(file, { lines: CONFIG.lines, seed: CONFIG.seed });
+  const sizeMb = statSync(file).size / 1e6;
+  log(`generated ${thousands(gen.lines)} lines, ${fmt(sizeMb)} MB (${gen.truncated} cut at 2048 bytes) in ${fmt((Date.now() - genStart) / 1000, 2)} s: ${file}`);
+  const progs = join(dir, 'progs');
+  mkdirSync(progs);
+  copyFileSync(MTAIL_PROGRAM, join(progs, 'nginx_errors.mtail'));
+  const empty = join(dir, 'empty.log');
+  writeFileSync(empty, '');
+
+  // Compiles the program (a syntax error fails here, not after a long run) and
+  // measures mtail's fixed cost.
+  const mtailFixed = await runMtail(progs, empty);
+  log(`mtail on an empty log: ${fmt(mtailFixed.wallSeconds * 1000, 0)} ms (start, compile, exit)`);
+
+  const agentRuns: AgentRun[] = [];
+  const mtailRuns: MtailRun[] = [];
+  for (let i = 0; i < CONFIG.runs; i++) {
+    const a = await runAgent(file);
+    agentRuns.push(a);
+    log(`agent run ${i + 1}/${CONFIG.runs}: ${fmt(a.result.seconds, 3)} s ingest (${fmt(a.wallSeconds, 3)} s process), ${thousands(a.result.linesPerSecond)} lines/s, VmHWM ${fmt((a.result.vmHwmKiB ?? Number.NaN) / 1024)} MiB`);
+    const m = await runMtail(progs, file);
+    mtailRuns.push(m);
+    log(`mtail run ${i + 1}/${CONFIG.runs}: ${fmt(m.wallSeconds, 3)} s, ${thousands(m.lines / m.wallSeconds)} lines/s, VmHWM ${fmt((m.vmHwmKiB ?? Number.NaN) / 1024)} MiB`);
+  }
+
+  const agentLps = median(agentRuns.map((r) => r.result.linesPerSecond));
+  const agentProcessLps = median(agentRuns.map((r) => r.result.lines / r.wallSeconds));
+  const mtailLps = median(mtailRuns.map((r) => r.lines / r.wallSeconds));
+  const ratio = agentLps / mtailLps;
+  const rssMb = (Math.max(...agentRuns.map((r) => r.result.vmHwmKiB ?? Number.NaN)) * 1024) / 1e6;
+  const mtailRssMb = (Math.max(...mtailRuns.map((r) => r.vmHwmKiB ?? Number.NaN)) * 1024) / 1e6;
+
+  // Agreement: every run of each side must count the same; then agent vs mtail.
+  const a0 = agentRuns[0]!;
+  const m0 = mtailRuns[0]!;
+  const ac = agentCounts(a0.result);
+  const unstable =
+    agentRuns.some((r) => JSON.stringify(compare(agentCounts(r.result), ac)) !== JSON.stringify({ perKind: [], perKindDestination: [] })) ||
+    mtailRuns.some((r) => JSON.stringify(compare(r.counts, m0.counts)) !== JSON.stringify({ perKind: [], perKindDestination: [] }));
+  const diff = compare(ac, m0.counts);
+  const lineDiffs: Mismatch[] = [];
+  if (a0.result.lines !== m0.lines) lineDiffs.push({ what: 'lines', agent: a0.result.lines, other: m0.lines });
+  if (a0.result.unparsed !== m0.unparsed) lineDiffs.push({ what: 'unparsed lines', agent: a0.result.unparsed, other: m0.unparsed });
+  const intendedDiffs: Mismatch[] = [];
+  const ak = perKind(ac);
+  for (const [kind, n] of Object.entries(gen.intended)) {
+    const got = kind === 'unparsed' ? a0.result.unparsed : (ak.get(kind) ?? 0);
+    if (got !== n) intendedDiffs.push({ what: kind, agent: got, other: n });
+  }
+  const agree = diff.perKind.length === 0 && lineDiffs.length === 0 && !unstable;
+
+  // --- report ---
+  const w = [44, 14, 30];
+  const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  console.log('');
+  console.log(`${thousands(gen.lines)} lines, ${fmt(sizeMb)} MB; ${CONFIG.runs} runs each, medians; node ${machine.node}`);
+  console.log(row(['', 'lines/s', 'runs (s)']));
+  console.log(row(['agent: Tailer + classifyLine + counts', thousands(agentLps), agentRuns.map((r) => fmt(r.result.seconds, 3)).join(' ')]));
+  console.log(row(['  same, whole process (Node start-up incl.)', thousands(agentProcessLps), agentRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
+  console.log(row([`mtail --one_shot (${mtailVersion.replace(/^mtail version (\S+).*$/, '$1')})`, thousands(mtailLps), mtailRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
+  console.log(row(['  of which fixed cost (empty log)', '', fmt(mtailFixed.wallSeconds, 3)]));
+  console.log('');
+  const results = [
+    { target: `agent/mtail lines/s ≥ ${TARGETS.speedupOverMtailMin}×`, value: `${fmt(ratio, 2)}×`, ok: ratio >= TARGETS.speedupOverMtailMin },
+    { target: `agent peak RSS (VmHWM) < ${TARGETS.agentRssMbMax} MB`, value: `${fmt(rssMb)} MB`, ok: rssMb < TARGETS.agentRssMbMax },
+    { target: `agent = mtail per kind (${ERROR_KINDS.length} kinds, lines, unparsed)`, value: agree ? 'equal' : 'DIFFER', ok: agree },
+  ];
+  const rw = [48, 12, 6];
+  for (const r of results) console.log([r.target.padEnd(rw[0]!), r.value.padStart(rw[1]!), (r.ok ? 'PASS' : 'FAIL').padStart(rw[2]!)].join('  '));
+  console.log(`mtail peak RSS (VmHWM, sampled every 50 ms) ${fmt(mtailRssMb)} MB`);
+  console.log('');
+  console.log('per kind (agent = mtail = generator unless marked)');
+  for (const kind of [...ERROR_KINDS, 'unparsed']) {
+    const a = kind === 'unparsed' ? a0.result.unparsed : (ak.get(kind) ?? 0);
+    const m = kind === 'unparsed' ? m0.unparsed : (perKind(m0.counts).get(kind) ?? 0);
+    const g = gen.intended[kind] ?? 0;
+    const mark = a !== m || a !== g ? `   ← agent ${a}, mtail ${m}, generator ${g}` : '';
+    console.log(`  ${kind.padEnd(24)}${thousands(a).padStart(10)}${mark}`);
+  }
+  const show = (title: string, ms: Mismatch[], otherName: string) => {
+    if (ms.length === 0) return;
+    console.log(`${title}: ${ms.length}`);
+    for (const m of ms.slice(0, 30)) console.log(`  ${m.what}: agent ${m.agent}, ${otherName} ${m.other}`);
+    if (ms.length > 30) console.log(`  … ${ms.length - 30} more`);
+  };
+  show('MISMATCH agent vs mtail per kind', diff.perKind, 'mtail');
+  show('mismatch agent vs mtail per kind and destination', diff.perKindDestination, 'mtail');
+  show('MISMATCH agent vs mtail lines', lineDiffs, 'mtail');
+  show('mismatch agent vs generator per kind', intendedDiffs, 'generator');
+  if (unstable) console.log('MISMATCH: runs of the same side counted differently');
+  if (diff.perKindDestination.length === 0) console.log(`per kind and destination: equal (${[...ac.values()].reduce((a, d) => a + d.size, 0)} series)`);
+
+  const outDir = join(ROOT, '.bench');
+  mkdirSync(outDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const outFile = join(outDir, `errorlog-${stamp}.json`);
+  writeFileSync(
+    outFile,
+    `${JSON.stringify(
+      {
+        benchmark: 'errorlog',
+        at: new Date().toISOString(),
+        machine,
+        config: CONFIG,
+        targets: TARGETS,
+        input: { lines: gen.lines, bytes: gen.bytes, truncated: gen.truncated, intended: gen.intended },
+        agent: {
+          linesPerSecondMedian: agentLps,
+          processLinesPerSecondMedian: agentProcessLps,
+          vmHwmMb: rssMb,
+          runs: agentRuns.map((r) => ({ seconds: r.result.seconds, processSeconds: r.wallSeconds, linesPerSecond: r.result.linesPerSecond, vmHwmKiB: r.result.vmHwmKiB, lines: r.result.lines, unparsed: r.result.unparsed, tooLong: r.result.tooLong })),
+          perKind: Object.fromEntries(ak),
+        },
+        mtail: {
+          version: mtailVersion,
+          args: mtailArgs('<progs>', '<file>'),
+          linesPerSecondMedian: mtailLps,
+          fixedSeconds: mtailFixed.wallSeconds,
+          vmHwmMb: mtailRssMb,
+          runs: mtailRuns.map((r) => ({ seconds: r.wallSeconds, linesPerSecond: r.lines / r.wallSeconds, vmHwmKiB: r.vmHwmKiB, lines: r.lines, unparsed: r.unparsed })),
+          perKind: Object.fromEntries(perKind(m0.counts)),
+        },
+        ratio,
+        mismatches: { perKind: diff.perKind, perKindDestination: diff.perKindDestination, lines: lineDiffs, generator: intendedDiffs, unstable },
+        results,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`results: ${outFile}`);
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exitCode = 1;
+  },
+);

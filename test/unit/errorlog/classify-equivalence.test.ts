@@ -1,0 +1,256 @@
+/**
+ * classifyLine() reads the head, the errno and the peers by hand and with sticky
+ * regular expressions, for speed (`npm run bench:errorlog`). Its behaviour must be
+ * exactly that of the plain regular-expression version it replaced, kept here as
+ * the reference (as of commit c0fb2ed): same result, field for field, on the
+ * captured log, on the benchmark's generated log, and on lines built from the
+ * fragments where a hand-written parser goes wrong (near-miss heads, long digit
+ * runs, Unicode whitespace, missing parentheses, odd schemes…) and on random text.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { generateErrorLog } from '../../../bench/errorlog/generate.js';
+import { classifyLine, normaliseDestination, type Classified, type ErrorKind, type Level } from '../../../agent/errorlog/parse/classify.js';
+
+// --- the reference: the regular-expression classifier, verbatim --------------------
+
+const HEAD = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[(debug|info|notice|warn|error|crit|alert|emerg)\] (\d+)#(\d+): (?:\*(\d+) )?/;
+const ERRNO = /\((\d{1,4}): [^)]*\)/;
+const CONNECT_TO = /^connect\(\) to (\S+) failed/;
+const BY_ERRNO: Record<number, ErrorKind> = { 99: 'eaddrnotavail', 111: 'econnrefused', 24: 'emfile', 23: 'enfile', 98: 'eaddrinuse', 104: 'econnreset' };
+
+function refNormaliseDestination(text: string): string | null {
+  if (text.startsWith('unix:')) return text.length > 5 ? text : null;
+  const v6 = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(text);
+  if (v6) return `[${v6[1]!.toLowerCase()}]:${v6[2]!}`;
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
+  if (v4) return `${v4[1]!}:${v4[2]!}`;
+  return null;
+}
+
+function refUpstreamPeer(tail: string): string | null {
+  const i = tail.indexOf(', upstream: "');
+  if (i < 0) return null;
+  const rest = tail.slice(i + ', upstream: "'.length);
+  const scheme = /^[a-z]+:\/\//.exec(rest);
+  if (!scheme) return null;
+  const after = rest.slice(scheme[0].length);
+  if (after.startsWith('unix:')) {
+    const end = after.indexOf(':', 5);
+    return refNormaliseDestination(end < 0 ? after : after.slice(0, end));
+  }
+  const m = /^(\[[0-9A-Fa-f:.]+\]:\d{1,5}|[\d.]+:\d{1,5})/.exec(after);
+  return m ? refNormaliseDestination(m[1]!) : null;
+}
+
+function refServerField(tail: string): string | null {
+  const m = /, server: ([^,]*)/.exec(tail);
+  return m ? m[1]! : null;
+}
+
+function reference(line: string): Classified {
+  const head = HEAD.exec(line);
+  if (!head) return { ok: false };
+  const [, y, mo, d, h, mi, s, level, pid, tid, cid] = head;
+  const body = line.slice(head[0].length);
+  const cut = body.indexOf(', client: ');
+  const message = cut < 0 ? body : body.slice(0, cut);
+  const tail = cut < 0 ? '' : body.slice(cut);
+  const errnoMatch = ERRNO.exec(message);
+  const errno = errnoMatch ? Number(errnoMatch[1]) : null;
+  let kind: ErrorKind;
+  if (message.includes('worker_connections are not enough')) kind = 'worker_connections';
+  else if (message.startsWith('no live upstreams')) kind = 'no_live_upstreams';
+  else if (errno === 110) kind = message.includes('while connecting to upstream') ? 'etimedout_connect' : 'upstream_timeout_read';
+  else kind = (errno !== null ? BY_ERRNO[errno] : undefined) ?? 'other';
+  const connectTo = CONNECT_TO.exec(message);
+  const destination = (connectTo ? refNormaliseDestination(connectTo[1]!) : null) ?? refUpstreamPeer(tail);
+  return {
+    ok: true,
+    event: {
+      time: `${y!}/${mo!}/${d!} ${h!}:${mi!}:${s!}`,
+      timeMs: new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)).getTime(),
+      level: level as Level,
+      pid: Number(pid),
+      tid: Number(tid),
+      connectionId: cid === undefined ? null : Number(cid),
+      kind,
+      errno,
+      destination,
+      server: refServerField(tail),
+      message,
+    },
+  };
+}
+
+// --- fragments ---------------------------------------------------------------------
+
+const HEADS = [
+  '2026/11/21 08:43:53 [crit] 12913#12913: *2 ',
+  '2026/11/21 08:43:53 [error] 7#7: ',
+  '2026/11/21 08:43:53 [emerg] 1#1: *0 ',
+  '0000/00/00 00:00:00 [debug] 0#0: *00 ',
+  '9999/99/99 99:99:99 [notice] 99999999999999999999#123456789012345678: *1234567890123456789 ',
+  '2026/02/30 24:61:61 [warn] 3#4: ',
+  '2026/11/21 08:43:53 [info] 3#4: *',
+  '2026/11/21 08:43:53 [alert] 3#4: *12',
+  '2026/11/21 08:43:53 [alert] 3#4: *12x ',
+  '2026/11/21 08:43:53 [alert] 3#4: * ',
+  '2026/11/21 08:43:53 [alert] 3#4: **1 ',
+  '2026/11/21 08:43:53 [alert] 3#4:',
+  '2026/11/21 08:43:53 [alert] 3#4 ',
+  '2026/11/21 08:43:53 [alert] #4: ',
+  '2026/11/21 08:43:53 [alert] 3#: ',
+  '2026/11/21 08:43:53 [errors] 3#4: ',
+  '2026/11/21 08:43:53 [emergency] 3#4: ',
+  '2026/11/21 08:43:53 [Crit] 3#4: ',
+  '2026/11/21 08:43:53 [crit]3#4: ',
+  '2026/11/21 08:43:53  [crit] 3#4: ',
+  '2026/11/21 08:43:5 [crit] 3#4: ',
+  '2026-11-21 08:43:53 [crit] 3#4: ',
+  '２026/11/21 08:43:53 [crit] 3#4: ',
+  ' 2026/11/21 08:43:53 [crit] 3#4: ',
+  '',
+];
+const PEERS = [
+  '10.0.0.5:8080',
+  '127.0.0.2:9000',
+  '[2001:DB8::5]:8080',
+  '[fe80::1%eth0]:80',
+  '[::FFFF:10.0.0.1]:443',
+  'unix:/run/php/php-fpm.sock',
+  'unix:',
+  'unix::',
+  'backend',
+  'example.com:80',
+  '1234.1.1.1:80',
+  '10.0.0.5:808012',
+  '10.0.0.5',
+  '10.0.0.5:',
+  '1.2.3:80',
+  '10.0.0.5.6:80',
+];
+const MESSAGE_PARTS = [
+  'connect() to ',
+  'connect() failed ',
+  ' failed',
+  ' failed ',
+  '\tfailed',
+  '\u00a0failed',
+  '\u2028',
+  '\ufeff',
+  '(99: Cannot assign requested address)',
+  '(111: Connection refused)',
+  '(110: Connection timed out)',
+  '(24: Too many open files)',
+  '(23: x)',
+  '(98: y)',
+  '(104: z)',
+  '(12345: too many digits)',
+  '(99:no space)',
+  '(99: no close',
+  '(0: )',
+  '(',
+  ')',
+  '((99: x)',
+  ' while connecting to upstream',
+  ' while reading response header from upstream',
+  'upstream timed out ',
+  '4096 worker_connections are not enough',
+  'worker_connections are not enough',
+  'no live upstreams',
+  ' no live upstreams',
+  'socket() failed ',
+  'bind(10.0.0.210) failed ',
+  'ünïcode ✓ 日本',
+  '\u0000',
+];
+const TAIL_PARTS = [
+  ', client: 10.1.1.1',
+  ', client: ',
+  ', server: example.com',
+  ', server: ',
+  ', server: a,b',
+  ', request: "GET /api HTTP/1.1"',
+  ', request: "GET /, upstream: \\"http://6.6.6.6:66/\\" HTTP/1.1"',
+  ', upstream: "',
+  'http://',
+  'https://',
+  'fastcgi://',
+  'HTTP://',
+  'grpc://',
+  'http:/',
+  '://',
+  ':',
+  '/uri?x=1',
+  '"',
+  ', host: "example.com"',
+];
+
+const line = fc
+  .tuple(
+    fc.constantFrom(...HEADS),
+    fc.array(fc.oneof(fc.constantFrom(...MESSAGE_PARTS), fc.constantFrom(...PEERS), fc.string({ maxLength: 6 })), { maxLength: 8 }),
+    fc.array(fc.oneof(fc.constantFrom(...TAIL_PARTS), fc.constantFrom(...PEERS), fc.string({ maxLength: 6 })), { maxLength: 10 }),
+  )
+  .map(([head, message, tail]) => head + message.join('') + tail.join(''));
+
+describe('classifyLine = the regular-expression classifier it replaced', () => {
+  it('on the captured log', () => {
+    const lines = readFileSync(new URL('../../fixtures/real-tw-exhaustion/error.log', import.meta.url), 'utf8').split('\n');
+    for (const l of lines) expect(classifyLine(l)).toEqual(reference(l));
+  });
+
+  it("on the benchmark's generated log (every kind, IPv6, unix sockets, cut lines)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'classify-eq-'));
+    try {
+      const file = join(dir, 'error.log');
+      generateErrorLog(file, { lines: 30_000, seed: 7 });
+      const lines = readFileSync(file, 'utf8').split('\n');
+      expect(lines.length).toBeGreaterThan(30_000);
+      let differ = 0;
+      for (const l of lines) {
+        const got = classifyLine(l);
+        const want = reference(l);
+        if (differ < 5 && JSON.stringify(got) !== JSON.stringify(want)) {
+          differ++;
+          expect({ line: l, got }).toEqual({ line: l, got: want });
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on lines built from tricky fragments (property)', () => {
+    fc.assert(
+      fc.property(line, (l) => {
+        expect(classifyLine(l)).toEqual(reference(l));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('on random text, with and without a valid head (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.constantFrom('', ...HEADS), (s, head) => {
+        const l = head + s;
+        expect(classifyLine(l)).toEqual(reference(l));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('normaliseDestination on peers and random text (property)', () => {
+    for (const p of PEERS) expect(normaliseDestination(p)).toBe(refNormaliseDestination(p));
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...PEERS), fc.string({ unit: 'binary', maxLength: 40 }), fc.stringMatching(/^\[[0-9A-Fa-f:.]{1,12}\]:\d{1,6}$/)), (p) => {
+        expect(normaliseDestination(p)).toBe(refNormaliseDestination(p));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+});
