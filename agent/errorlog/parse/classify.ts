@@ -191,10 +191,16 @@ function connectToPeer(message: string): string | null {
   return message.slice(CONNECT_TO_PREFIX.length, CONNECT_TO_PEER.lastIndex - FAILED_LENGTH);
 }
 
-/** The peer inside `upstream: "http://10.0.0.5:8080/uri"` (the URI after it is the client's). */
+/**
+ * The peer inside `upstream: "http://10.0.0.5:8080/uri"` (the URI after it is the
+ * client's). nginx writes the field once, between the request line and the Host
+ * header, both of which the client controls and may fill with a look-alike
+ * `, upstream: "…"`. A line with more than one is ambiguous and names no
+ * destination: a client can then blank the label, but never choose it.
+ */
 function upstreamPeer(tail: string): string | null {
   const i = tail.indexOf(UPSTREAM_FIELD);
-  if (i < 0) return null;
+  if (i < 0 || tail.includes(UPSTREAM_FIELD, i + 1)) return null;
   UPSTREAM_SCHEME.lastIndex = i + UPSTREAM_FIELD.length;
   if (!UPSTREAM_SCHEME.test(tail)) return null;
   const at = UPSTREAM_SCHEME.lastIndex;

@@ -33,7 +33,8 @@ function refNormaliseDestination(text: string): string | null {
 
 function refUpstreamPeer(tail: string): string | null {
   const i = tail.indexOf(', upstream: "');
-  if (i < 0) return null;
+  // Changed with the implementation: a second upstream field makes the line ambiguous.
+  if (i < 0 || tail.includes(', upstream: "', i + 1)) return null;
   const rest = tail.slice(i + ', upstream: "'.length);
   const scheme = /^[a-z]+:\/\//.exec(rest);
   if (!scheme) return null;

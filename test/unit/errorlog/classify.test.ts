@@ -49,6 +49,13 @@ describe('classifyLine: the lines that matter', () => {
     for (const line of lines) expect(classifyLine(line)).toMatchObject({ ok: true, event: { kind: 'eaddrnotavail', destination: '127.0.0.2:9000' } });
   });
 
+  it('never lets a client choose the destination through a look-alike upstream field', () => {
+    const spoofed = `${T} [error] 7#7: *3 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: s, request: "GET /, upstream: "http://6.6.6.6:66/" HTTP/1.1", upstream: "http://10.0.0.5:80/", host: "h"`;
+    expect(classifyLine(spoofed)).toMatchObject({ ok: true, event: { kind: 'econnrefused', destination: null } });
+    const viaHost = `${T} [error] 7#7: *3 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: s, request: "GET / HTTP/1.1", upstream: "http://10.0.0.5:80/", host: "x, upstream: \\"http://6.6.6.6:66/"`;
+    expect(classifyLine(viaHost)).toMatchObject({ ok: true, event: { destination: null } });
+  });
+
   it('does not take a destination from the client-controlled request line when nginx names one', () => {
     const line = `${T} [crit] 7#7: *2 connect() to 10.0.0.5:80 failed (99: Cannot assign requested address) while connecting to upstream, client: 1.2.3.4, server: s, request: "GET /, upstream: \\"http://6.6.6.6:66/\\" HTTP/1.1", upstream: "http://10.0.0.5:80/", host: "h"`;
     expect(classifyLine(line)).toMatchObject({ ok: true, event: { destination: '10.0.0.5:80' } });
