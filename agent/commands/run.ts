@@ -47,6 +47,7 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
   });
   const server = buildServer({
     registry,
+    generation: () => metrics.generation,
     logger,
     version,
     state: {

@@ -158,6 +158,9 @@ export class AgentMetrics {
     }
   }
 
+  /** Bumped by every sample result, so cached /metrics bodies know they are stale. */
+  generation = 0;
+
   /** Adds sources that are not part of the socket sample (one per error log). */
   reportSources(fn: () => readonly { source: string; up: boolean }[]): void {
     this.extraSources = fn;
@@ -165,11 +168,13 @@ export class AgentMetrics {
 
   /** Counts a sample that did not complete; the previous values stay, the sources go down. */
   sampleFailed(result: Exclude<SampleResult, 'ok'>, sources: readonly SourceName[]): void {
+    this.generation++;
     this.samples.inc({ result });
     for (const source of sources) this.socketSources.set(source, 0);
   }
 
   update(view: DaemonView): void {
+    this.generation++;
     const { sample } = view;
     const g = this.g;
     this.samples.inc({ result: 'ok' });

@@ -15,10 +15,15 @@ export interface ServerState {
 
 export interface ServerDeps {
   registry: Registry;
+  /** Changes whenever a sample lands (or fails): a cached /metrics body is then stale. */
+  generation?: () => number;
   state: ServerState;
   logger: Logger;
   version: string;
 }
+
+/** Longest a /metrics body is reused. */
+export const METRICS_CACHE_MS = 1000;
 
 const LANDING = (version: string): string => `<!doctype html>
 <html><head><meta charset="utf-8"><title>nginx-port-agent</title></head>
@@ -41,10 +46,21 @@ export function buildServer(deps: ServerDeps) {
     logController: new LogController({ disableRequestLogging: true }),
   });
 
+  // Registry.metrics() only serialises values set when the last sample landed, but
+  // it builds a ~100 kB string per call and each reply copies it into a new buffer.
+  // Scrapers that poll hard (or many Prometheus replicas) would make the main
+  // thread's young generation grow for nothing, so the encoded body is reused until
+  // the next sample lands, and for at most a second (error-log counters move on
+  // their own).
+  let cached: { body: Buffer; atMs: number; generation: number } | null = null;
+  const generation = deps.generation ?? (() => 0);
   app.get('/metrics', async (_req, reply) => {
-    // Registry.metrics() only serialises values set when the last sample landed.
-    const body = await deps.registry.metrics();
-    return reply.type(deps.registry.contentType).send(body);
+    const now = Date.now();
+    const gen = generation();
+    if (cached === null || cached.generation !== gen || now - cached.atMs >= METRICS_CACHE_MS) {
+      cached = { body: Buffer.from(await deps.registry.metrics()), atMs: now, generation: gen };
+    }
+    return reply.type(deps.registry.contentType).send(cached.body);
   });
   app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok\n'));
   app.get('/readyz', async (_req, reply) => {

@@ -177,7 +177,7 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
   // --- socket tables -----------------------------------------------------------
   // Without the port range there is nothing to compare sockets against, but the
   // tables are still read so state counts and source health stay visible.
-  const builder = new SocketTableBuilder(settings?.portRange ?? { low: 1, high: 0 }, buffer.recordCapacityHint * 1.25);
+  const builder = new SocketTableBuilder(settings?.portRange ?? { low: 1, high: 0 }, buffer.records);
   let tcpOk = false;
   const malformedLines = { tcp: 0, tcp6: 0 };
   for (const [source, rel, family] of [
@@ -204,7 +204,6 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
     sources.push(bad > 0 ? { source, state: 'ok', detail: `${bad} malformed line(s) skipped` } : { source, state: 'ok' });
   }
   const table = builder.build();
-  buffer.recordCapacityHint = table.recordCount;
   if (table.malformedRows > 0) problems.push(...table.malformedSamples);
   const headroom =
     settings !== null && tcpOk ? computeHeadroom(table, settings, { rateWindowSeconds: opts.rateWindowSeconds }) : null;

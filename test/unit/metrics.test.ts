@@ -35,6 +35,7 @@ function setup(maxDestinations = 100) {
   let ready = false;
   const app = buildServer({
     registry,
+    generation: () => metrics.generation,
     logger: pino({ level: 'silent' }),
     version: '0.0.0-test',
     state: { ready: () => ready, notReadyReason: () => 'no socket sample has completed yet' },
@@ -102,6 +103,22 @@ describe('/metrics', () => {
     expect(body).toContain(`${METRIC.sourceUp}{source="snmp"} 0`);
     expect(body).toContain(`${METRIC.sourceUp}{source="tcp"} 1`);
     expect(body).not.toContain(`${METRIC.sourceUp}{source="conntrack"}`);
+  });
+});
+
+describe('/metrics body reuse', () => {
+  it('serves the same body until a sample lands, then the new values', async () => {
+    const { metrics, app } = setup();
+    const s = fixtureSample();
+    metrics.update({ sample: s, connectAttemptsPerSecond: 1 });
+    const a = await scrape(app);
+    expect(await scrape(app)).toBe(a);
+    const emptied = fixtureSample();
+    emptied.headroom!.destinations = [];
+    metrics.update({ sample: emptied, connectAttemptsPerSecond: 1 });
+    const b = await scrape(app);
+    expect(b).not.toBe(a);
+    expect(b).not.toContain('nginx_port_destination_headroom{');
   });
 });
 

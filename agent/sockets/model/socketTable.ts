@@ -49,6 +49,18 @@ export interface SocketTable {
 const MAX_MALFORMED_SAMPLES = 5;
 const MIN_CAPACITY = 1024;
 
+/** The per-socket record columns; see SocketTableBuilder. */
+export interface RecordArrays {
+  key: Uint32Array;
+  port: Uint16Array;
+  state: Uint8Array;
+  timer: Float64Array;
+}
+
+export function newRecordArrays(n: number): RecordArrays {
+  return { key: new Uint32Array(n), port: new Uint16Array(n), state: new Uint8Array(n), timer: new Float64Array(n) };
+}
+
 export class SocketTableBuilder implements TcpRowSink {
   private readonly listenerPorts = new Set<number>();
   private readonly stateCounts = new Float64Array(16);
@@ -68,18 +80,19 @@ export class SocketTableBuilder implements TcpRowSink {
   currentSource = '';
 
   /**
-   * `capacityHint`: records expected (the last table's size, say), so the arrays
-   * are allocated once rather than grown through a chain of doublings.
+   * `arrays`: record arrays to fill, reused from the previous table (the sampler
+   * keeps them), so a sample allocates no large buffers; they are grown here when
+   * too small and the grown ones are left in `arrays` for next time. The table
+   * this builder returns is valid until the arrays are reused.
    */
   constructor(
     private readonly range: PortRange,
-    capacityHint = MIN_CAPACITY,
+    private readonly arrays: RecordArrays = newRecordArrays(MIN_CAPACITY),
   ) {
-    const n = Math.max(MIN_CAPACITY, Math.ceil(capacityHint));
-    this.keyArr = new Uint32Array(n);
-    this.portArr = new Uint16Array(n);
-    this.stateArr = new Uint8Array(n);
-    this.timerArr = new Float64Array(n);
+    this.keyArr = arrays.key;
+    this.portArr = arrays.port;
+    this.stateArr = arrays.state;
+    this.timerArr = arrays.timer;
   }
 
   private push(key: number, port: number, state: number, timer: number): void {
@@ -97,6 +110,7 @@ export class SocketTableBuilder implements TcpRowSink {
       const t = new Float64Array(n);
       t.set(this.timerArr);
       this.timerArr = t;
+      Object.assign(this.arrays, { key: k, port: p, state: s, timer: t });
     }
     this.keyArr[this.count] = key;
     this.portArr[this.count] = port;

@@ -8,6 +8,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { newRecordArrays, type RecordArrays } from '../model/socketTable.js';
 
 export type ReadOutcome<T> =
   | { ok: true; value: T; path: string }
@@ -49,16 +50,16 @@ function openRegular(path: string): number {
 /**
  * Per-thread scratch space for reading procfs, kept between samples so a sample
  * allocates almost nothing: a chunk buffer for streaming the socket tables, a
- * buffer for small files, and the size of the last socket table (so the table
- * builder allocates its arrays once instead of through a chain of doublings whose
- * copies are garbage for the sampler thread's GC).
+ * buffer for small files, and the socket table's record columns (a few MB at
+ * 100 000 sockets, which would otherwise be garbage for the sampler thread's GC
+ * at every sample).
  */
 export class ProcBuffer {
   /** Chunk for streaming large files; procfs hands out at most a page per read(), so 256 KiB is plenty. */
   readonly chunk: Buffer;
   private text: Buffer;
-  /** Records in the last socket table, as a capacity hint for the next. */
-  recordCapacityHint = 1024;
+  /** Socket-table record columns, reused from sample to sample (grown as needed). */
+  readonly records: RecordArrays = newRecordArrays(1024);
 
   constructor(chunkBytes = 256 * 1024) {
     this.chunk = Buffer.allocUnsafe(chunkBytes);
