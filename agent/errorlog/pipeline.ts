@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ErrorLogCounts } from './model/counts.js';
-import { classifyLine } from './parse/classify.js';
+import { classifyLine, TimeMemo } from './parse/classify.js';
 import { onlyDefault } from './read/paths.js';
 import { Tailer, ROTATION_TYPES, type RotationType, type TailedFileStatus } from './tail/tailer.js';
 
@@ -27,6 +27,7 @@ export class ErrorLogPipeline {
       this.tailer = null;
       return;
     }
+    const memo = new TimeMemo();
     this.tailer = new Tailer({
       patterns: [...config.errorLogs],
       fromStart: config.errorLogBackfill,
@@ -34,7 +35,7 @@ export class ErrorLogPipeline {
       reconcileIntervalMs: 500,
       logger, // the tailer names itself (component "errorlog-tailer")
       onLine: (_path, line) => {
-        const r = classifyLine(line);
+        const r = classifyLine(line, memo);
         if (r.ok) this.counts.add(r.event);
         else this.counts.addUnparsed();
       },

@@ -14,7 +14,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { pino } from 'pino';
 import { DEFAULTS } from '../../agent/config.js';
 import { ErrorLogCounts } from '../../agent/errorlog/model/counts.js';
-import { classifyLine } from '../../agent/errorlog/parse/classify.js';
+import { classifyLine, TimeMemo } from '../../agent/errorlog/parse/classify.js';
 import { Tailer } from '../../agent/errorlog/tail/tailer.js';
 
 export interface IngestResult {
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   if (path === undefined) throw new Error('usage: ingest.js <error.log>');
   const size = statSync(path).size;
   const counts = new ErrorLogCounts(DEFAULTS.maxDestinations);
+  const memo = new TimeMemo();
   const tailer = new Tailer({
     patterns: [path],
     fromStart: true,
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
     logger: pino({ level: 'silent' }),
     // As ErrorLogPipeline wires it.
     onLine: (_path, line) => {
-      const r = classifyLine(line);
+      const r = classifyLine(line, memo);
       if (r.ok) counts.add(r.event);
       else counts.addUnparsed();
     },

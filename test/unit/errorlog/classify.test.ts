@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classifyLine, escapeUntrusted, normaliseDestination } from '../../../agent/errorlog/parse/classify.js';
+import { classifyLine, escapeUntrusted, normaliseDestination, TimeMemo } from '../../../agent/errorlog/parse/classify.js';
 
 const T = '2026/11/21 08:43:53';
 const TAIL = (upstream: string): string => `, client: 10.1.1.1, server: example.com, request: "GET /api HTTP/1.1", upstream: "${upstream}", host: "example.com"`;
@@ -113,5 +113,18 @@ describe('escapeUntrusted', () => {
         expect(/[\u0000-\u001f\u007f-\u009f]/.test(escapeUntrusted(s, 10_000))).toBe(false);
       }),
     );
+  });
+});
+
+describe('TimeMemo', () => {
+  it('gives the same times as without it, across second and day boundaries', () => {
+    const memo = new TimeMemo();
+    const times = ['2026/11/21 23:59:58', '2026/11/21 23:59:58', '2026/11/21 23:59:59', '2026/11/22 00:00:00', '2026/11/22 00:00:00', '2026/11/21 23:59:58'];
+    for (const t of times) {
+      const line = `${t} [crit] 1#1: *1 connect() to 10.0.0.5:80 failed (99: Cannot assign requested address) while connecting to upstream`;
+      const a = classifyLine(line, memo);
+      const b = classifyLine(line);
+      expect(a).toEqual(b);
+    }
   });
 });
