@@ -68,39 +68,20 @@ export class ProcBuffer {
 
   /** Streams a file through `onChunk` (the same buffer each call: consume it before returning). */
   stream(procRoot: string, rel: string, onChunk: (buf: Buffer, length: number) => void): ReadOutcome<number> {
-    const path = procPath(procRoot, rel);
-    let fd: number;
-    try {
-      fd = openRegular(path);
-    } catch (err) {
-      return describeReadFailure(path, err);
-    }
-    try {
+    return withRegularFile(procPath(procRoot, rel), (fd) => {
       let total = 0;
       for (;;) {
         const n = readSync(fd, this.chunk, 0, this.chunk.length, null);
-        if (n === 0) break;
+        if (n === 0) return total;
         total += n;
         onChunk(this.chunk, n);
       }
-      return { ok: true, value: total, path };
-    } catch (err) {
-      return describeReadFailure(path, err);
-    } finally {
-      closeSync(fd);
-    }
+    });
   }
 
   /** A small file, whole, as text. */
   readText(procRoot: string, rel: string): ReadOutcome<string> {
-    const path = procPath(procRoot, rel);
-    let fd: number;
-    try {
-      fd = openRegular(path);
-    } catch (err) {
-      return describeReadFailure(path, err);
-    }
-    try {
+    return withRegularFile(procPath(procRoot, rel), (fd) => {
       let length = 0;
       for (;;) {
         if (length === this.text.length) {
@@ -109,15 +90,27 @@ export class ProcBuffer {
           this.text = bigger;
         }
         const n = readSync(fd, this.text, length, this.text.length - length, null);
-        if (n === 0) break;
+        if (n === 0) return this.text.toString('latin1', 0, length);
         length += n;
       }
-      return { ok: true, value: this.text.toString('latin1', 0, length), path };
-    } catch (err) {
-      return describeReadFailure(path, err);
-    } finally {
-      closeSync(fd);
-    }
+    });
+  }
+}
+
+/** Opens a regular file, runs `read` on it, closes it; any failure becomes a described outcome. */
+function withRegularFile<T>(path: string, read: (fd: number) => T): ReadOutcome<T> {
+  let fd: number;
+  try {
+    fd = openRegular(path);
+  } catch (err) {
+    return describeReadFailure(path, err);
+  }
+  try {
+    return { ok: true, value: read(fd), path };
+  } catch (err) {
+    return describeReadFailure(path, err);
+  } finally {
+    closeSync(fd);
   }
 }
 
