@@ -22,6 +22,34 @@ describeWith(['linux'], 'error-log tailer resources', () => {
     cleanup();
   });
 
+  // First in the file: V8's memory reducer runs major GCs for seconds after a burst of
+  // allocation (the rotation test below), which would land in these idle windows.
+  describe.each<Mode>(['timer', 'watcher'])('driven by %s', (mode) => {
+    it('spends almost no CPU while nothing changes', async () => {
+      const files = Array.from({ length: 5 }, (_, i) => join(dir, `${i}-error.log`));
+      for (const f of files) writeFileSync(f, 'x\n');
+      // The production interval, 500 ms, in both modes.
+      h = await startTailer(mode, { patterns: [join(dir, '*-error.log')], reconcileIntervalMs: 500 });
+      for (const f of files) appendFileSync(f, 'line\n');
+      await h.until(() => files.every((f) => h!.linesOf(f).length === 1), 'the first lines');
+      await sleep(600); // let the watcher settle
+      // Five 600 ms windows, judged by their median: a tailer that busy-loops or
+      // re-reads would show in every window, while a one-off garbage collection of
+      // an earlier test's leftovers in this process (seen once at 50 ms) shows in one.
+      const windows: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const start = process.cpuUsage();
+        await sleep(600);
+        const used = process.cpuUsage(start);
+        windows.push((used.user + used.system) / 1000);
+      }
+      const median = [...windows].sort((a, b) => a - b)[2]!;
+      console.log(`idle CPU (${mode}, 5 files, 500 ms passes): per 600 ms window ${windows.map((w) => w.toFixed(1)).join(', ')} ms; median ${median.toFixed(1)} ms`);
+      expect(median).toBeLessThan(10);
+      expect(h.tailer.status().every((s) => s.state === 'tailing')).toBe(true);
+    });
+  });
+
   describe.each<Mode>(['manual', 'watcher'])('driven by %s', (mode) => {
     it('leaks no file descriptor over 1 000 rotations (rename, delete + recreate, copytruncate)', async () => {
       const files = ['a', 'b', 'c'].map((n) => join(dir, `${n}-error.log`));
@@ -83,27 +111,6 @@ describeWith(['linux'], 'error-log tailer resources', () => {
       await h.stop();
       h = undefined;
       expect(openFdCount()).toBe(before);
-    });
-  });
-
-  describe.each<Mode>(['timer', 'watcher'])('driven by %s', (mode) => {
-    it('spends almost no CPU while nothing changes', async () => {
-      const files = Array.from({ length: 5 }, (_, i) => join(dir, `${i}-error.log`));
-      for (const f of files) writeFileSync(f, 'x\n');
-      // The production interval, 500 ms, in both modes.
-      h = await startTailer(mode, { patterns: [join(dir, '*-error.log')], reconcileIntervalMs: 500 });
-      for (const f of files) appendFileSync(f, 'line\n');
-      await h.until(() => files.every((f) => h!.linesOf(f).length === 1), 'the first lines');
-      await sleep(600); // let the watcher settle
-      const start = process.cpuUsage();
-      const t0 = performance.now();
-      await sleep(3000);
-      const used = process.cpuUsage(start);
-      const ms = (used.user + used.system) / 1000;
-      const elapsed = performance.now() - t0;
-      console.log(`idle CPU (${mode}, 5 files, 500 ms passes): ${ms.toFixed(1)} ms over ${(elapsed / 1000).toFixed(1)} s`);
-      expect(ms).toBeLessThan(50);
-      expect(h.tailer.status().every((s) => s.state === 'tailing')).toBe(true);
     });
   });
 });
