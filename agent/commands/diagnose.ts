@@ -9,6 +9,7 @@ import { durationMs, type Config } from '../config.js';
 import { mergeRecent, type RecentSummary } from '../errorlog/model/recent.js';
 import { expandErrorLogPatterns } from '../errorlog/read/paths.js';
 import { readRecent } from '../errorlog/read/recent.js';
+import { describeReadFailure } from '../regularFile.js';
 import { EXIT_CODES } from '../hints/findings.js';
 import { buildReport, renderReport, type HostFacts, type Report } from '../export/render/report.js';
 import { readHostFacts } from '../host/facts.js';
@@ -38,15 +39,10 @@ async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: 
     try {
       parts.push(await readRecent(file, sinceMs, { maxScanBytes: MAX_SCAN_BYTES }));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
       problems.push(
-        code === 'ENOENT'
-          ? `${file}: does not exist`
-          : code === 'EACCES'
-            ? `${file}: permission denied`
-            : code === 'ENOTREG'
-              ? `${file}: ${(err as Error).message}, not a regular file: refused (nginx's official image links error.log to /dev/stderr)`
-              : `${file}: ${(err as Error).message}`,
+        (err as NodeJS.ErrnoException).code === 'ENOTREG'
+          ? `${file}: ${(err as Error).message}, not a regular file: refused (nginx's official image links error.log to /dev/stderr)`
+          : describeReadFailure(file, err).error,
       );
     }
   }

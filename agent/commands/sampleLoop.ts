@@ -22,7 +22,6 @@ export class SampleLoop {
   private prevActiveOpens: CounterReading | null = null;
   private readonly sourceState = new Map<SourceName, string>();
   private lastFailure: string | null = null;
-  latest: SocketSample | null = null;
   samplesOk = 0;
 
   constructor(
@@ -79,10 +78,7 @@ export class SampleLoop {
         this.sourceState.set(s.source, now);
       }
     }
-    if (sample.headroom !== null) {
-      this.latest = sample;
-      this.samplesOk++;
-    }
+    if (sample.headroom !== null) this.samplesOk++;
   }
 
   async stop(): Promise<void> {

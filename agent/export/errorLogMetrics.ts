@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ERROR_KINDS } from '../errorlog/parse/classify.js';
 import type { ErrorLogCounts } from '../errorlog/model/counts.js';
+import type { ErrorLogTotals } from '../errorlog/pipeline.js';
+import { ROTATION_TYPES } from '../errorlog/tail/tailer.js';
 
 export const ERROR_LOG_METRIC = {
   events: 'nginx_port_error_log_events_total',
@@ -17,14 +19,6 @@ export const ERROR_LOG_METRIC = {
   lastEvent: 'nginx_port_error_log_last_event_timestamp_seconds',
 } as const;
 
-export const DISCARD_REASONS = ['too_long', 'unparsed'] as const;
-export const ROTATION_TYPES = ['rename', 'copytruncate', 'recreate'] as const;
-
-/** What the metrics need from the tailer: cumulative per-file numbers. */
-export interface TailTotals {
-  tooLong: number;
-  rotations: Record<(typeof ROTATION_TYPES)[number], number>;
-}
 
 function guarded(logger: Logger, name: string, fn: () => void): () => void {
   let failed = false;
@@ -39,7 +33,7 @@ function guarded(logger: Logger, name: string, fn: () => void): () => void {
   };
 }
 
-export function registerErrorLogMetrics(registry: Registry, counts: ErrorLogCounts, totals: () => TailTotals, logger: Logger): void {
+export function registerErrorLogMetrics(registry: Registry, counts: ErrorLogCounts, totals: () => ErrorLogTotals, logger: Logger): void {
   const r = [registry];
   const events = new Counter({
     name: ERROR_LOG_METRIC.events,

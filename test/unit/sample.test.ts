@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeReadFailure, ProcBuffer } from '../../agent/sockets/read/procfs.js';
+import { describeReadFailure } from '../../agent/regularFile.js';
+import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
 import { takeSocketSample } from '../../agent/sockets/sample.js';
 import { FIXTURE_PROC, scratchProc } from '../support/procTree.js';
 

@@ -6,9 +6,10 @@
  * `<file>.1.gz` (streamed through node:zlib; a gzip file cannot be read
  * backwards, so it is decompressed whole, keeping only lines inside the window).
  */
-import { closeSync, constants, createReadStream, existsSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
+import { openRegularFile } from '../../regularFile.js';
 import { RecentWindow, type RecentSummary } from '../model/recent.js';
 
 const CHUNK = 64 * 1024;
@@ -18,33 +19,9 @@ export interface RecentOptions {
   maxScanBytes: number;
 }
 
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isBlockDevice()) return 'a block device';
-  return 'not a regular file';
-}
-
-/**
- * Stats before opening: what is not a regular file (a symlink to /dev/stderr, a
- * FIFO, a socket) is refused without being opened.
- */
-function openRegular(path: string): number {
-  const st = statSync(path);
-  if (!st.isFile()) throw Object.assign(new Error(`is ${kindOf(st)}`), { code: 'ENOTREG' });
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  if (!fstatSync(fd).isFile()) {
-    closeSync(fd);
-    throw Object.assign(new Error('is not a regular file'), { code: 'ENOTREG' });
-  }
-  return fd;
-}
-
 /** Yields the lines of a regular file, last first. */
 export function* linesBackwards(path: string, maxScanBytes: number): Generator<string, 'start' | 'limit', undefined> {
-  const fd = openRegular(path);
+  const fd = openRegularFile(path);
   try {
     let pos = fstatSync(fd).size;
     let carry: Buffer = Buffer.alloc(0);
@@ -92,7 +69,7 @@ function scanBackwards(path: string, window: RecentWindow, opts: RecentOptions):
 }
 
 async function scanGzip(path: string, window: RecentWindow): Promise<void> {
-  closeSync(openRegular(path));
+  closeSync(openRegularFile(path));
   window.files.push(path);
   // Forwards through the whole file; lines before the window are skipped by
   // RecentWindow only when read newest-first, so collect the window's lines here.

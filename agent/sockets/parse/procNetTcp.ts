@@ -21,7 +21,7 @@
  * parsed without building a string or an object per line. It is pure: bytes in,
  * calls out.
  */
-import { formatEndpoint, formatIPv4, formatIPv6 } from './addresses.js';
+import { formatIPv4, formatIPv6 } from './addresses.js';
 
 export type Endianness = 'LE' | 'BE';
 export type AddressFamily = 4 | 6;
@@ -353,8 +353,4 @@ export function parseProcNetTcp(
     },
   });
   return { rows, malformed };
-}
-
-export function rowDestination(row: TcpRow): string {
-  return formatEndpoint(row.remoteIp, row.remotePort);
 }

@@ -6,45 +6,17 @@
  * small copies. ProcBuffer reads into one buffer that is kept and grown between
  * samples.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeReadFailure, openRegularFile } from '../../regularFile.js';
 import { newRecordArrays, type RecordArrays } from '../model/socketTable.js';
 
 export type ReadOutcome<T> =
   | { ok: true; value: T; path: string }
   | { ok: false; missing: boolean; path: string; error: string };
 
-export function describeReadFailure(path: string, err: unknown): { ok: false; missing: boolean; path: string; error: string } {
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  const missing = code === 'ENOENT' || code === 'ENOTDIR';
-  const what =
-    code === 'ENOENT'
-      ? 'does not exist'
-      : code === 'EACCES' || code === 'EPERM'
-        ? 'permission denied'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : code === 'ENOTREG'
-            ? 'is not a regular file'
-            : (err as Error).message;
-  return { ok: false, missing, path, error: `${path}: ${what}` };
-}
-
 export function procPath(procRoot: string, rel: string): string {
   return join(procRoot, rel);
-}
-
-/**
- * Opens without blocking (a FIFO planted under --proc-root must not hang the
- * sampler) and refuses anything but a regular file; procfs files are regular.
- */
-function openRegular(path: string): number {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  if (!fstatSync(fd).isFile()) {
-    closeSync(fd);
-    throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
-  }
-  return fd;
 }
 
 /**
@@ -101,7 +73,7 @@ export class ProcBuffer {
 function withRegularFile<T>(path: string, read: (fd: number) => T): ReadOutcome<T> {
   let fd: number;
   try {
-    fd = openRegular(path);
+    fd = openRegularFile(path);
   } catch (err) {
     return describeReadFailure(path, err);
   }

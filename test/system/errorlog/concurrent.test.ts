@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeWith } from '../../support/gate.js';
-import { startTailer, tempDir, type Harness, type Mode } from './support.js';
+import { type Mode, startTailer, useScratch } from './support.js';
 
 const WRITER = `
 const fs = require('node:fs');
@@ -55,23 +55,13 @@ tick();
 `;
 
 describeWith(['linux'], 'error-log tailer with a concurrent writer process', () => {
-  let dir = '';
-  let cleanup: () => void = () => undefined;
-  let h: Harness | undefined;
-  beforeEach(() => {
-    ({ dir, cleanup } = tempDir());
-  });
-  afterEach(async () => {
-    await h?.stop();
-    h = undefined;
-    cleanup();
-  });
+  const s = useScratch();
 
   describe.each<Mode>(['timer', 'watcher'])('driven by %s', (mode) => {
     it('gets every line exactly once through 20 rename/delete rotations', async () => {
-      const log = join(dir, 'error.log');
+      const log = join(s.dir, 'error.log');
       writeFileSync(log, '');
-      h = await startTailer(mode, { patterns: [log], ...(mode === 'timer' ? { reconcileIntervalMs: 20 } : {}) });
+      s.h = await startTailer(mode, { patterns: [log], ...(mode === 'timer' ? { reconcileIntervalMs: 20 } : {}) });
       const child = spawn(process.execPath, ['-e', WRITER, log], { stdio: ['pipe', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -79,10 +69,10 @@ describeWith(['linux'], 'error-log tailer with a concurrent writer process', () 
       const rotations = 20;
       try {
         for (let g = 0; g < rotations; g++) {
-          await h.until(() => h!.linesOf(log).some((l) => l.startsWith(`g${g} `)), `a line of file ${g}`);
+          await s.h.until(() => s.h!.linesOf(log).some((l) => l.startsWith(`g${g} `)), `a line of file ${g}`);
           child.stdin.write(g % 3 === 2 ? 'delete\n' : 'rename\n');
         }
-        await h.until(() => h!.linesOf(log).some((l) => l.startsWith(`g${rotations} `)), 'a line of the last file');
+        await s.h.until(() => s.h!.linesOf(log).some((l) => l.startsWith(`g${rotations} `)), 'a line of the last file');
         child.stdin.write('stop\n');
         await exited;
       } finally {
@@ -90,15 +80,15 @@ describeWith(['linux'], 'error-log tailer with a concurrent writer process', () 
       }
       const counts = JSON.parse(out) as number[];
       const total = counts.reduce((a, b) => a + b, 0);
-      await h.until(() => h!.linesOf(log).length >= total, `${total} lines`, 10_000);
-      await h.quiesce();
-      const got = h.linesOf(log);
+      await s.h.until(() => s.h!.linesOf(log).length >= total, `${total} lines`, 10_000);
+      await s.h.quiesce();
+      const got = s.h.linesOf(log);
       expect(got).toHaveLength(total);
       counts.forEach((n, g) => {
         const mine = got.filter((l) => l.startsWith(`g${g} `)).map((l) => Number(l.split(' ')[1]));
         expect(mine, `file ${g}`).toEqual(Array.from({ length: n }, (_, i) => i));
       });
-      const st = h.tailer.status()[0]!;
+      const st = s.h.tailer.status()[0]!;
       expect(st.rotations.rename + st.rotations.recreate).toBe(rotations);
       expect(st.rotations.recreate).toBe(Array.from({ length: rotations }, (_, g) => g % 3 === 2).filter(Boolean).length);
       expect(st.discarded).toEqual({ too_long: 0, partial: 0 });

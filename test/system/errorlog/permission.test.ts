@@ -16,7 +16,7 @@ import ts from 'typescript';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { TailedFileStatus } from '../../../agent/errorlog/tail/tailer.js';
 import { describeWith, type Requirement } from '../../support/gate.js';
-import { lines, startTailer, tempDir, text, type Harness } from './support.js';
+import { lines, startTailer, tempDir, text, useScratch } from './support.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 
@@ -25,25 +25,15 @@ function eacces(path: string): NodeJS.ErrnoException {
 }
 
 describeWith(['linux'], 'error-log tailer: permission denied (injected EACCES, fake clock)', () => {
-  let dir = '';
-  let cleanup: () => void = () => undefined;
-  let h: Harness | undefined;
-  beforeEach(() => {
-    ({ dir, cleanup } = tempDir());
-  });
-  afterEach(async () => {
-    await h?.stop();
-    h = undefined;
-    cleanup();
-  });
+  const s = useScratch();
 
   it('backs off 1, 2, 4 … 60, 60 s; logs once per state change; reads on from the start position once allowed', async () => {
-    const log = join(dir, 'error.log');
+    const log = join(s.dir, 'error.log');
     writeFileSync(log, text(lines('before start', 2)));
     let clock = 0;
     let deny = true;
     const attempts: number[] = [];
-    h = await startTailer('manual', {
+    s.h = await startTailer('manual', {
       patterns: [log],
       now: () => clock,
       openFile: (p, flags) => {
@@ -54,30 +44,30 @@ describeWith(['linux'], 'error-log tailer: permission denied (injected EACCES, f
     });
     const details: string[] = [];
     const note = () => {
-      const d = h!.tailer.status()[0]!.detail ?? '';
+      const d = s.h!.tailer.status()[0]!.detail ?? '';
       if (details.at(-1) !== d) details.push(d);
     };
     note();
     writeFileSync(log, text(lines('during denial', 2)), { flag: 'a' });
     for (clock = 0; clock <= 200_000; clock += 250) {
-      await h.tailer.reconcile();
+      await s.h.tailer.reconcile();
       note();
     }
     expect(attempts).toEqual([0, 1000, 3000, 7000, 15_000, 31_000, 63_000, 123_000, 183_000]);
     expect(details).toEqual(
       ['1 s', '2 s', '4 s', '8 s', '16 s', '32 s', '60 s'].map((d) => `permission denied, retrying in ${d}`),
     );
-    expect(h.tailer.status()[0]).toMatchObject({ state: 'error', lines: 0 });
-    const logged = () => h!.records.filter((r) => r.path === log && r.level >= 30).map((r) => [r.level, r.msg]);
+    expect(s.h.tailer.status()[0]).toMatchObject({ state: 'error', lines: 0 });
+    const logged = () => s.h!.records.filter((r) => r.path === log && r.level >= 30).map((r) => [r.level, r.msg]);
     expect(logged()).toEqual([[40, `${log}: cannot open: permission denied; retrying with back-off`]]);
 
     deny = false;
     clock = 243_000; // the next retry is due
-    await h.tailer.reconcile();
-    expect(h.tailer.status()[0]).toMatchObject({ state: 'tailing', lines: 2 });
-    expect(h.tailer.status()[0]!.detail).toBeUndefined();
+    await s.h.tailer.reconcile();
+    expect(s.h.tailer.status()[0]).toMatchObject({ state: 'tailing', lines: 2 });
+    expect(s.h.tailer.status()[0]!.detail).toBeUndefined();
     // Present at start, so read from where its end was then: the lines written during the denial are not lost.
-    expect(h.linesOf(log)).toEqual(lines('during denial', 2));
+    expect(s.h.linesOf(log)).toEqual(lines('during denial', 2));
     expect(logged()).toEqual([
       [40, `${log}: cannot open: permission denied; retrying with back-off`],
       [30, `${log}: tailing`],
@@ -87,30 +77,30 @@ describeWith(['linux'], 'error-log tailer: permission denied (injected EACCES, f
     deny = true;
     writeFileSync(`${log}.new`, '');
     execFileSync('mv', [`${log}.new`, log]);
-    await h.tailer.reconcile();
-    expect(h.tailer.status()[0]).toMatchObject({ state: 'error', detail: 'permission denied, retrying in 1 s', draining: 1 });
+    await s.h.tailer.reconcile();
+    expect(s.h.tailer.status()[0]).toMatchObject({ state: 'error', detail: 'permission denied, retrying in 1 s', draining: 1 });
     expect(logged().slice(2)).toEqual([[40, `${log}: cannot open: permission denied; retrying with back-off`]]);
   });
 
   it('a denied file does not hold up the others', async () => {
-    const bad = join(dir, 'bad-error.log');
-    const good = join(dir, 'good-error.log');
+    const bad = join(s.dir, 'bad-error.log');
+    const good = join(s.dir, 'good-error.log');
     writeFileSync(bad, '');
     writeFileSync(good, '');
-    h = await startTailer('manual', {
-      patterns: [join(dir, '*-error.log')],
+    s.h = await startTailer('manual', {
+      patterns: [join(s.dir, '*-error.log')],
       openFile: (p, flags) => {
         if (p === bad) throw eacces(p);
         return openSync(p, flags);
       },
     });
     writeFileSync(good, text(lines('good', 2)), { flag: 'a' });
-    await h.tailer.reconcile();
-    expect(h.tailer.status().map((s) => [s.path, s.state])).toEqual([
+    await s.h.tailer.reconcile();
+    expect(s.h.tailer.status().map((s) => [s.path, s.state])).toEqual([
       [bad, 'error'],
       [good, 'tailing'],
     ]);
-    expect(h.linesOf(good)).toEqual(lines('good', 2));
+    expect(s.h.linesOf(good)).toEqual(lines('good', 2));
   });
 });
 

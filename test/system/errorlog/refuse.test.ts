@@ -7,9 +7,9 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, closeSync, constants, mkdirSync, openSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeWith } from '../../support/gate.js';
-import { lines, MODES, startTailer, tempDir, text, type Harness } from './support.js';
+import { lines, MODES, startTailer, text, useScratch } from './support.js';
 
 /** True when some process (us) holds the FIFO open for reading: a non-blocking writer open succeeds only then. */
 function fifoHasReader(path: string): boolean {
@@ -33,47 +33,37 @@ function fdsPointingAt(target: string): number {
 }
 
 describeWith(['linux', 'command:mkfifo'], 'error-log tailer refuses what is not a regular file', () => {
-  let dir = '';
-  let cleanup: () => void = () => undefined;
-  let h: Harness | undefined;
-  beforeEach(() => {
-    ({ dir, cleanup } = tempDir());
-  });
-  afterEach(async () => {
-    await h?.stop();
-    h = undefined;
-    cleanup();
-  });
+  const s = useScratch();
 
   describe.each(MODES)('driven by %s', (mode) => {
     it('refuses a symlink to /dev/stderr, a FIFO, a directory and a character device; tails the good file', async () => {
-      const stderrLink = join(dir, 'stderr-error.log');
+      const stderrLink = join(s.dir, 'stderr-error.log');
       symlinkSync('/dev/stderr', stderrLink);
-      const fifo = join(dir, 'fifo-error.log');
+      const fifo = join(s.dir, 'fifo-error.log');
       execFileSync('mkfifo', [fifo]);
-      const directory = join(dir, 'dir-error.log');
+      const directory = join(s.dir, 'dir-error.log');
       mkdirSync(directory);
-      const nullLink = join(dir, 'null-error.log');
+      const nullLink = join(s.dir, 'null-error.log');
       symlinkSync('/dev/null', nullLink);
-      const good = join(dir, 'good-error.log');
+      const good = join(s.dir, 'good-error.log');
       writeFileSync(good, '');
       const opened: string[] = [];
       const devNullBefore = fdsPointingAt('/dev/null'); // the test runner's own stdin, say
-      h = await startTailer(mode, {
-        patterns: [join(dir, '*-error.log'), '/dev/null'],
+      s.h = await startTailer(mode, {
+        patterns: [join(s.dir, '*-error.log'), '/dev/null'],
         openFile: (p, flags) => {
           opened.push(p);
           return openSync(p, flags);
         },
       });
       appendFileSync(good, text(lines('good', 3)));
-      await h.until(() => h!.linesOf(good).length >= 3, 'the good file');
-      await h.quiesce();
-      await h.quiesce();
+      await s.h.until(() => s.h!.linesOf(good).length >= 3, 'the good file');
+      await s.h.quiesce();
+      await s.h.quiesce();
 
-      const byPath = new Map(h.tailer.status().map((s) => [s.path, s]));
+      const byPath = new Map(s.h.tailer.status().map((s) => [s.path, s]));
       expect(byPath.get(good)).toMatchObject({ state: 'tailing', lines: 3 });
-      expect(h.linesOf(good)).toEqual(lines('good', 3));
+      expect(s.h.linesOf(good)).toEqual(lines('good', 3));
       expect(byPath.get(stderrLink)).toMatchObject({ state: 'refused', detail: expect.stringContaining('symlink to /dev/stderr') as unknown });
       expect(byPath.get(fifo)).toMatchObject({ state: 'refused', detail: expect.stringMatching(/^is a FIFO \(named pipe\); only regular files/) as unknown });
       expect(byPath.get(directory)).toMatchObject({ state: 'refused', detail: expect.stringMatching(/^is a directory/) as unknown });
@@ -90,7 +80,7 @@ describeWith(['linux', 'command:mkfifo'], 'error-log tailer refuses what is not 
 
       // One warning per refused path, however many passes ran.
       for (const p of [stderrLink, fifo, directory, nullLink, '/dev/null']) {
-        const warnings = h.records.filter((r) => r.path === p && r.level === 40);
+        const warnings = s.h.records.filter((r) => r.path === p && r.level === 40);
         expect(warnings, p).toHaveLength(1);
         expect(warnings[0]!.msg).toContain(`${p}: refused: is a`);
       }
@@ -98,31 +88,31 @@ describeWith(['linux', 'command:mkfifo'], 'error-log tailer refuses what is not 
   });
 
   it('refuses a /proc/self/fd link even when it leads to a regular file (our own redirected stderr)', async () => {
-    const ownOutput = join(dir, 'agent-output.txt');
+    const ownOutput = join(s.dir, 'agent-output.txt');
     writeFileSync(ownOutput, 'the agent talking to itself\n');
     const fd = openSync(ownOutput, 'r');
     try {
-      const link = join(dir, 'error.log');
+      const link = join(s.dir, 'error.log');
       symlinkSync(`/proc/self/fd/${fd}`, link);
-      const hop = join(dir, 'via-hop.log');
+      const hop = join(s.dir, 'via-hop.log');
       symlinkSync(link, hop); // a chain: via-hop.log → error.log → /proc/self/fd/N
-      h = await startTailer('manual', { patterns: [link, hop], fromStart: true });
-      await h.tailer.reconcile();
-      expect(h.tailer.status().map((s) => [s.state, s.detail])).toEqual([
+      s.h = await startTailer('manual', { patterns: [link, hop], fromStart: true });
+      await s.h.tailer.reconcile();
+      expect(s.h.tailer.status().map((s) => [s.state, s.detail])).toEqual([
         ['refused', `is a symlink to /proc/self/fd/${fd}, a process's standard stream, not a log file; set error_log to a file to tail it`],
         ['refused', `is a symlink to /proc/self/fd/${fd}, a process's standard stream, not a log file; set error_log to a file to tail it`],
       ]);
-      expect(h.all()).toEqual([]);
+      expect(s.h.all()).toEqual([]);
     } finally {
       closeSync(fd);
     }
   });
 
   it('closes the race: a file swapped for a FIFO between stat and open is closed again and refused', async () => {
-    const log = join(dir, 'error.log');
+    const log = join(s.dir, 'error.log');
     writeFileSync(log, '');
     let swapped = false;
-    h = await startTailer('manual', {
+    s.h = await startTailer('manual', {
       patterns: [log],
       openFile: (p, flags) => {
         if (!swapped) {
@@ -134,31 +124,31 @@ describeWith(['linux', 'command:mkfifo'], 'error-log tailer refuses what is not 
       },
     });
     expect(swapped).toBe(true);
-    expect(h.tailer.status()[0]).toMatchObject({ state: 'refused', detail: expect.stringMatching(/^is a FIFO/) as unknown });
+    expect(s.h.tailer.status()[0]).toMatchObject({ state: 'refused', detail: expect.stringMatching(/^is a FIFO/) as unknown });
     expect(fifoHasReader(log)).toBe(false);
     expect(fdsPointingAt(log)).toBe(0);
     // Put a regular file back: it is picked up from its start.
     unlinkSync(log);
     writeFileSync(log, text(lines('back', 2)));
-    await h.tailer.reconcile();
-    expect(h.linesOf(log)).toEqual(lines('back', 2));
-    expect(h.tailer.status()[0]!.state).toBe('tailing');
+    await s.h.tailer.reconcile();
+    expect(s.h.linesOf(log)).toEqual(lines('back', 2));
+    expect(s.h.tailer.status()[0]!.state).toBe('tailing');
   });
 
   it('a tailed file replaced by a symlink to /dev/stderr: the old file is drained, the link refused', async () => {
-    const log = join(dir, 'error.log');
+    const log = join(s.dir, 'error.log');
     writeFileSync(log, '');
     const w = openSync(log, 'a');
     try {
-      h = await startTailer('manual', { patterns: [log] });
+      s.h = await startTailer('manual', { patterns: [log] });
       appendFileSync(log, text(lines('file', 1)));
-      await h.tailer.reconcile();
+      await s.h.tailer.reconcile();
       unlinkSync(log);
       appendFileSync(`/proc/self/fd/${w}`, text(lines('file', 1, 1)));
       symlinkSync('/dev/stderr', log);
-      await h.tailer.reconcile();
-      expect(h.linesOf(log)).toEqual(lines('file', 2));
-      expect(h.tailer.status()[0]).toMatchObject({ state: 'refused', draining: 1 });
+      await s.h.tailer.reconcile();
+      expect(s.h.linesOf(log)).toEqual(lines('file', 2));
+      expect(s.h.tailer.status()[0]).toMatchObject({ state: 'refused', draining: 1 });
     } finally {
       closeSync(w);
     }

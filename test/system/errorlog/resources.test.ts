@@ -5,33 +5,23 @@
 import { appendFileSync, copyFileSync, renameSync, truncateSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeWith } from '../../support/gate.js';
-import { openFdCount, startTailer, tempDir, type Harness, type Mode } from './support.js';
+import { type Mode, openFdCount, startTailer, useScratch } from './support.js';
 
 describeWith(['linux'], 'error-log tailer resources', () => {
-  let dir = '';
-  let cleanup: () => void = () => undefined;
-  let h: Harness | undefined;
-  beforeEach(() => {
-    ({ dir, cleanup } = tempDir());
-  });
-  afterEach(async () => {
-    await h?.stop();
-    h = undefined;
-    cleanup();
-  });
+  const s = useScratch();
 
   // First in the file: V8's memory reducer runs major GCs for seconds after a burst of
   // allocation (the rotation test below), which would land in these idle windows.
   describe.each<Mode>(['timer', 'watcher'])('driven by %s', (mode) => {
     it('spends almost no CPU while nothing changes', async () => {
-      const files = Array.from({ length: 5 }, (_, i) => join(dir, `${i}-error.log`));
+      const files = Array.from({ length: 5 }, (_, i) => join(s.dir, `${i}-error.log`));
       for (const f of files) writeFileSync(f, 'x\n');
       // The production interval, 500 ms, in both modes.
-      h = await startTailer(mode, { patterns: [join(dir, '*-error.log')], reconcileIntervalMs: 500 });
+      s.h = await startTailer(mode, { patterns: [join(s.dir, '*-error.log')], reconcileIntervalMs: 500 });
       for (const f of files) appendFileSync(f, 'line\n');
-      await h.until(() => files.every((f) => h!.linesOf(f).length === 1), 'the first lines');
+      await s.h.until(() => files.every((f) => s.h!.linesOf(f).length === 1), 'the first lines');
       await sleep(600); // let the watcher settle
       // Five 600 ms windows, judged by their median: a tailer that busy-loops or
       // re-reads would show in every window, while a one-off garbage collection of
@@ -46,22 +36,22 @@ describeWith(['linux'], 'error-log tailer resources', () => {
       const median = [...windows].sort((a, b) => a - b)[2]!;
       console.log(`idle CPU (${mode}, 5 files, 500 ms passes): per 600 ms window ${windows.map((w) => w.toFixed(1)).join(', ')} ms; median ${median.toFixed(1)} ms`);
       expect(median).toBeLessThan(10);
-      expect(h.tailer.status().every((s) => s.state === 'tailing')).toBe(true);
+      expect(s.h.tailer.status().every((s) => s.state === 'tailing')).toBe(true);
     });
   });
 
   describe.each<Mode>(['manual', 'watcher'])('driven by %s', (mode) => {
     it('leaks no file descriptor over 1 000 rotations (rename, delete + recreate, copytruncate)', async () => {
-      const files = ['a', 'b', 'c'].map((n) => join(dir, `${n}-error.log`));
+      const files = ['a', 'b', 'c'].map((n) => join(s.dir, `${n}-error.log`));
       for (const f of files) writeFileSync(f, '');
       let clock = 0;
       const rotateWaitMs = 5000;
       // libuv opens one inotify fd per event loop on the first fs.watch and keeps
       // it for the life of the loop; open it now so the baseline includes it.
-      watch(dir).close();
+      watch(s.dir).close();
       const before = openFdCount();
-      h = await startTailer(mode, { patterns: [join(dir, '*-error.log')], now: () => clock, rotateWaitMs });
-      await h.tailer.reconcile();
+      s.h = await startTailer(mode, { patterns: [join(s.dir, '*-error.log')], now: () => clock, rotateWaitMs });
+      await s.h.tailer.reconcile();
       const tailing = openFdCount();
       let peak = tailing;
       let written = 0;
@@ -71,7 +61,7 @@ describeWith(['linux'], 'error-log tailer resources', () => {
         // (i / 3) so each file sees every kind: a: rename, recreate, copytruncate, rename…
         const kind = kinds[Math.floor(i / files.length) % kinds.length]!;
         appendFileSync(f, `rotation ${i} before\n`);
-        await h.tailer.reconcile();
+        await s.h.tailer.reconcile();
         if (kind === 'rename') {
           renameSync(f, `${f}.1`);
           writeFileSync(f, `rotation ${i} after\n`);
@@ -84,16 +74,16 @@ describeWith(['linux'], 'error-log tailer resources', () => {
           appendFileSync(f, `rotation ${i} after\n`);
         }
         written += 2;
-        await h.tailer.reconcile();
+        await s.h.tailer.reconcile();
         peak = Math.max(peak, openFdCount());
         // Time passes irregularly: sometimes rotated files outlive several rotations.
         clock += i % 7 === 0 ? rotateWaitMs : 700;
       }
       clock += rotateWaitMs;
-      await h.tailer.reconcile();
-      await h.quiesce();
+      await s.h.tailer.reconcile();
+      await s.h.quiesce();
       const after = openFdCount();
-      const status = h.tailer.status();
+      const status = s.h.tailer.status();
       const total = (k: 'rename' | 'recreate' | 'copytruncate') => status.reduce((n, s) => n + s.rotations[k], 0);
       console.log(
         `fds (${mode}): ${before} before start, ${tailing} tailing 3 files, peak ${peak} during 1 000 rotations, ${after} after, ` +
@@ -101,15 +91,15 @@ describeWith(['linux'], 'error-log tailer resources', () => {
       );
       expect(total('rename') + total('recreate') + total('copytruncate')).toBe(1000);
       const seen = new Map<string, number>();
-      for (const [, l] of h.all()) seen.set(l, (seen.get(l) ?? 0) + 1);
+      for (const [, l] of s.h.all()) seen.set(l, (seen.get(l) ?? 0) + 1);
       expect([...seen].filter(([, n]) => n > 1)).toEqual([]);
       expect(status.reduce((n, s) => n + s.lines, 0)).toBe(written);
       expect(status.map((s) => s.draining)).toEqual([0, 0, 0]);
       expect(after).toBe(tailing);
       // At most MAX_RETIRED_PER_PATH (4) rotated-away files per path at any time.
       expect(peak - tailing).toBeLessThanOrEqual(3 * 4);
-      await h.stop();
-      h = undefined;
+      await s.h.stop();
+      s.h = undefined;
       expect(openFdCount()).toBe(before);
     });
   });

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
+import { afterEach, beforeEach } from 'vitest';
 import { Tailer, type TailerOptions } from '../../../agent/errorlog/tail/tailer.js';
 
 export type Mode = 'manual' | 'timer' | 'watcher';
@@ -34,6 +35,28 @@ export function tempDir(prefix = 'errorlog-'): { dir: string; cleanup: () => voi
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Per test: a fresh temp dir, and the tailer harness the test started, stopped afterwards. */
+export interface Scratch {
+  dir: string;
+  h: Harness | undefined;
+}
+
+/** Registers beforeEach/afterEach for a Scratch; `also` runs after the harness stops, before the dir goes. */
+export function useScratch(also: () => void = () => undefined): Scratch {
+  const s: Scratch = { dir: '', h: undefined };
+  let cleanup: () => void = () => undefined;
+  beforeEach(() => {
+    ({ dir: s.dir, cleanup } = tempDir());
+  });
+  afterEach(async () => {
+    await s.h?.stop();
+    s.h = undefined;
+    also();
+    cleanup();
+  });
+  return s;
 }
 
 /** A pino logger that keeps its records in memory, to assert on what was logged. */

@@ -7,24 +7,14 @@
  */
 import { appendFileSync, closeSync, copyFileSync, openSync, renameSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeWith } from '../../support/gate.js';
-import { lines, MODES, startTailer, tempDir, text, type Harness } from './support.js';
+import { lines, MODES, startTailer, text, useScratch } from './support.js';
 
 describeWith(['linux'], 'error-log tailer on real files', () => {
-  let dir = '';
-  let cleanup: () => void = () => undefined;
-  let h: Harness | undefined;
   const fds: number[] = [];
-
-  beforeEach(() => {
-    ({ dir, cleanup } = tempDir());
-  });
-  afterEach(async () => {
-    await h?.stop();
-    h = undefined;
+  const s = useScratch(() => {
     for (const fd of fds.splice(0)) closeSync(fd);
-    cleanup();
   });
 
   /** A writer that holds its fd like nginx does (O_APPEND), so it keeps writing into a rotated-away file. */
@@ -39,170 +29,170 @@ describeWith(['linux'], 'error-log tailer on real files', () => {
 
   describe.each(MODES)('driven by %s', (mode) => {
     it('reads a file present at start from its end, and a file that appears later from its start', async () => {
-      const a = join(dir, 'a.log');
-      const b = join(dir, 'b.log');
+      const a = join(s.dir, 'a.log');
+      const b = join(s.dir, 'b.log');
       // The last line at start is still being written: it belongs to us once complete.
       writeFileSync(a, text(lines('a old', 3)) + 'a half');
-      h = await startTailer(mode, { patterns: [a, b] });
-      expect(h.tailer.status().map((s) => [s.path, s.state])).toEqual([
+      s.h = await startTailer(mode, { patterns: [a, b] });
+      expect(s.h.tailer.status().map((s) => [s.path, s.state])).toEqual([
         [a, 'tailing'],
         [b, 'waiting'],
       ]);
       appendFileSync(a, ' done\n' + text(lines('a new', 2)));
       writeFileSync(b, text(lines('b', 4)));
-      await h.until(() => h!.linesOf(a).length >= 3 && h!.linesOf(b).length >= 4, 'lines of a and b');
-      await h.quiesce();
-      expect(h.linesOf(a)).toEqual(['a half done', ...lines('a new', 2)]);
-      expect(h.linesOf(b)).toEqual(lines('b', 4));
-      expect(h.tailer.status().map((s) => s.state)).toEqual(['tailing', 'tailing']);
-      expect(h.tailer.status()[1]!.rotations).toEqual({ rename: 0, copytruncate: 0, recreate: 0 });
+      await s.h.until(() => s.h!.linesOf(a).length >= 3 && s.h!.linesOf(b).length >= 4, 'lines of a and b');
+      await s.h.quiesce();
+      expect(s.h.linesOf(a)).toEqual(['a half done', ...lines('a new', 2)]);
+      expect(s.h.linesOf(b)).toEqual(lines('b', 4));
+      expect(s.h.tailer.status().map((s) => s.state)).toEqual(['tailing', 'tailing']);
+      expect(s.h.tailer.status()[1]!.rotations).toEqual({ rename: 0, copytruncate: 0, recreate: 0 });
     });
 
     it('backfills files present at start when fromStart is set', async () => {
-      const a = join(dir, 'a.log');
+      const a = join(s.dir, 'a.log');
       writeFileSync(a, text(lines('old', 3)));
-      h = await startTailer(mode, { patterns: [a], fromStart: true });
+      s.h = await startTailer(mode, { patterns: [a], fromStart: true });
       appendFileSync(a, text(lines('new', 1)));
-      await h.until(() => h!.linesOf(a).length >= 4, 'four lines');
-      await h.quiesce();
-      expect(h.linesOf(a)).toEqual([...lines('old', 3), ...lines('new', 1)]);
+      await s.h.until(() => s.h!.linesOf(a).length >= 4, 'four lines');
+      await s.h.quiesce();
+      expect(s.h.linesOf(a)).toEqual([...lines('old', 3), ...lines('new', 1)]);
     });
 
     it('picks up new files that match a glob, from their start; ignores names that do not match', async () => {
-      const x = join(dir, 'x-error.log');
+      const x = join(s.dir, 'x-error.log');
       writeFileSync(x, text(lines('x old', 2)));
-      h = await startTailer(mode, { patterns: [join(dir, '*error.log')] });
-      const y = join(dir, 'y-error.log');
+      s.h = await startTailer(mode, { patterns: [join(s.dir, '*error.log')] });
+      const y = join(s.dir, 'y-error.log');
       writeFileSync(y, text(lines('y', 3)));
-      writeFileSync(join(dir, 'error.log.1'), text(lines('rotated', 1)));
-      writeFileSync(join(dir, 'access.log'), text(lines('access', 1)));
+      writeFileSync(join(s.dir, 'error.log.1'), text(lines('rotated', 1)));
+      writeFileSync(join(s.dir, 'access.log'), text(lines('access', 1)));
       appendFileSync(x, text(lines('x new', 1)));
-      await h.until(() => h!.linesOf(y).length >= 3 && h!.linesOf(x).length >= 1, 'x and y');
-      await h.quiesce();
-      expect(h.linesOf(x)).toEqual(lines('x new', 1));
-      expect(h.linesOf(y)).toEqual(lines('y', 3));
-      expect([...h.lines.keys()].sort()).toEqual([x, y]);
-      expect(h.tailer.status().map((s) => s.path)).toEqual([x, y]);
+      await s.h.until(() => s.h!.linesOf(y).length >= 3 && s.h!.linesOf(x).length >= 1, 'x and y');
+      await s.h.quiesce();
+      expect(s.h.linesOf(x)).toEqual(lines('x new', 1));
+      expect(s.h.linesOf(y)).toEqual(lines('y', 3));
+      expect([...s.h.lines.keys()].sort()).toEqual([x, y]);
+      expect(s.h.tailer.status().map((s) => s.path)).toEqual([x, y]);
     });
 
     it('emits a partial last line once, when its newline arrives', async () => {
-      const a = join(dir, 'a.log');
+      const a = join(s.dir, 'a.log');
       writeFileSync(a, '');
-      h = await startTailer(mode, { patterns: [a] });
+      s.h = await startTailer(mode, { patterns: [a] });
       appendFileSync(a, 'first\npart');
-      await h.until(() => h!.linesOf(a).length >= 1, 'first');
-      await h.quiesce();
-      expect(h.linesOf(a)).toEqual(['first']);
+      await s.h.until(() => s.h!.linesOf(a).length >= 1, 'first');
+      await s.h.quiesce();
+      expect(s.h.linesOf(a)).toEqual(['first']);
       appendFileSync(a, 'ial');
-      await h.quiesce();
-      expect(h.linesOf(a)).toEqual(['first']);
+      await s.h.quiesce();
+      expect(s.h.linesOf(a)).toEqual(['first']);
       appendFileSync(a, ' line\n');
-      await h.until(() => h!.linesOf(a).length >= 2, 'the completed line');
-      await h.quiesce();
-      expect(h.linesOf(a)).toEqual(['first', 'partial line']);
+      await s.h.until(() => s.h!.linesOf(a).length >= 2, 'the completed line');
+      await s.h.quiesce();
+      expect(s.h.linesOf(a)).toEqual(['first', 'partial line']);
     });
 
     it('rename + create: drains the old file to its end before reading the new one from its start', async () => {
-      const log = join(dir, 'error.log');
+      const log = join(s.dir, 'error.log');
       writeFileSync(log, '');
       const w1 = writer(log);
-      h = await startTailer(mode, { patterns: [log] });
+      s.h = await startTailer(mode, { patterns: [log] });
       w1(lines('old', 3));
-      await h.until(() => h!.linesOf(log).length >= 3, 'first lines');
+      await s.h.until(() => s.h!.linesOf(log).length >= 3, 'first lines');
       // logrotate: rename, create; nginx writes into the old file until USR1 reopens.
       renameSync(log, `${log}.1`);
       w1(lines('old', 2, 3));
       const w2 = writer(log);
       w2(lines('new', 3));
       w1(lines('old', 1, 5)); // written after the new file exists, before the reopen
-      await h.until(() => h!.linesOf(log).length >= 9, 'all nine lines');
-      await h.quiesce();
-      const got = h.linesOf(log);
+      await s.h.until(() => s.h!.linesOf(log).length >= 9, 'all nine lines');
+      await s.h.quiesce();
+      const got = s.h.linesOf(log);
       expect(got.filter((l) => l.startsWith('old'))).toEqual(lines('old', 6));
       expect(got.filter((l) => l.startsWith('new'))).toEqual(lines('new', 3));
       // Everything in the old file before the new one appeared came first.
       expect(got.indexOf('old line 4')).toBeLessThan(got.indexOf('new line 0'));
       if (mode === 'manual') expect(got).toEqual([...lines('old', 6), ...lines('new', 3)]);
-      expect(h.tailer.status()[0]!.rotations).toEqual({ rename: 1, copytruncate: 0, recreate: 0 });
+      expect(s.h.tailer.status()[0]!.rotations).toEqual({ rename: 1, copytruncate: 0, recreate: 0 });
     });
 
     it('copytruncate read up to the truncate: starts again at 0, loses nothing, counted', async () => {
-      const log = join(dir, 'error.log');
+      const log = join(s.dir, 'error.log');
       writeFileSync(log, '');
       const w = writer(log);
-      h = await startTailer(mode, { patterns: [log] });
+      s.h = await startTailer(mode, { patterns: [log] });
       w(lines('before', 5));
-      await h.until(() => h!.linesOf(log).length >= 5, 'lines before');
+      await s.h.until(() => s.h!.linesOf(log).length >= 5, 'lines before');
       copyFileSync(log, `${log}.1`);
       truncateSync(log, 0);
       w(lines('after', 2)); // shorter than the old offset
-      await h.until(() => h!.linesOf(log).length >= 7, 'lines after');
+      await s.h.until(() => s.h!.linesOf(log).length >= 7, 'lines after');
       w(lines('later', 1));
-      await h.until(() => h!.linesOf(log).length >= 8, 'a later line');
-      await h.quiesce();
-      expect(h.linesOf(log)).toEqual([...lines('before', 5), ...lines('after', 2), ...lines('later', 1)]);
-      expect(h.tailer.status()[0]!.rotations).toEqual({ rename: 0, copytruncate: 1, recreate: 0 });
+      await s.h.until(() => s.h!.linesOf(log).length >= 8, 'a later line');
+      await s.h.quiesce();
+      expect(s.h.linesOf(log)).toEqual([...lines('before', 5), ...lines('after', 2), ...lines('later', 1)]);
+      expect(s.h.tailer.status()[0]!.rotations).toEqual({ rename: 0, copytruncate: 1, recreate: 0 });
     });
 
     it('copytruncate that grew back past the old offset before the tailer looked is still seen', async () => {
-      const log = join(dir, 'error.log');
+      const log = join(s.dir, 'error.log');
       writeFileSync(log, '');
       const w = writer(log);
-      h = await startTailer(mode, { patterns: [log] });
+      s.h = await startTailer(mode, { patterns: [log] });
       w(lines('before', 2));
-      await h.until(() => h!.linesOf(log).length >= 2, 'lines before');
+      await s.h.until(() => s.h!.linesOf(log).length >= 2, 'lines before');
       copyFileSync(log, `${log}.1`);
       truncateSync(log, 0);
       // One write, longer than everything before: size is above the old offset at once.
       w(lines('after the truncate, a longer line', 6));
-      await h.until(() => h!.linesOf(log).length >= 8, 'lines after');
-      await h.quiesce();
-      expect(h.linesOf(log)).toEqual([...lines('before', 2), ...lines('after the truncate, a longer line', 6)]);
-      expect(h.tailer.status()[0]!.rotations.copytruncate).toBe(1);
+      await s.h.until(() => s.h!.linesOf(log).length >= 8, 'lines after');
+      await s.h.quiesce();
+      expect(s.h.linesOf(log)).toEqual([...lines('before', 2), ...lines('after the truncate, a longer line', 6)]);
+      expect(s.h.tailer.status()[0]!.rotations.copytruncate).toBe(1);
     });
 
     it('delete + recreate: drains what is left in the old fd, then reads the new file from its start', async () => {
-      const log = join(dir, 'error.log');
+      const log = join(s.dir, 'error.log');
       writeFileSync(log, '');
       const w1 = writer(log);
-      h = await startTailer(mode, { patterns: [log] });
+      s.h = await startTailer(mode, { patterns: [log] });
       w1(lines('old', 2));
-      await h.until(() => h!.linesOf(log).length >= 2, 'first lines');
+      await s.h.until(() => s.h!.linesOf(log).length >= 2, 'first lines');
       unlinkSync(log);
       w1(lines('old', 2, 2)); // into the deleted file, through the writer's fd
-      await h.until(() => h!.linesOf(log).length >= 4, 'lines written after the delete');
-      expect(h.tailer.status()[0]).toMatchObject({ state: 'waiting', draining: 1 });
+      await s.h.until(() => s.h!.linesOf(log).length >= 4, 'lines written after the delete');
+      expect(s.h.tailer.status()[0]).toMatchObject({ state: 'waiting', draining: 1 });
       const w2 = writer(log);
       w2(lines('new', 2));
-      await h.until(() => h!.linesOf(log).length >= 6, 'lines of the new file');
-      await h.quiesce();
-      expect(h.linesOf(log)).toEqual([...lines('old', 4), ...lines('new', 2)]);
-      expect(h.tailer.status()[0]!.rotations).toEqual({ rename: 0, copytruncate: 0, recreate: 1 });
+      await s.h.until(() => s.h!.linesOf(log).length >= 6, 'lines of the new file');
+      await s.h.quiesce();
+      expect(s.h.linesOf(log)).toEqual([...lines('old', 4), ...lines('new', 2)]);
+      expect(s.h.tailer.status()[0]!.rotations).toEqual({ rename: 0, copytruncate: 0, recreate: 1 });
     });
 
     it('delete + recreate with no pass in between still drains the old fd first', async () => {
-      const log = join(dir, 'error.log');
+      const log = join(s.dir, 'error.log');
       writeFileSync(log, '');
       const w1 = writer(log);
-      h = await startTailer(mode, { patterns: [log] });
+      s.h = await startTailer(mode, { patterns: [log] });
       w1(lines('old', 1));
-      await h.until(() => h!.linesOf(log).length >= 1, 'first line');
+      await s.h.until(() => s.h!.linesOf(log).length >= 1, 'first line');
       unlinkSync(log);
       w1(lines('old', 2, 1));
       writer(log)(lines('new', 2));
-      await h.until(() => h!.linesOf(log).length >= 5, 'all lines');
-      await h.quiesce();
-      expect(h.linesOf(log)).toEqual([...lines('old', 3), ...lines('new', 2)]);
-      expect(h.tailer.status()[0]!.rotations.recreate).toBe(1);
+      await s.h.until(() => s.h!.linesOf(log).length >= 5, 'all lines');
+      await s.h.quiesce();
+      expect(s.h.linesOf(log)).toEqual([...lines('old', 3), ...lines('new', 2)]);
+      expect(s.h.tailer.status()[0]!.rotations.recreate).toBe(1);
     });
 
     it('discards a 10 MB line with bounded memory and keeps tailing', async () => {
-      const log = join(dir, 'error.log');
+      const log = join(s.dir, 'error.log');
       writeFileSync(log, '');
-      h = await startTailer(mode, { patterns: [log], maxLineBytes: 64 * 1024 });
+      s.h = await startTailer(mode, { patterns: [log], maxLineBytes: 64 * 1024 });
       const w = writer(log);
       w('before\n');
-      await h.until(() => h!.linesOf(log).length >= 1, 'before');
+      await s.h.until(() => s.h!.linesOf(log).length >= 1, 'before');
       const mb = Buffer.alloc(1 << 20, 0x78);
       const base = process.memoryUsage();
       let peakRss = base.rss;
@@ -215,14 +205,14 @@ describeWith(['linux'], 'error-log tailer on real files', () => {
       try {
         for (let i = 0; i < 10; i++) w(mb);
         w('\nafter\n');
-        await h.until(() => h!.linesOf(log).length >= 2, 'after', 20_000);
+        await s.h.until(() => s.h!.linesOf(log).length >= 2, 'after', 20_000);
       } finally {
         clearInterval(sampler);
       }
-      await h.quiesce();
-      expect(h.linesOf(log)).toEqual(['before', 'after']);
-      expect(h.tailer.status()[0]).toMatchObject({ state: 'tailing', discarded: { too_long: 1, partial: 0 } });
-      expect(h.tailer.status()[0]!.bytes).toBe(7 + 10 * (1 << 20) + 7);
+      await s.h.quiesce();
+      expect(s.h.linesOf(log)).toEqual(['before', 'after']);
+      expect(s.h.tailer.status()[0]).toMatchObject({ state: 'tailing', discarded: { too_long: 1, partial: 0 } });
+      expect(s.h.tailer.status()[0]!.bytes).toBe(7 + 10 * (1 << 20) + 7);
       const rssGrowthMb = (peakRss - base.rss) / 2 ** 20;
       const bufferGrowthMb = (peakBuffers - base.arrayBuffers) / 2 ** 20;
       console.log(`10 MB line (${mode}): peak RSS growth ${rssGrowthMb.toFixed(1)} MB, peak ArrayBuffer growth ${bufferGrowthMb.toFixed(2)} MB`);
@@ -232,9 +222,9 @@ describeWith(['linux'], 'error-log tailer on real files', () => {
     });
 
     it('passes binary garbage and invalid UTF-8 through as U+FFFD, and carries on', async () => {
-      const log = join(dir, 'error.log');
+      const log = join(s.dir, 'error.log');
       writeFileSync(log, '');
-      h = await startTailer(mode, { patterns: [log] });
+      s.h = await startTailer(mode, { patterns: [log] });
       const raw: number[][] = [
         [0xff, 0xfe, 0xfd],
         [0xc3, 0x28, 0x41],
@@ -250,63 +240,63 @@ describeWith(['linux'], 'error-log tailer on real files', () => {
       appendFileSync(log, 'plain\n');
       const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
       const expected = [...raw.map((r) => decoder.decode(new Uint8Array(r))), 'plain'];
-      await h.until(() => h!.linesOf(log).length >= expected.length, 'all lines');
-      await h.quiesce();
-      expect(h.linesOf(log)).toEqual(expected);
-      expect(h.linesOf(log)[0]).toBe('\uFFFD\uFFFD\uFFFD');
+      await s.h.until(() => s.h!.linesOf(log).length >= expected.length, 'all lines');
+      await s.h.quiesce();
+      expect(s.h.linesOf(log)).toEqual(expected);
+      expect(s.h.linesOf(log)[0]).toBe('\uFFFD\uFFFD\uFFFD');
     });
   });
 
   it('chokidar alone (no timer) wakes the reader: appends and new glob matches arrive', async () => {
-    const a = join(dir, 'a-error.log');
+    const a = join(s.dir, 'a-error.log');
     writeFileSync(a, '');
-    h = await startTailer('watcher', { patterns: [join(dir, '*error.log')], reconcileIntervalMs: 0 });
+    s.h = await startTailer('watcher', { patterns: [join(s.dir, '*error.log')], reconcileIntervalMs: 0 });
     appendFileSync(a, 'woken\n');
-    await h.until(() => h!.linesOf(a).length >= 1, 'a line woken by a watcher event', 3000);
-    const b = join(dir, 'b-error.log');
+    await s.h.until(() => s.h!.linesOf(a).length >= 1, 'a line woken by a watcher event', 3000);
+    const b = join(s.dir, 'b-error.log');
     writeFileSync(b, 'new file\n');
-    await h.until(() => h!.linesOf(b).length >= 1, 'a new file woken by a watcher event', 3000);
-    expect(h.all()).toEqual([
+    await s.h.until(() => s.h!.linesOf(b).length >= 1, 'a new file woken by a watcher event', 3000);
+    expect(s.h.all()).toEqual([
       [a, 'woken'],
       [b, 'new file'],
     ]);
   });
 
   it('copytruncate loss window: exactly the lines written after the last read and before the truncate are lost', async () => {
-    const log = join(dir, 'error.log');
+    const log = join(s.dir, 'error.log');
     writeFileSync(log, '');
     const w = writer(log);
-    h = await startTailer('manual', { patterns: [log] });
+    s.h = await startTailer('manual', { patterns: [log] });
     w(lines('read', 3));
-    await h.tailer.reconcile(); // the last read before the truncate
+    await s.h.tailer.reconcile(); // the last read before the truncate
     w(lines('unread', 4)); // the window
     copyFileSync(log, `${log}.1`);
     truncateSync(log, 0);
     w(lines('after', 10)); // grows past the old offset before the next pass
-    await h.tailer.reconcile();
-    await h.quiesce();
-    expect(h.linesOf(log)).toEqual([...lines('read', 3), ...lines('after', 10)]);
-    expect(h.tailer.status()[0]!.rotations.copytruncate).toBe(1);
+    await s.h.tailer.reconcile();
+    await s.h.quiesce();
+    expect(s.h.linesOf(log)).toEqual([...lines('read', 3), ...lines('after', 10)]);
+    expect(s.h.tailer.status()[0]!.rotations.copytruncate).toBe(1);
   });
 
   it('keeps a rotated-away file open for rotateWaitMs, then closes it', async () => {
     let clock = 1_000_000;
-    const log = join(dir, 'error.log');
+    const log = join(s.dir, 'error.log');
     writeFileSync(log, '');
     const w1 = writer(log);
-    h = await startTailer('manual', { patterns: [log], now: () => clock, rotateWaitMs: 5000 });
+    s.h = await startTailer('manual', { patterns: [log], now: () => clock, rotateWaitMs: 5000 });
     renameSync(log, `${log}.1`);
     writer(log)(lines('new', 1));
-    await h.tailer.reconcile();
-    expect(h.tailer.status()[0]).toMatchObject({ state: 'tailing', draining: 1 });
+    await s.h.tailer.reconcile();
+    expect(s.h.tailer.status()[0]).toMatchObject({ state: 'tailing', draining: 1 });
     clock += 4000;
     w1(lines('late', 1)); // nginx had not reopened yet
-    await h.tailer.reconcile();
-    expect(h.tailer.status()[0]!.draining).toBe(1);
+    await s.h.tailer.reconcile();
+    expect(s.h.tailer.status()[0]!.draining).toBe(1);
     clock += 1001;
-    await h.tailer.reconcile();
-    expect(h.tailer.status()[0]!.draining).toBe(0);
-    expect(h.linesOf(log)).toEqual(['new line 0', 'late line 0']);
+    await s.h.tailer.reconcile();
+    expect(s.h.tailer.status()[0]!.draining).toBe(0);
+    expect(s.h.linesOf(log)).toEqual(['new line 0', 'late line 0']);
   });
 
   it('rejects unusable patterns and intervals at construction, all problems at once', async () => {
