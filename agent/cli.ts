@@ -29,6 +29,12 @@ const HELP: Record<ConfigKey, string> = {
   errorLogBackfill: 'read error logs present at start from their beginning (true/false)',
   maxLineBytes: 'discard (and count) error-log lines longer than this',
   since: 'read the error logs this far back (900s, 15m, 2h, 1d)',
+  nginxConf: "nginx's main config file (includes are followed) or a saved `nginx -T` output; the default is used only if it exists, '' disables",
+  nginxVersion: "nginx's version, e.g. 1.22.1, when --nginx-bin is not given (hints that depend on it are withheld when unknown)",
+  nginxBin: 'nginx binary to ask for its version (`nginx -v`, run without a shell); unset means never run it',
+  nginxConfReloadMs: 'how often the daemon re-reads the nginx config and re-resolves its host names, in ms',
+  dnsTimeoutMs: 'time limit for resolving an upstream host name, in ms',
+  webConfigFile: 'web configuration file (TLS, basic auth) in the Prometheus exporter-toolkit format',
 };
 
 function addConfigOptions(cmd: Command, keys: readonly ConfigKey[]): Command {
@@ -61,8 +67,26 @@ const RUN_KEYS: ConfigKey[] = [
   'errorLogs',
   'errorLogBackfill',
   'maxLineBytes',
+  'nginxConf',
+  'nginxVersion',
+  'nginxBin',
+  'nginxConfReloadMs',
+  'dnsTimeoutMs',
+  'webConfigFile',
 ];
-const DIAGNOSE_KEYS: ConfigKey[] = ['procRoot', 'rateWindowSeconds', 'warningHeadroomRatio', 'criticalHeadroomRatio', 'reportTop', 'errorLogs', 'since'];
+const DIAGNOSE_KEYS: ConfigKey[] = [
+  'procRoot',
+  'rateWindowSeconds',
+  'warningHeadroomRatio',
+  'criticalHeadroomRatio',
+  'reportTop',
+  'errorLogs',
+  'since',
+  'nginxConf',
+  'nginxVersion',
+  'nginxBin',
+  'dnsTimeoutMs',
+];
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -78,7 +102,8 @@ export function loadConfig(
 ): { ok: true; config: Config } | { ok: false; problems: string[] } {
   const flags: Partial<Record<ConfigKey, unknown>> = {};
   // commander names an option's value after its flag: --error-log → errorLog.
-  const attribute = (key: ConfigKey): string => (key === 'errorLogs' ? 'errorLog' : key);
+  // --web.config.file keeps its dots: commander only camel-cases on dashes.
+  const attribute = (key: ConfigKey): string => (key === 'errorLogs' ? 'errorLog' : key === 'webConfigFile' ? 'web.config.file' : key);
   for (const key of keys) if (opts[attribute(key)] !== undefined) flags[key] = opts[attribute(key)];
   const sources: ConfigSources = { env, flags };
   const path = (opts['config'] as string | undefined) ?? env[ENV_CONFIG_FILE];

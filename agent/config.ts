@@ -9,6 +9,7 @@
 import { z } from 'zod';
 
 export const DEFAULT_ERROR_LOG = '/var/log/nginx/error.log';
+export const DEFAULT_NGINX_CONF = '/etc/nginx/nginx.conf';
 
 export const DEFAULTS = Object.freeze({
   procRoot: '/proc',
@@ -28,6 +29,18 @@ export const DEFAULTS = Object.freeze({
   maxLineBytes: 64 * 1024,
   /** `agent diagnose`: how far back to read the error logs (e.g. 15m, 2h, 900s). */
   since: '15m',
+  /** nginx's main config file, or a saved `nginx -T` output. The default is used only if it exists; '' disables. */
+  nginxConf: DEFAULT_NGINX_CONF,
+  /** nginx's version (e.g. 1.22.1) when it cannot be read from a binary; '' means unknown. */
+  nginxVersion: '',
+  /** nginx binary to run `nginx -v` on (never a shell); '' means do not run it. */
+  nginxBin: '',
+  /** Re-read the nginx config (and re-resolve its host names) this often, in ms. */
+  nginxConfReloadMs: 60_000,
+  /** Give up on resolving an upstream host name after this long, in ms. */
+  dnsTimeoutMs: 2000,
+  /** Exporter-toolkit web configuration (TLS, basic auth) for the HTTP server; '' serves plain HTTP. */
+  webConfigFile: '',
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -86,6 +99,12 @@ export const configShape = {
     .string()
     .regex(DURATION_RE, 'must be a duration such as 900s, 15m, 2h or 1d')
     .refine((v) => !DURATION_RE.test(v) || (durationMs(v) > 0 && durationMs(v) <= 7 * 86_400_000), 'must be between 1s and 7d'),
+  nginxConf: z.string(),
+  nginxVersion: z.string().regex(/^(\d+\.\d+\.\d+)?$/, 'must be a version such as 1.22.1'),
+  nginxBin: z.string(),
+  nginxConfReloadMs: num(z.number().int().min(1000).max(86_400_000)),
+  dnsTimeoutMs: num(z.number().int().min(10).max(60_000)),
+  webConfigFile: z.string(),
 };
 
 const layerSchema = z.object(configShape).partial().strict();
@@ -117,6 +136,8 @@ export function envName(key: ConfigKey): string {
 /** sampleIntervalMs → --sample-interval-ms; errorLogs → --error-log (repeatable). */
 export function flagName(key: ConfigKey): string {
   if (key === 'errorLogs') return '--error-log';
+  // The name Prometheus exporters use for the exporter-toolkit web configuration.
+  if (key === 'webConfigFile') return '--web.config.file';
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 

@@ -1,0 +1,90 @@
+/**
+ * The nginx configuration as the hint engine sees it: upstream groups, every
+ * proxy_pass with the settings in force where it appears, and the worker limits.
+ * Pure data; built by `extractModel` from the parsed directive tree.
+ */
+
+/** Where a directive was written: the file (as nginx resolved it) and its 1-based line. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+}
+
+/** Something the reader or parser could not use. The rest of the config is still used. */
+export interface ConfigProblem {
+  file: string;
+  /** null when the whole file is affected (unreadable, missing include). */
+  line: number | null;
+  message: string;
+}
+
+export interface UpstreamServer {
+  /** The address as written: `10.0.0.5:8080`, `backend.local`, `[::1]:9000`, `unix:/run/app.sock`. */
+  address: string;
+  /** Host part without brackets (`10.0.0.5`, `backend.local`, `::1`); null for unix sockets. */
+  host: string | null;
+  /** Port, with nginx's default of 80 applied; null for unix sockets. */
+  port: number | null;
+  weight: number;
+  backup: boolean;
+  down: boolean;
+  /** `max_conns=N`, or null when unlimited. */
+  maxConns: number | null;
+  at: SourceLocation;
+}
+
+export interface UpstreamGroup {
+  name: string;
+  servers: UpstreamServer[];
+  /** `keepalive N` (idle connections cached per worker), or null when the directive is absent. */
+  keepalive: number | null;
+  /** `keepalive_requests N`, or null when absent (nginx's default then applies: 1000 since 1.19.10). */
+  keepaliveRequests: number | null;
+  /** `keepalive_time`, in ms, or null when absent (default 1 h). */
+  keepaliveTimeMs: number | null;
+  /** `keepalive_timeout`, in ms, or null when absent (default 60 s). */
+  keepaliveTimeoutMs: number | null;
+  at: SourceLocation;
+}
+
+export interface ProxyPass {
+  /** The argument as written, e.g. `http://backend/api`, `http://10.0.0.5:8080`, `http://$upstream`. */
+  target: string;
+  scheme: string;
+  /** Name of the upstream group the target names, or null (a literal address or host name, or variables). */
+  upstream: string | null;
+  /** For a target that is not a group: host and port (80/443 by scheme when absent). Null when it has variables or names a group. */
+  host: string | null;
+  port: number | null;
+  /** True when the target contains variables, so its destination is only known at run time. */
+  hasVariables: boolean;
+  /** Effective `proxy_http_version` here (inherited from enclosing levels), or null when never set. */
+  httpVersion: string | null;
+  /**
+   * Effective value of `proxy_set_header Connection …` here, or null when not set. nginx
+   * inherits proxy_set_header only when the current level sets none at all, so this
+   * follows that rule.
+   */
+  connectionHeader: string | null;
+  /** Effective `proxy_bind` argument (e.g. `$source_ip`, `10.0.0.210 transparent`), or null. */
+  bind: string | null;
+  /** Human-readable place, e.g. `server example.com:80 > location /api`. */
+  context: string;
+  at: SourceLocation;
+}
+
+export interface NginxConfigModel {
+  /** Files read, in order (the main file first). */
+  files: string[];
+  problems: ConfigProblem[];
+  upstreams: UpstreamGroup[];
+  proxyPasses: ProxyPass[];
+  /** `worker_processes`: a number, 'auto', or null when absent (default 1). */
+  workerProcesses: number | 'auto' | null;
+  /** `worker_connections` in events {}, or null when absent (default 512). */
+  workerConnections: number | null;
+  /** `worker_rlimit_nofile`, or null when absent. */
+  workerRlimitNofile: number | null;
+  /** Variables defined by `split_clients` (e.g. `$source_ip`), with their values. */
+  splitClients: { variable: string; values: string[]; at: SourceLocation }[];
+}
