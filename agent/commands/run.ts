@@ -11,8 +11,11 @@ import { AgentMetrics } from '../export/metrics.js';
 import { registerErrorLogMetrics } from '../export/errorLogMetrics.js';
 import { ErrorLogPipeline } from '../errorlog/pipeline.js';
 import { buildServer } from '../export/server.js';
+import { loadWebConfig } from '../export/webConfigReader.js';
 import { WorkerSampler, type Sampler } from '../sockets/sampler.js';
 import { agentVersion } from '../version.js';
+import { computeFindings, statusOf, type Finding } from '../hints/findings.js';
+import type { FindingsView } from '../export/server.js';
 import { SampleLoop } from './sampleLoop.js';
 
 export interface Daemon {
@@ -30,6 +33,8 @@ export interface DaemonOptions {
 
 export async function startDaemon(config: Config, logger: Logger, options: DaemonOptions = {}): Promise<Daemon> {
   const version = agentVersion();
+  // First, so a bad web config fails the start before anything else is set up.
+  const web = loadWebConfig(config.webConfigFile, logger);
   const registry = new Registry();
   const metrics = new AgentMetrics(registry, { maxDestinations: config.maxDestinations, defaultMetrics: true, version });
   const sampler =
@@ -41,14 +46,31 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
   const errorLogs = new ErrorLogPipeline(config, logger);
   registerErrorLogMetrics(registry, errorLogs.counts, () => errorLogs.totals(), logger.child({ component: 'metrics' }));
   metrics.reportSources(() => errorLogs.sources());
+  let findingsView: FindingsView | null = null;
+  const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const loop = new SampleLoop(sampler, metrics, logger.child({ component: 'sampler' }), {
     intervalMs: config.sampleIntervalMs,
     now: () => Date.now(),
+    onSample: (sample) => {
+      if (sample.headroom === null || sample.settings === null) return; // keep the last findings; source_up says why
+      const findings: Finding[] = computeFindings({
+        headroom: sample.headroom,
+        settings: sample.settings,
+        sysctls: sample.sysctls,
+        counters: sample.counters,
+        thresholds,
+        ...(errorLogs.enabled ? { errorLog: errorLogs.recent.evidence(Date.now()) } : {}),
+      });
+      metrics.setFindings(findings);
+      findingsView = { generatedAt: new Date(sample.takenAtMs).toISOString(), status: statusOf(findings, true), findings };
+    },
   });
   const server = buildServer({
     registry,
     generation: () => metrics.generation,
+    findings: () => findingsView,
     logger,
+    web,
     version,
     state: {
       ready: () => loop.samplesOk > 0,

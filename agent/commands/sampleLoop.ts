@@ -13,6 +13,8 @@ import type { Sampler } from '../sockets/sampler.js';
 export interface SampleLoopOptions {
   intervalMs: number;
   now: () => number;
+  /** Called after each sample has landed in the metrics (the findings are computed here). */
+  onSample?: (sample: SocketSample, connectAttemptsPerSecond: number | null) => void;
 }
 
 export class SampleLoop {
@@ -68,6 +70,12 @@ export class SampleLoop {
     const connectAttemptsPerSecond = counterRate(this.prevActiveOpens, cur);
     this.prevActiveOpens = cur;
     this.metrics.update({ sample, connectAttemptsPerSecond });
+    try {
+      this.opts.onSample?.(sample, connectAttemptsPerSecond);
+    } catch (err) {
+      // The findings are an addition to the metrics: a bug there must not stop sampling.
+      this.logger.error({ err }, `computing findings failed: ${describeError(err)}`);
+    }
     for (const s of sample.sources) {
       const prev = this.sourceState.get(s.source);
       const now = `${s.state}:${s.state === 'error' ? (s.detail ?? '') : ''}`;

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ErrorLogCounts } from './model/counts.js';
+import { RollingErrorWindow } from './model/rolling.js';
 import { classifyLine, TimeMemo } from './parse/classify.js';
 import { onlyDefault } from './read/paths.js';
 import { Tailer, ROTATION_TYPES, type RotationType, type TailedFileStatus } from './tail/tailer.js';
@@ -15,12 +16,18 @@ export interface ErrorLogTotals {
   rotations: Record<RotationType, number>;
 }
 
+/** How far back the daemon's findings look into the error logs. */
+export const FINDINGS_WINDOW_MS = 5 * 60_000;
+
 export class ErrorLogPipeline {
   readonly counts: ErrorLogCounts;
+  /** The last FINDINGS_WINDOW_MS of events, for the hint engine. */
+  readonly recent: RollingErrorWindow;
   private readonly tailer: Tailer | null;
 
   constructor(config: Config, logger: Logger) {
     this.counts = new ErrorLogCounts(config.maxDestinations);
+    this.recent = new RollingErrorWindow(FINDINGS_WINDOW_MS, config.maxDestinations);
     const log = logger.child({ component: 'errorlog' });
     if (onlyDefault(config.errorLogs) && !existsSync(config.errorLogs[0]!)) {
       log.info(`no error log to tail: ${config.errorLogs[0]!} does not exist (set --error-log)`);
@@ -36,10 +43,17 @@ export class ErrorLogPipeline {
       logger, // the tailer names itself (component "errorlog-tailer")
       onLine: (_path, line) => {
         const r = classifyLine(line, memo);
-        if (r.ok) this.counts.add(r.event);
-        else this.counts.addUnparsed();
+        if (r.ok) {
+          this.counts.add(r.event);
+          this.recent.add(r.event, line, Date.now());
+        } else this.counts.addUnparsed();
       },
     });
+  }
+
+  /** Whether any error log is configured (and so whether its evidence means anything). */
+  get enabled(): boolean {
+    return this.tailer !== null;
   }
 
   async start(): Promise<void> {

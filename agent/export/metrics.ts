@@ -9,6 +9,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { TCP_STATE_NAMES } from '../sockets/parse/procNetTcp.js';
 import type { SocketSample, SourceName } from '../sockets/sample.js';
+import type { Finding, Severity } from '../hints/findings.js';
 
 export const METRIC = {
   rangeSize: 'nginx_port_range_size',
@@ -44,6 +45,8 @@ export const METRIC = {
   samples: 'nginx_port_samples_total',
   malformed: 'nginx_port_malformed_lines_total',
   buildInfo: 'nginx_port_build_info',
+  findingActive: 'nginx_port_finding_active',
+  findings: 'nginx_port_findings',
 } as const;
 
 const DEST_LABELS = ['source_ip', 'destination'] as const;
@@ -148,6 +151,19 @@ export class AgentMetrics {
       labelNames: ['version', 'nodejs'],
       registers: r,
     }).set({ version: opts.version, nodejs: process.versions.node }, 1);
+    this.findingActive = new Gauge({
+      name: METRIC.findingActive,
+      help: 'Findings of the hint engine that hold now, by id (docs/hints.md) and severity; always 1, absent when the finding does not hold.',
+      labelNames: ['id', 'severity'],
+      registers: r,
+    });
+    this.findingCount = new Gauge({
+      name: METRIC.findings,
+      help: 'Number of findings that hold now, by severity.',
+      labelNames: ['severity'],
+      registers: r,
+    });
+    for (const severity of ['critical', 'warning', 'info'] as const) this.findingCount.set({ severity }, 0);
     if (opts.defaultMetrics) {
       collectDefaultMetrics({ register: registry });
       // prom-client exports these gauges with a _total suffix, which promtool
@@ -156,6 +172,20 @@ export class AgentMetrics {
         registry.removeSingleMetric(name);
       }
     }
+  }
+
+  private readonly findingActive: Gauge<'id' | 'severity'>;
+  private readonly findingCount: Gauge<'severity'>;
+
+  /** Publishes the findings of the last sample: one series per active finding id. */
+  setFindings(findings: readonly Finding[]): void {
+    this.findingActive.reset();
+    const counts: Record<Severity, number> = { critical: 0, warning: 0, info: 0 };
+    for (const f of findings) {
+      this.findingActive.set({ id: f.id, severity: f.severity }, 1);
+      counts[f.severity]++;
+    }
+    for (const severity of ['critical', 'warning', 'info'] as const) this.findingCount.set({ severity }, counts[severity]);
   }
 
   /** Bumped by every sample result, so cached /metrics bodies know they are stale. */

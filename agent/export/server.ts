@@ -5,6 +5,8 @@
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { hardenedServerOptions, installHardening } from './hardening.js';
+import type { WebSecurity } from './webConfigReader.js';
 
 export interface ServerState {
   /** True once the first sample has landed. */
@@ -13,13 +15,24 @@ export interface ServerState {
   notReadyReason(): string;
 }
 
+/** What /api/findings answers: the findings of the last sample. */
+export interface FindingsView {
+  generatedAt: string;
+  status: string;
+  findings: readonly unknown[];
+}
+
 export interface ServerDeps {
   registry: Registry;
+  /** The current findings, or null before the first sample. */
+  findings?: () => FindingsView | null;
   /** Changes whenever a sample lands (or fails): a cached /metrics body is then stale. */
   generation?: () => number;
   state: ServerState;
   logger: Logger;
   version: string;
+  /** TLS and basic auth from --web.config.file; null or absent: plain HTTP, no authentication. */
+  web?: WebSecurity | null;
 }
 
 /** Longest a /metrics body is reused. */
@@ -34,6 +47,7 @@ const LANDING = (version: string): string => `<!doctype html>
 <li><a href="/metrics">/metrics</a> — Prometheus metrics</li>
 <li><a href="/healthz">/healthz</a> — the process is alive</li>
 <li><a href="/readyz">/readyz</a> — the first sample has been taken</li>
+<li><a href="/api/findings">/api/findings</a> — current findings with evidence and fixes (JSON)</li>
 </ul>
 <p>For a one-shot report run <code>agent diagnose</code> in the same network namespace.</p>
 </body></html>
@@ -41,10 +55,13 @@ const LANDING = (version: string): string => `<!doctype html>
 
 export function buildServer(deps: ServerDeps) {
   const app = Fastify({
+    ...hardenedServerOptions(deps.web),
     loggerInstance: deps.logger.child({ component: 'http' }),
     // Scrapes every few seconds would drown the log; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // Before any route: authentication, methods, bounds, 404 and error replies (hardening.ts).
+  installHardening(app, deps.web, deps.logger);
 
   // Registry.metrics() only serialises values set when the last sample landed, but
   // it builds a ~100 kB string per call and each reply copies it into a new buffer.
@@ -66,6 +83,11 @@ export function buildServer(deps: ServerDeps) {
   app.get('/readyz', async (_req, reply) => {
     if (deps.state.ready()) return reply.type('text/plain').send('ready\n');
     return reply.code(503).type('text/plain').send(`not ready: ${deps.state.notReadyReason()}\n`);
+  });
+  app.get('/api/findings', async (_req, reply) => {
+    const view = deps.findings?.() ?? null;
+    if (view === null) return reply.code(503).send({ status: 'UNKNOWN', reason: deps.state.notReadyReason(), findings: [] });
+    return reply.send(view);
   });
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(LANDING(deps.version)));
   return app;

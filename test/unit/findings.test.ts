@@ -58,21 +58,21 @@ describe('findings', () => {
   });
 
   it.each([
-    ['85 of 100 held open → low headroom, narrow range', established(85, '10.0.0.1', 40000, '10.0.0.5', 80), {}, {}, ['headroom_low:warning', 'port_range_narrow:warning']],
+    ['85 of 100 held open → low headroom, narrow range', established(85, '10.0.0.1', 40000, '10.0.0.5', 80), {}, {}, ['port_range_narrow:warning', 'headroom_low:warning']],
     ['97 held open → critical', established(97, '10.0.0.1', 40000, '10.0.0.5', 80), {}, {}, ['headroom_critical:critical', 'port_range_narrow:warning']],
     [
       '90 TIME_WAIT towards a remote host with reuse loopback-only → reuse finding',
       timeWaits(90, '10.0.0.1', 40000, '10.0.0.5', 80, 5000),
       { tcpTwReuse: 2 },
       {},
-      ['headroom_low:warning', 'connect_rate_near_limit:warning', 'port_range_narrow:warning', 'time_wait_reuse_off:warning'],
+      ['port_range_narrow:warning', 'time_wait_reuse_off:warning', 'headroom_low:warning', 'connect_rate_near_limit:warning'],
     ],
     [
       'reuse set but timestamps off',
       timeWaits(90, '127.0.0.1', 40000, '127.0.0.2', 80, 5000),
       { tcpTwReuse: 1, tcpTimestamps: 0 },
       {},
-      ['headroom_low:warning', 'connect_rate_near_limit:warning', 'port_range_narrow:warning', 'timestamps_off:warning'],
+      ['port_range_narrow:warning', 'timestamps_off:warning', 'headroom_low:warning', 'connect_rate_near_limit:warning'],
     ],
     ['an odd-sized range', established(1, '10.0.0.1', 40000, '10.0.0.5', 80), { portRange: { low: 40000, high: 40100 } }, {}, ['port_range_odd:info']],
     ['TIME_WAIT overflow', established(1, '10.0.0.1', 40000, '10.0.0.5', 80), {}, { timeWaitOverflow: 12 }, ['time_wait_overflow:info']],
@@ -96,8 +96,9 @@ describe('findings', () => {
       ...established(90, '10.0.0.1', 40000, '10.0.0.5', 80),
     ];
     const f = computeFindings(input(rows, { reservedPorts: [{ from: 30000, to: 30001 }] })).find((x) => x.id === 'port_range_narrow')!;
-    expect(f.fix).toContain('sysctl -w net.ipv4.ip_local_reserved_ports="30000-30001,8080,9100"');
-    expect(f.fix).toContain('sysctl -w net.ipv4.ip_local_port_range="1024 65535"');
+    expect(f.fix).toContain('net.ipv4.ip_local_reserved_ports = 30000-30001,8080,9100');
+    expect(f.fix).toContain('net.ipv4.ip_local_port_range = 1024 65535');
+    expect(f.fix!.indexOf('ip_local_reserved_ports')).toBeLessThan(f.fix!.indexOf('ip_local_port_range'));
   });
 
   it('for open-connection exhaustion, proposes more 4-tuple space rather than keepalive', () => {

@@ -49,7 +49,8 @@ describe('diagnose report on the captured exhaustion', () => {
     ]);
     for (const f of r.findings) {
       expect(f.evidence.length).toBeGreaterThan(0);
-      expect(f.fix).toMatch(/sysctl -w|keepalive/);
+      expect(f.why.length).toBeGreaterThan(20);
+      expect(f.fix).toMatch(/net\.ipv4\.|keepalive/);
     }
   });
 

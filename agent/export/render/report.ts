@@ -3,7 +3,7 @@
  * text for the on-call human or JSON for tools. Pure: rendering returns a string
  * and the command prints it.
  */
-import { computeFindings, destinationLevel, statusOf, type Finding, type Status, type Thresholds } from '../../hints/findings.js';
+import { computeFindings, destinationLevel, statusOf, type Finding, type NginxEvidence, type Status, type Thresholds } from '../../hints/findings.js';
 import type { DestinationHeadroom } from '../../sockets/model/headroom.js';
 import type { SocketSample, SourceStatus } from '../../sockets/sample.js';
 import type { RecentSummary } from '../../errorlog/model/recent.js';
@@ -34,6 +34,30 @@ export interface ReportDestination {
   level: string;
   /** Error-log events naming this destination in the --since window, by kind (absent without error logs). */
   recentErrors?: Partial<Record<ErrorKind, number>>;
+  /** Upstream groups (or direct proxy_pass targets) that reach this destination; [] when unmapped; absent without a config. */
+  upstreams?: string[];
+}
+
+/** nginx's side, as diagnose read it. */
+export interface NginxReportInput {
+  evidence: NginxEvidence;
+  /** The config path given (or the default that existed), or null when none was read. */
+  configPath: string | null;
+  files: string[];
+  /** "file:line: message" for every problem met while reading. */
+  problems: string[];
+  /** Where the version came from, or why it is unknown. */
+  versionSource: string;
+}
+
+export interface ReportNginx {
+  config: string | null;
+  note: string | null;
+  files: string[];
+  version: string | null;
+  versionSource: string;
+  problems: string[];
+  upstreams: { name: string; servers: string[]; keepalive: number | null; at: string }[];
 }
 
 export interface ReportErrorLog {
@@ -75,6 +99,7 @@ export interface Report {
   destinationsTotal: number;
   destinations: ReportDestination[];
   errorLog: ReportErrorLog | null;
+  nginx: ReportNginx | null;
   findings: Finding[];
   sources: SourceStatus[];
   assumptions: string[];
@@ -89,9 +114,10 @@ export interface ReportInput {
   connectAttemptsPerSecond: number | null;
   generatedAtMs: number;
   errorLog?: { summary: RecentSummary; problems: string[] };
+  nginx?: NginxReportInput;
 }
 
-function toReportDestination(d: DestinationHeadroom, t: Thresholds, errors: RecentSummary | undefined): ReportDestination {
+function toReportDestination(d: DestinationHeadroom, t: Thresholds, errors: RecentSummary | undefined, nginx: NginxEvidence | undefined): ReportDestination {
   const base: ReportDestination = {
     sourceIp: d.sourceIp,
     destination: d.destination,
@@ -110,6 +136,10 @@ function toReportDestination(d: DestinationHeadroom, t: Thresholds, errors: Rece
     level: destinationLevel(d, t),
   };
   if (errors !== undefined) base.recentErrors = errors.byDestination[d.destination] ?? {};
+  if (nginx?.config != null) {
+    const r = nginx.routes.get(d.destination);
+    base.upstreams = r === undefined ? [] : [...r.upstreams, ...r.direct.map((p) => p.target)];
+  }
   return base;
 }
 
@@ -150,6 +180,7 @@ export function buildReport(input: ReportInput): Report {
           counters: sample.counters,
           thresholds,
           ...(log !== undefined ? { errorLog: log } : {}),
+          ...(input.nginx !== undefined ? { nginx: input.nginx.evidence } : {}),
         })
       : [];
   const status = statusOf(findings, h !== null);
@@ -193,7 +224,7 @@ export function buildReport(input: ReportInput): Report {
             conntrack: c.conntrackCount !== null && c.conntrackMax !== null ? { count: c.conntrackCount, max: c.conntrackMax } : null,
           },
     destinationsTotal: h?.destinations.length ?? 0,
-    destinations: (h?.destinations ?? []).slice(0, input.top).map((d) => toReportDestination(d, thresholds, log)),
+    destinations: (h?.destinations ?? []).slice(0, input.top).map((d) => toReportDestination(d, thresholds, log, input.nginx?.evidence)),
     errorLog:
       input.errorLog === undefined
         ? null
@@ -207,10 +238,25 @@ export function buildReport(input: ReportInput): Report {
             byDestination: input.errorLog.summary.byDestination,
             problems: input.errorLog.problems,
           },
+    nginx: input.nginx === undefined ? null : reportNginx(input.nginx),
     findings,
     sources: sample.sources,
     assumptions: sample.assumptions,
     problems: sample.problems,
+  };
+}
+
+function reportNginx(n: NginxReportInput): ReportNginx {
+  const c = n.evidence.config;
+  return {
+    config: n.configPath,
+    note: c === null ? n.evidence.configNote : null,
+    files: n.files,
+    version: n.evidence.version,
+    versionSource: n.versionSource,
+    problems: n.problems,
+    upstreams:
+      c?.upstreams.map((u) => ({ name: u.name, servers: u.servers.map((x) => x.address), keepalive: u.keepalive, at: `${u.at.file}:${u.at.line}` })) ?? [],
   };
 }
 
@@ -280,7 +326,8 @@ export function renderText(r: Report, t: Thresholds): string {
   } else {
     out.push(`Destinations, least headroom first (${r.destinations.length} of ${r.destinationsTotal})`);
     const withLog = r.errorLog !== null;
-    const rows = [['SOURCE', 'DESTINATION', 'USED/CAP', 'FREE', 'FREE%', 'ESTAB', 'TIME_WAIT', 'REUSABLE', 'OTHER', 'RATE/s', 'MAX/s', 'NEXT FREE', ...(withLog ? ['ERR 99', 'ERR OTHER'] : [])]];
+    const withNginx = r.nginx !== null && r.nginx.config !== null && r.nginx.note === null;
+    const rows = [['SOURCE', 'DESTINATION', ...(withNginx ? ['UPSTREAM'] : []), 'USED/CAP', 'FREE', 'FREE%', 'ESTAB', 'TIME_WAIT', 'REUSABLE', 'OTHER', 'RATE/s', 'MAX/s', 'NEXT FREE', ...(withLog ? ['ERR 99', 'ERR OTHER'] : [])]];
     for (const d of r.destinations) {
       const errs = d.recentErrors ?? {};
       const e99 = errs.eaddrnotavail ?? 0;
@@ -288,6 +335,7 @@ export function renderText(r: Report, t: Thresholds): string {
       rows.push([
         d.sourceIp,
         d.destination,
+        ...(withNginx ? [d.upstreams === undefined || d.upstreams.length === 0 ? '(unmapped)' : d.upstreams.join(',')] : []),
         `${d.used}/${d.capacity}`,
         `${d.headroom}`,
         (d.headroomRatio * 100).toFixed(1),
@@ -301,7 +349,8 @@ export function renderText(r: Report, t: Thresholds): string {
         ...(withLog ? [`${e99}`, `${eOther}`] : []),
       ]);
     }
-    for (const line of table(rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]))) out.push(`  ${line}`);
+    const first = withNginx ? 3 : 2;
+    for (const line of table(rows, new Set(Array.from({ length: 12 }, (_, i) => first + i)))) out.push(`  ${line}`);
   }
   out.push('');
 
@@ -325,6 +374,18 @@ export function renderText(r: Report, t: Thresholds): string {
     out.push('');
   }
 
+  if (r.nginx !== null) {
+    const n = r.nginx;
+    if (n.config === null || n.note !== null) out.push(`nginx config: ${n.note ?? 'not read'}`);
+    else out.push(`nginx config ${n.config}: ${n.files.length} file(s), ${n.upstreams.length} upstream group(s)`);
+    out.push(`  version: ${n.version ?? 'unknown'} (${n.versionSource})`);
+    for (const u of n.upstreams.slice(0, 20)) {
+      out.push(`  upstream ${u.name} (${u.at}): ${u.servers.join(', ') || 'no servers'}; keepalive ${u.keepalive ?? 'not set'}`);
+    }
+    for (const p of n.problems) out.push(`  problem: ${p}`);
+    out.push('');
+  }
+
   if (r.findings.length === 0) {
     out.push('Findings: none');
   } else {
@@ -332,10 +393,12 @@ export function renderText(r: Report, t: Thresholds): string {
     for (const f of r.findings) {
       out.push(`  [${f.severity.toUpperCase()}] ${f.id}: ${f.summary}`);
       for (const e of f.evidence) out.push(`    - ${e}`);
+      out.push(`    why: ${f.why}`);
       if (f.fix !== null) {
         out.push('    fix:');
         for (const line of f.fix.split('\n')) out.push(`      ${line}`);
       }
+      if (f.effect !== null) out.push(`    effect: ${f.effect}`);
     }
   }
   out.push('');

@@ -1,0 +1,124 @@
+/**
+ * What the hint engine takes in and gives out. Pure types and two tiny helpers
+ * shared by the rule sets (kernel.ts, errorLog.ts, nginx.ts).
+ */
+import type { DestinationHeadroom, HeadroomModel, KernelSettings } from '../sockets/model/headroom.js';
+import type { HostCounters, SysctlValues } from '../sockets/sample.js';
+import type { ErrorKind } from '../errorlog/parse/classify.js';
+import type { NginxConfigModel, ProxyPass } from '../nginxconf/model/types.js';
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+/** Every finding id; docs/hints.md documents each one (a test keeps them in step). */
+export const FINDING_IDS = [
+  // Causes in nginx's configuration: the fix is a change to nginx.conf.
+  'upstream_no_keepalive',
+  'proxy_pass_no_pool',
+  'keepalive_needs_http11',
+  'keepalive_pool_churn',
+  'established_exhaustion',
+  'single_destination_ip',
+  // Causes in the kernel's settings: the fix is a sysctl.
+  'port_range_narrow',
+  'time_wait_reuse_off',
+  'timestamps_off',
+  'listener_in_range',
+  'port_range_odd',
+  'time_wait_overflow',
+  'conntrack_near_full',
+  // A different exhaustion than ports.
+  'fd_limit',
+  'worker_connections_exhausted',
+  // Symptoms: how close each destination is, and what nginx saw.
+  'exhaustion_confirmed',
+  'headroom_exhausted',
+  'headroom_critical',
+  'headroom_low',
+  'connect_rate_near_limit',
+  'exhaustion_recent',
+] as const;
+export type FindingId = (typeof FINDING_IDS)[number];
+
+export interface Finding {
+  id: FindingId;
+  severity: Severity;
+  /** One line. */
+  summary: string;
+  /** Observed facts, each a line a human can check against the machine: numbers with units, and where. */
+  evidence: string[];
+  /** The mechanism: why this happens. */
+  why: string;
+  /** The exact change (lines to paste, in context), or null where the finding is informational. */
+  fix: string | null;
+  /** What the fix changes, in numbers, where it can be computed; null otherwise. */
+  effect: string | null;
+  /** Destinations (`source → destination`) the finding is about, if any. */
+  destinations: string[];
+  /** nginx upstream groups the finding is about, if any. */
+  upstreams: string[];
+}
+
+export interface Thresholds {
+  warningHeadroomRatio: number;
+  criticalHeadroomRatio: number;
+}
+
+/** What the error log said in a recent window (diagnose --since, or the daemon's rolling window). */
+export interface ErrorLogEvidence {
+  sinceMs: number;
+  /** Events per destination by kind. */
+  byDestination: Readonly<Record<string, Partial<Record<ErrorKind, number>>>>;
+  byKind: readonly { kind: ErrorKind; count: number; firstMs: number; lastMs: number; sample: string }[];
+}
+
+/** How nginx's configuration reaches one destination (`ip:port`). */
+export interface DestinationRoute {
+  /** Upstream groups with a server that resolves to this destination. */
+  upstreams: readonly string[];
+  /** proxy_pass directives that name this destination directly (no upstream group: no pool possible). */
+  direct: readonly ProxyPass[];
+}
+
+/** nginx's side of the evidence. Every field may be unknown; rules that need it then say so or stay silent. */
+export interface NginxEvidence {
+  /** The parsed configuration, or null when none was read. */
+  config: NginxConfigModel | null;
+  /** Why there is no config, when config is null (e.g. "no --nginx-conf given"). */
+  configNote: string | null;
+  /** nginx's version (e.g. "1.22.1"), or null when unknown. */
+  version: string | null;
+  /** Logical CPUs, for `worker_processes auto`; null when unknown. */
+  cpuCount: number | null;
+  /** Destination (`ip:port`, as the headroom model writes it) → how the config reaches it. */
+  routes: ReadonlyMap<string, DestinationRoute>;
+}
+
+export interface FindingInput {
+  headroom: HeadroomModel;
+  settings: KernelSettings;
+  sysctls: SysctlValues;
+  counters: HostCounters;
+  thresholds: Thresholds;
+  errorLog?: ErrorLogEvidence;
+  nginx?: NginxEvidence;
+}
+
+export type DestinationLevel = 'exhausted' | 'critical' | 'warning' | 'ok';
+
+/** Defaults: warning below 20 % headroom, critical below 5 % or at 0. */
+export function destinationLevel(d: Pick<DestinationHeadroom, 'headroom' | 'headroomRatio'>, t: Thresholds): DestinationLevel {
+  if (d.headroom <= 0) return 'exhausted';
+  if (d.headroomRatio < t.criticalHeadroomRatio) return 'critical';
+  if (d.headroomRatio < t.warningHeadroomRatio) return 'warning';
+  return 'ok';
+}
+
+export function destinationName(d: Pick<DestinationHeadroom, 'sourceIp' | 'destination'>): string {
+  return `${d.sourceIp} → ${d.destination}`;
+}
+
+export const pct = (r: number): string => `${(r * 100).toFixed(1)} %`;
+/** A rate for humans: whole numbers from 100, one decimal from 1, two significant digits below (0.016, not 0.0). */
+export const perSecond = (r: number): string => (r >= 100 ? r.toFixed(0) : r >= 1 || r === 0 ? r.toFixed(1) : Number(r.toPrecision(2)).toString());
+/** Findings list at most this many destinations in their evidence. */
+export const MAX_LISTED = 5;

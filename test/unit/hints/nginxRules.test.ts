@@ -1,0 +1,244 @@
+/**
+ * The config-aware rules, table-driven: each fires on the situation it is for and
+ * stays silent on its near misses. Sockets come from synthetic /proc rows, the
+ * config from a hand-built model (the parser has its own tests).
+ */
+import { describe, expect, it } from 'vitest';
+import { computeFindings, type DestinationRoute, type FindingInput, type NginxEvidence } from '../../../agent/hints/findings.js';
+import { compareVersions } from '../../../agent/hints/nginx.js';
+import { computeHeadroom, type KernelSettings } from '../../../agent/sockets/model/headroom.js';
+import { SocketTableBuilder } from '../../../agent/sockets/model/socketTable.js';
+import { scanProcNetTcp } from '../../../agent/sockets/parse/procNetTcp.js';
+import type { HostCounters, SysctlValues } from '../../../agent/sockets/sample.js';
+import type { NginxConfigModel, ProxyPass, UpstreamGroup } from '../../../agent/nginxconf/model/types.js';
+import { established, tcp4, timeWaits, type Row } from '../../support/procText.js';
+
+const SETTINGS: KernelSettings = { portRange: { low: 40000, high: 40999 }, reservedPorts: [], tcpTwReuse: 2, tcpTimestamps: 1, tcpTwReuseDelayMs: 1000 };
+const COUNTERS: HostCounters = {
+  activeOpens: 0,
+  passiveOpens: 0,
+  attemptFails: 0,
+  timeWaitOverflow: 0,
+  tcpInUse: 0,
+  tcpOrphan: 0,
+  tcpTimeWait: 0,
+  tcp6InUse: 0,
+  conntrackCount: null,
+  conntrackMax: null,
+};
+const AT = { file: '/etc/nginx/conf.d/app.conf', line: 1 };
+const DEST = '10.0.0.5:8080';
+
+function group(over: Partial<UpstreamGroup> = {}): UpstreamGroup {
+  return {
+    name: 'backend',
+    servers: [{ address: DEST, host: '10.0.0.5', port: 8080, weight: 1, backup: false, down: false, maxConns: null, at: AT }],
+    keepalive: null,
+    keepaliveRequests: null,
+    keepaliveTimeMs: null,
+    keepaliveTimeoutMs: null,
+    at: AT,
+    ...over,
+  };
+}
+
+function pass(over: Partial<ProxyPass> = {}): ProxyPass {
+  return {
+    target: 'http://backend',
+    scheme: 'http',
+    upstream: 'backend',
+    host: null,
+    port: null,
+    hasVariables: false,
+    httpVersion: null,
+    connectionHeader: null,
+    bind: null,
+    context: 'server app.example:80 > location /',
+    at: { file: AT.file, line: 12 },
+    ...over,
+  };
+}
+
+function model(upstreams: UpstreamGroup[], passes: ProxyPass[], over: Partial<NginxConfigModel> = {}): NginxConfigModel {
+  return {
+    files: ['/etc/nginx/nginx.conf', AT.file],
+    problems: [],
+    upstreams,
+    proxyPasses: passes,
+    workerProcesses: 2,
+    workerConnections: 1024,
+    workerRlimitNofile: null,
+    splitClients: [],
+    ...over,
+  };
+}
+
+function nginx(config: NginxConfigModel | null, version: string | null, routes: Record<string, DestinationRoute> = { [DEST]: { upstreams: ['backend'], direct: [] } }): NginxEvidence {
+  return { config, configNote: config === null ? 'no --nginx-conf given' : null, version, cpuCount: 2, routes: new Map(Object.entries(routes)) };
+}
+
+function input(rows: Row[], n?: NginxEvidence): FindingInput {
+  const b = new SocketTableBuilder(SETTINGS.portRange);
+  const bytes = new TextEncoder().encode(tcp4(rows));
+  scanProcNetTcp(bytes, bytes.length, 4, 'LE', b);
+  const sysctls: SysctlValues = {
+    ipLocalPortRange: SETTINGS.portRange,
+    ipLocalReservedPorts: [],
+    tcpTwReuse: SETTINGS.tcpTwReuse,
+    tcpTwReuseDelayMs: 1000,
+    tcpTimestamps: 1,
+    tcpFinTimeoutSeconds: 60,
+    tcpMaxTwBuckets: 262144,
+  };
+  return {
+    headroom: computeHeadroom(b.build(), SETTINGS, { rateWindowSeconds: 60 }),
+    settings: SETTINGS,
+    sysctls,
+    counters: COUNTERS,
+    thresholds: { warningHeadroomRatio: 0.2, criticalHeadroomRatio: 0.05 },
+    ...(n !== undefined ? { nginx: n } : {}),
+  };
+}
+
+/** TIME_WAIT sockets spread over the last minute: rate = n / 60 per second. */
+const churn = (n: number, dest = DEST): Row[] => {
+  const [ip, port] = dest.split(':') as [string, string];
+  return timeWaits(n, '10.0.0.1', 40000, ip, Number(port), 3000);
+};
+const open = (n: number, from = 40900): Row[] => established(n, '10.0.0.1', from, '10.0.0.5', 8080);
+
+const NGINX_CAUSES = new Set(['upstream_no_keepalive', 'proxy_pass_no_pool', 'keepalive_needs_http11', 'keepalive_pool_churn', 'established_exhaustion', 'single_destination_ip']);
+const causes = (i: FindingInput): string[] => computeFindings(i).filter((f) => NGINX_CAUSES.has(f.id)).map((f) => `${f.id}:${f.severity}`);
+
+describe('config-aware findings', () => {
+  const http11 = { httpVersion: '1.1', connectionHeader: '' };
+  it.each<[string, Row[], NginxEvidence | undefined, string[]]>([
+    // No pool.
+    ['no keepalive, 900 TIME_WAIT of 1000 ports → the pool finding, critical', churn(960), nginx(model([group()], [pass()]), '1.22.1'), ['upstream_no_keepalive:critical', 'single_destination_ip:info']],
+    ['no keepalive, 850 TIME_WAIT → warning', churn(850), nginx(model([group()], [pass()]), '1.22.1'), ['upstream_no_keepalive:warning', 'single_destination_ip:info']],
+    ['near miss: no keepalive but only 100 TIME_WAIT at 1.7/s → silent', churn(100), nginx(model([group()], [pass()]), '1.22.1'), []],
+    ['near miss: no keepalive, 960 ports busy but ESTABLISHED → not the pool finding', open(960, 40000), nginx(model([group()], [pass()]), '1.22.1'), ['established_exhaustion:critical', 'single_destination_ip:info']],
+    ['near miss: nginx 1.29.7 keeps 32 by default → churn, not "no pool"', churn(960), nginx(model([group()], [pass()]), '1.29.7'), ['keepalive_pool_churn:critical', 'single_destination_ip:info']],
+    ['unknown version, no keepalive directive → still the pool finding', churn(960), nginx(model([group()], [pass()]), null), ['upstream_no_keepalive:critical', 'single_destination_ip:info']],
+    ['no config → no config-aware finding', churn(960), nginx(null, '1.22.1'), []],
+    ['destination not in the config → no config-aware finding', churn(960), nginx(model([group()], [pass()]), '1.22.1', {}), []],
+    // Direct proxy_pass.
+    [
+      'bare proxy_pass http://10.0.0.5:8080 → no pool possible',
+      churn(960),
+      nginx(model([], [pass({ target: 'http://10.0.0.5:8080/api', upstream: null, host: '10.0.0.5', port: 8080 })]), '1.22.1', {
+        [DEST]: { upstreams: [], direct: [pass({ target: 'http://10.0.0.5:8080/api', upstream: null, host: '10.0.0.5', port: 8080 })] },
+      }),
+      ['proxy_pass_no_pool:critical'],
+    ],
+    // A pool that cannot be reused.
+    ['keepalive without HTTP/1.1 on 1.22 → needs http11', churn(960), nginx(model([group({ keepalive: 32 })], [pass()]), '1.22.1'), ['keepalive_needs_http11:critical', 'single_destination_ip:info']],
+    ['keepalive with Connection "close" → needs http11', churn(960), nginx(model([group({ keepalive: 32 })], [pass({ httpVersion: '1.1', connectionHeader: 'close' })]), '1.22.1'), ['keepalive_needs_http11:critical', 'single_destination_ip:info']],
+    ['near miss: same config on 1.29.7 (HTTP/1.1 default) → churn instead', churn(960), nginx(model([group({ keepalive: 32 })], [pass()]), '1.29.7'), ['keepalive_pool_churn:critical', 'single_destination_ip:info']],
+    // A pool that churns.
+    ['correct pool, default keepalive_requests, 16/s churn → churn finding', churn(960), nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'), ['keepalive_pool_churn:critical', 'single_destination_ip:info']],
+    ['near miss: correct pool, little churn → silent', churn(60), nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'), []],
+    // Established exhaustion.
+    ['960 ESTABLISHED with a correct pool → established_exhaustion', open(960, 40000), nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'), ['established_exhaustion:critical', 'single_destination_ip:info']],
+    ['near miss: 500 ESTABLISHED (half the range) → silent', open(500, 40000), nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'), []],
+    // Several servers: no single-IP finding.
+    [
+      'two servers → no single_destination_ip',
+      churn(960),
+      nginx(model([group({ servers: [...group().servers, { ...group().servers[0]!, address: '10.0.0.6:8080', host: '10.0.0.6' }] })], [pass()]), '1.22.1'),
+      ['upstream_no_keepalive:critical'],
+    ],
+  ])('%s', (_name, rows, n, expected) => {
+    expect(causes(input(rows, n))).toEqual(expected);
+  });
+
+  it('the pool finding leads, names the upstream, and gives the exact lines with file and line', () => {
+    const fs = computeFindings(input(churn(960), nginx(model([group()], [pass()]), '1.22.1')));
+    const f = fs[0]!;
+    expect(f.id).toBe('upstream_no_keepalive');
+    expect(f.upstreams).toEqual(['backend']);
+    expect(f.summary).toContain('upstream backend (10.0.0.5:8080)');
+    expect(f.fix).toContain('# /etc/nginx/conf.d/app.conf:1');
+    expect(f.fix).toMatch(/upstream backend \{\n {4}server 10\.0\.0\.5:8080;\n {4}keepalive \d+;/);
+    expect(f.fix).toContain('# /etc/nginx/conf.d/app.conf:12, server app.example:80 > location /:');
+    expect(f.fix).toContain('proxy_http_version 1.1;');
+    expect(f.fix).toContain('proxy_set_header Connection "";');
+    // 960 TIME_WAIT over the last 59 s ≈ 16.3/s; 1000 ports ÷ 60 s = 16.7/s sustainable; × 1000 requests per connection.
+    expect(f.effect).toMatch(/from about 16\.\d to about 0\.016/);
+    expect(f.effect).toContain('rises from 16.7/s to about 16667/s');
+    // The symptom now points at the cause instead of repeating a template.
+    expect(fs.find((x) => x.id === 'headroom_critical')?.fix).toBe('See upstream_no_keepalive (backend) above: that change removes the cause.');
+  });
+
+  it('does not add HTTP/1.1 lines a location already has', () => {
+    const f = computeFindings(input(churn(960), nginx(model([group()], [pass({ httpVersion: '1.1', connectionHeader: '' })]), '1.22.1')))[0]!;
+    expect(f.id).toBe('upstream_no_keepalive');
+    expect(f.fix).not.toContain('proxy_http_version');
+  });
+
+  it('an unknown version is said, not guessed', () => {
+    const f = computeFindings(input(churn(960), nginx(model([group()], [pass()]), null)))[0]!;
+    expect(f.evidence.join('\n')).toMatch(/nginx version unknown.*from 1\.29\.7 it would keep 32 by default/);
+  });
+
+  it('sizes a pool by the observed concurrency per worker', () => {
+    // 200 open + 760 TIME_WAIT: TIME_WAIT dominates; 200 × 1.5 / 2 workers = 150 → 160 (multiple of 16).
+    const f = computeFindings(input([...churn(760), ...open(200, 40800)], nginx(model([group()], [pass()]), '1.22.1')))[0]!;
+    expect(f.fix).toContain('keepalive 160;');
+  });
+
+  it('churn from a pool smaller than the concurrency asks for a bigger pool', () => {
+    const rows = [...churn(600), ...open(300, 40600)];
+    const f = computeFindings(input(rows, nginx(model([group({ keepalive: 8 })], [pass({ httpVersion: '1.1', connectionHeader: '' })]), '1.22.1')))[0]!;
+    expect(f.id).toBe('keepalive_pool_churn');
+    expect(f.summary).toContain('the pool keeps 16 idle connections but 300 are in use at once');
+    expect(f.fix).toMatch(/keepalive 240; {3}# was 8/);
+  });
+
+  it('churn from keepalive_requests says the implied request rate and raises the limit', () => {
+    const f = computeFindings(input(churn(960), nginx(model([group({ keepalive: 64 })], [pass({ httpVersion: '1.1', connectionHeader: '' })]), '1.22.1')))[0]!;
+    expect(f.id).toBe('keepalive_pool_churn');
+    expect(f.summary).toMatch(/at about 16\d{3} requests\/s, 1000 requests per connection still retires 16\.\d connections\/s/);
+    expect(f.fix).toContain('keepalive_requests 10000;   # was 1000');
+  });
+
+  it('churn from a short keepalive_time raises it', () => {
+    // 600 open connections retired every 60 s = 10/s, which explains the ~10/s churn.
+    const rows = [...timeWaits(600, '10.0.0.1', 40000, '10.0.0.5', 8080, 3000), ...open(300, 40600)];
+    const g = group({ keepalive: 512, keepaliveTimeMs: 30_000 });
+    const f = computeFindings(input(rows, nginx(model([g], [pass({ httpVersion: '1.1', connectionHeader: '' })]), '1.22.1')))[0]!;
+    expect(f.id).toBe('keepalive_pool_churn');
+    expect(f.summary).toContain('keepalive_time 30 s retires');
+    expect(f.fix).toContain('keepalive_time 3600s;   # was 30s');
+  });
+
+  it('established exhaustion proposes source IPs with split_clients and proxy_bind, and not keepalive', () => {
+    const f = computeFindings(input(open(960, 40000), nginx(model([group({ keepalive: 32 })], [pass({ httpVersion: '1.1', connectionHeader: '' })]), '1.22.1')))[0]!;
+    expect(f.id).toBe('established_exhaustion');
+    expect(f.summary).toContain('keepalive will not fix it');
+    expect(f.fix).toContain('split_clients "$request_id" $upstream_source_ip {');
+    expect(f.fix).toContain('proxy_bind $upstream_source_ip;');
+    expect(f.fix).not.toMatch(/keepalive \d/);
+    expect(f.effect).toBe('With one more source IP, ports towards 10.0.0.5:8080: 1000 → 2000.');
+  });
+
+  it('a variable Connection header is reported as unchecked evidence', () => {
+    const f = computeFindings(
+      input(churn(960), nginx(model([group({ keepalive: 64 })], [pass({ httpVersion: '1.1', connectionHeader: '$connection_upgrade' })]), '1.22.1')),
+    )[0]!;
+    expect(f.id).toBe('keepalive_pool_churn');
+    expect(f.evidence.join('\n')).toContain('Connection is set to $connection_upgrade');
+  });
+});
+
+describe('compareVersions', () => {
+  it.each([
+    ['1.22.1', '1.29.7', -1],
+    ['1.29.7', '1.29.7', 0],
+    ['1.30.0', '1.29.7', 1],
+    ['1.19.10', '1.19.9', 1],
+    ['1.9', '1.9.0', 0],
+  ])('%s vs %s → %d', (a, b, r) => {
+    expect(compareVersions(a, b)).toBe(r);
+  });
+});
