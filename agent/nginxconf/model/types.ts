@@ -45,7 +45,16 @@ export interface UpstreamGroup {
   /** `keepalive_timeout`, in ms, or null when absent (default 60 s). */
   keepaliveTimeoutMs: number | null;
   at: SourceLocation;
+  /**
+   * The module the group belongs to: `http` (`http { upstream … }`) or `stream`
+   * (`stream { upstream … }`, plain TCP/UDP proxying, which pools nothing). Always
+   * set by extractModel; absent in hand-built models means `http`.
+   */
+  module?: NginxModule;
 }
+
+/** Which nginx module a group or a proxy_pass belongs to. */
+export type NginxModule = 'http' | 'stream';
 
 export interface ProxyPass {
   /** The argument as written, e.g. `http://backend/api`, `http://10.0.0.5:8080`, `http://$upstream`. */
@@ -71,6 +80,32 @@ export interface ProxyPass {
   /** Human-readable place, e.g. `server example.com:80 > location /api`. */
   context: string;
   at: SourceLocation;
+  /**
+   * `http` for the proxy module's proxy_pass, `stream` for the stream proxy's
+   * (`scheme` is then `tcp` or `udp`, and httpVersion/connectionHeader are null).
+   * Always set by extractModel; absent in hand-built models means `http`.
+   */
+  module?: NginxModule;
+  /**
+   * For a target with variables whose host is one variable set by `map` or
+   * `split_clients` (`http://$backend`): the upstream groups among that
+   * variable's values, which nginx picks at run time. Empty otherwise. Always set
+   * by extractModel.
+   */
+  upstreamCandidates?: string[];
+}
+
+/** A `map $source $variable { … }` block. */
+export interface MapDefinition {
+  /** The variable the map sets, with its `$` (e.g. `$connection_upgrade`). */
+  variable: string;
+  /** The map's source expression as written (e.g. `$http_upgrade`). */
+  source: string;
+  /** The `default` value, or null when absent (nginx then uses an empty string). */
+  defaultValue: string | null;
+  /** Every distinct value the map can produce, default included, in order of first appearance. */
+  values: string[];
+  at: SourceLocation;
 }
 
 export interface NginxConfigModel {
@@ -85,6 +120,8 @@ export interface NginxConfigModel {
   workerConnections: number | null;
   /** `worker_rlimit_nofile`, or null when absent. */
   workerRlimitNofile: number | null;
-  /** Variables defined by `split_clients` (e.g. `$source_ip`), with their values. */
+  /** Variables defined by `split_clients` (e.g. `$source_ip`), with their distinct values in order of first appearance. */
   splitClients: { variable: string; values: string[]; at: SourceLocation }[];
+  /** Variables defined by `map`. Always set by extractModel. */
+  maps?: MapDefinition[];
 }

@@ -1,0 +1,470 @@
+/**
+ * Directive tree (includes already spliced in) → NginxConfigModel. Pure.
+ *
+ * What is read, and the nginx rules applied (module docs at
+ * https://nginx.org/en/docs/, sources under src/http and src/stream):
+ *
+ * - Main level: `worker_processes` (a number or `auto`), `worker_rlimit_nofile`;
+ *   `events { worker_connections }`.
+ * - `upstream name { … }` in `http` and `stream`: each `server address [weight=N]
+ *   [max_conns=N] [backup] [down] …`, and in http `keepalive`,
+ *   `keepalive_requests`, `keepalive_time`, `keepalive_timeout`
+ *   (ngx_http_upstream_keepalive_module). An http server without a port gets 80
+ *   (ngx_http_upstream_server sets default_port = 80); a stream server must have
+ *   one ("no port in upstream"). Weight defaults to 1, max_conns to 0 (no limit).
+ * - Every `proxy_pass`, with the settings in force where it is written. nginx
+ *   merges a location's settings with its parent's (ngx_http_proxy_merge_loc_conf):
+ *   http → server → location → nested location, `if` in location and
+ *   `limit_except` (both are locations without a name to the core module).
+ *   `proxy_http_version` and `proxy_bind` are inherited unless set at the level
+ *   (`proxy_bind off` cancels an inherited one). `proxy_set_header` is an array
+ *   inherited as a whole, and only when the level has no `proxy_set_header` at
+ *   all (ngx_http_proxy_module docs: "These directives are inherited from the
+ *   previous configuration level if and only if there are no proxy_set_header
+ *   directives defined on the current level").
+ * - Where a directive sits inside a level does not matter: a proxy_set_header
+ *   after a nested location still applies to that nested location.
+ * - A proxy_pass target `http://name` (no port, no variables) whose name is an
+ *   upstream group's, compared without regard to case, uses that group
+ *   (ngx_http_upstream_add); with a port it is a configuration error ("upstream
+ *   may not have port"). Any other host is an implicit group nginx resolves at
+ *   start-up, on port 80 for http:// and 443 for https:// when none is given.
+ *   A target with variables is evaluated per request (hasVariables).
+ * - `map` and `split_clients` values, so a variable in proxy_pass, proxy_bind or
+ *   `proxy_set_header Connection` can be followed to what it may hold.
+ *
+ * Anything nginx would refuse is reported with its file and line, and the rest of
+ * the configuration is still read.
+ */
+import type { AssembledConfig } from '../parse/includes.js';
+import type { Directive } from '../parse/parse.js';
+import { parseEndpoint } from './endpoints.js';
+import type {
+  ConfigProblem,
+  MapDefinition,
+  NginxConfigModel,
+  NginxModule,
+  ProxyPass,
+  SourceLocation,
+  UpstreamGroup,
+  UpstreamServer,
+} from './types.js';
+import { parseCount, parseTimeMs } from './values.js';
+
+/** The proxy settings in force at one level. */
+interface Scope {
+  httpVersion: string | null;
+  /** The raw proxy_bind value, `off` included (it cancels an inherited bind). */
+  bind: string | null;
+  /** proxy_set_header pairs in force; null when no level so far set any. */
+  headers: { name: string; value: string }[] | null;
+}
+
+const at = (d: Directive): SourceLocation => ({ file: d.file, line: d.line });
+
+class Extractor {
+  readonly problems: ConfigProblem[] = [];
+  readonly upstreams: UpstreamGroup[] = [];
+  readonly proxyPasses: ProxyPass[] = [];
+  readonly splitClients: NginxConfigModel['splitClients'] = [];
+  readonly maps: MapDefinition[] = [];
+  workerProcesses: number | 'auto' | null = null;
+  workerConnections: number | null = null;
+  workerRlimitNofile: number | null = null;
+
+  problem(d: Directive, message: string): void {
+    this.problems.push({ file: d.file, line: d.line, message });
+  }
+
+  /** The one argument of a directive, or null (reported) when it has another count. */
+  one(d: Directive): string | null {
+    if (d.args.length !== 1) {
+      this.problem(d, `invalid number of arguments in "${d.name}" directive: it takes one`);
+      return null;
+    }
+    return d.args[0]!;
+  }
+
+  count(d: Directive, min = 0): number | null {
+    const v = this.one(d);
+    if (v === null) return null;
+    const n = parseCount(v);
+    if (n === null || n < min) {
+      this.problem(d, `invalid value "${v}" in "${d.name}" directive: expected a whole number${min > 0 ? ` of at least ${min}` : ''}`);
+      return null;
+    }
+    return n;
+  }
+
+  time(d: Directive): number | null {
+    const v = this.one(d);
+    if (v === null) return null;
+    const ms = parseTimeMs(v);
+    if (ms === null) this.problem(d, `invalid value "${v}" in "${d.name}" directive: expected a time such as 500ms, 60s, 1h or 1h30m`);
+    return ms;
+  }
+
+  /** The first of several same-named directives at one level; nginx refuses the repeat ("is duplicate"). */
+  single(level: readonly Directive[], name: string): Directive | null {
+    const found = level.filter((d) => d.name === name && d.block === undefined);
+    for (const dup of found.slice(1)) this.problem(dup, `"${name}" directive is duplicate (first set at ${found[0]!.file}:${found[0]!.line}); the first is used`);
+    return found[0] ?? null;
+  }
+
+  main(top: readonly Directive[]): void {
+    const wp = this.single(top, 'worker_processes');
+    if (wp !== null) {
+      const v = this.one(wp);
+      if (v === 'auto') this.workerProcesses = 'auto';
+      else if (v !== null) this.workerProcesses = this.count(wp, 1);
+    }
+    const rl = this.single(top, 'worker_rlimit_nofile');
+    if (rl !== null) this.workerRlimitNofile = this.count(rl);
+    for (const ev of top.filter((d) => d.name === 'events' && d.block !== undefined)) {
+      const wc = this.single(ev.block!, 'worker_connections');
+      if (wc !== null) this.workerConnections = this.count(wc, 1);
+    }
+
+    const http = top.filter((d) => d.name === 'http' && d.block !== undefined);
+    const stream = top.filter((d) => d.name === 'stream' && d.block !== undefined);
+    for (const d of [...http.slice(1), ...stream.slice(1)]) this.problem(d, `"${d.name}" directive is duplicate`);
+
+    // Upstream groups first: a proxy_pass may name a group defined after it.
+    for (const h of http) this.variables(h.block!);
+    for (const s of stream) this.variables(s.block!);
+    for (const h of http) this.upstreamBlocks(h.block!, 'http');
+    for (const s of stream) this.upstreamBlocks(s.block!, 'stream');
+    for (const h of http) this.httpLevel(h.block!);
+    for (const s of stream) this.streamLevel(s.block!);
+  }
+
+  /** `map` and `split_clients` at the http or stream level. */
+  variables(level: readonly Directive[]): void {
+    for (const d of level) {
+      if (d.block === undefined) continue;
+      if (d.name === 'split_clients') {
+        if (d.args.length !== 2) {
+          this.problem(d, 'invalid number of arguments in "split_clients" directive: it takes a string and a $variable');
+          continue;
+        }
+        const values = distinct(d.block.filter((e) => e.args.length >= 1).map((e) => e.args[0]!));
+        for (const e of d.block.filter((e) => e.args.length !== 1)) this.problem(e, 'a split_clients entry takes a percentage (or "*") and one value');
+        this.splitClients.push({ variable: d.args[1]!, values, at: at(d) });
+      } else if (d.name === 'map') {
+        if (d.args.length !== 2) {
+          this.problem(d, 'invalid number of arguments in "map" directive: it takes a source and a $variable');
+          continue;
+        }
+        let defaultValue: string | null = null;
+        const all: string[] = [];
+        for (const e of d.block) {
+          if ((e.name === 'hostnames' || e.name === 'volatile') && e.args.length === 0) continue;
+          if (e.args.length !== 1) {
+            this.problem(e, 'a map entry takes a key and one value');
+            continue;
+          }
+          if (e.name === 'default') defaultValue = e.args[0]!;
+          all.push(e.args[0]!);
+        }
+        this.maps.push({ variable: d.args[1]!, source: d.args[0]!, defaultValue, values: distinct(all), at: at(d) });
+      }
+    }
+  }
+
+  upstreamBlocks(level: readonly Directive[], module: NginxModule): void {
+    const seen = new Map<string, Directive>();
+    for (const d of level) {
+      if (d.name !== 'upstream' || d.block === undefined) continue;
+      const name = this.one(d);
+      if (name === null) continue;
+      const first = seen.get(name.toLowerCase());
+      if (first !== undefined) {
+        this.problem(d, `duplicate upstream "${name}" (first defined at ${first.file}:${first.line}); this one is ignored`);
+        continue;
+      }
+      seen.set(name.toLowerCase(), d);
+      this.upstreams.push(this.upstream(d, name, module));
+    }
+  }
+
+  upstream(d: Directive, name: string, module: NginxModule): UpstreamGroup {
+    const block = d.block!;
+    const servers: UpstreamServer[] = [];
+    for (const s of block.filter((x) => x.name === 'server' && x.block === undefined)) {
+      const server = this.server(s, name, module);
+      if (server !== null) servers.push(server);
+    }
+    if (servers.length === 0) this.problem(d, `no servers are inside upstream "${name}"`);
+    const group: UpstreamGroup = {
+      name,
+      servers,
+      keepalive: null,
+      keepaliveRequests: null,
+      keepaliveTimeMs: null,
+      keepaliveTimeoutMs: null,
+      at: at(d),
+      module,
+    };
+    if (module === 'http') {
+      const ka = this.single(block, 'keepalive');
+      if (ka !== null) group.keepalive = this.count(ka, 1);
+      const kr = this.single(block, 'keepalive_requests');
+      if (kr !== null) group.keepaliveRequests = this.count(kr);
+      const kt = this.single(block, 'keepalive_time');
+      if (kt !== null) group.keepaliveTimeMs = this.time(kt);
+      const ko = this.single(block, 'keepalive_timeout');
+      if (ko !== null) group.keepaliveTimeoutMs = this.time(ko);
+    }
+    return group;
+  }
+
+  server(s: Directive, group: string, module: NginxModule): UpstreamServer | null {
+    const address = s.args[0];
+    if (address === undefined) {
+      this.problem(s, 'invalid number of arguments in "server" directive: it takes an address');
+      return null;
+    }
+    const ep = parseEndpoint(address);
+    if ('error' in ep) {
+      this.problem(s, `${ep.error} in upstream "${group}" server "${address}"`);
+      return null;
+    }
+    let port: number | null = null;
+    if (ep.kind === 'inet') {
+      port = ep.port ?? (module === 'http' ? 80 : null);
+      if (port === null) this.problem(s, `no port in upstream "${group}" server "${address}"`);
+    }
+    const server: UpstreamServer = {
+      address,
+      host: ep.kind === 'inet' ? ep.host : null,
+      port,
+      weight: 1,
+      backup: false,
+      down: false,
+      maxConns: null,
+      at: at(s),
+    };
+    for (const p of s.args.slice(1)) {
+      const eq = p.indexOf('=');
+      const key = eq === -1 ? p : p.slice(0, eq);
+      const val = eq === -1 ? '' : p.slice(eq + 1);
+      if (key === 'weight' || key === 'max_conns') {
+        const n = parseCount(val);
+        if (n === null || (key === 'weight' && n < 1)) {
+          this.problem(s, `invalid parameter "${p}" in upstream "${group}" server "${address}"`);
+          continue;
+        }
+        if (key === 'weight') server.weight = n;
+        else server.maxConns = n === 0 ? null : n;
+      } else if (p === 'backup') server.backup = true;
+      else if (p === 'down') server.down = true;
+      // max_fails=, fail_timeout=, resolve, service=, route=, slow_start=, drain… do not change where connections go.
+    }
+    return server;
+  }
+
+  group(name: string, module: NginxModule): UpstreamGroup | undefined {
+    const lower = name.toLowerCase();
+    return this.upstreams.find((g) => (g.module ?? 'http') === module && g.name.toLowerCase() === lower);
+  }
+
+  /** The settings of one level, applied over the enclosing scope. */
+  scope(level: readonly Directive[], outer: Scope): Scope {
+    const next: Scope = { ...outer };
+    const hv = this.single(level, 'proxy_http_version');
+    if (hv !== null) {
+      const v = this.one(hv);
+      if (v === '1.0' || v === '1.1') next.httpVersion = v;
+      else if (v !== null) this.problem(hv, `invalid value "${v}" in "proxy_http_version" directive: it must be "1.0" or "1.1"`);
+    }
+    const bind = this.single(level, 'proxy_bind');
+    if (bind !== null) {
+      if (bind.args.length === 0 || bind.args.length > 2) this.problem(bind, 'invalid number of arguments in "proxy_bind" directive');
+      else next.bind = bind.args.join(' ');
+    }
+    const headers = level.filter((d) => d.name === 'proxy_set_header' && d.block === undefined);
+    if (headers.length > 0) {
+      next.headers = [];
+      for (const h of headers) {
+        if (h.args.length !== 2) this.problem(h, 'invalid number of arguments in "proxy_set_header" directive: it takes a field name and a value');
+        else next.headers.push({ name: h.args[0]!, value: h.args[1]! });
+      }
+    }
+    return next;
+  }
+
+  httpLevel(level: readonly Directive[]): void {
+    const scope = this.scope(level, { httpVersion: null, bind: null, headers: null });
+    for (const s of level) if (s.name === 'server' && s.block !== undefined) this.httpServer(s, scope);
+  }
+
+  httpServer(s: Directive, outer: Scope): void {
+    const block = s.block!;
+    const scope = this.scope(block, outer);
+    const listen = block.find((d) => d.name === 'listen');
+    const name = block.find((d) => d.name === 'server_name')?.args[0] ?? '';
+    const ctx = `server ${name === '' ? '*' : name}:${listenPort(listen?.args[0])}`;
+    for (const d of block) if (d.block !== undefined && d.name === 'location') this.location(d, scope, ctx);
+    for (const d of block) if (d.name === 'proxy_pass') this.problem(d, '"proxy_pass" directive is not allowed here: it belongs in a location');
+  }
+
+  location(d: Directive, outer: Scope, parentCtx: string): void {
+    const block = d.block!;
+    const scope = this.scope(block, outer);
+    const ctx = `${parentCtx} > ${d.name} ${d.args.join(' ')}`.trimEnd();
+    const passes = block.filter((x) => x.name === 'proxy_pass' && x.block === undefined);
+    for (const p of passes.slice(1)) this.problem(p, `"proxy_pass" directive is duplicate (first at ${passes[0]!.file}:${passes[0]!.line})`);
+    for (const p of passes) this.httpProxyPass(p, scope, ctx);
+    for (const x of block) {
+      if (x.block !== undefined && (x.name === 'location' || x.name === 'if' || x.name === 'limit_except')) this.location(x, scope, ctx);
+    }
+  }
+
+  httpProxyPass(d: Directive, scope: Scope, context: string): void {
+    const target = this.one(d);
+    if (target === null) return;
+    const hasVariables = target.includes('$');
+    const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(target);
+    const scheme = m === null ? '' : m[1]!.toLowerCase();
+    const connection = scope.headers === null ? null : (scope.headers.filter((h) => h.name.toLowerCase() === 'connection').pop()?.value ?? null);
+    const pass: ProxyPass = {
+      target,
+      scheme,
+      upstream: null,
+      host: null,
+      port: null,
+      hasVariables,
+      httpVersion: scope.httpVersion,
+      connectionHeader: connection,
+      bind: scope.bind === 'off' ? null : scope.bind,
+      context,
+      at: at(d),
+      module: 'http',
+      upstreamCandidates: [],
+    };
+    if (hasVariables) {
+      pass.upstreamCandidates = this.candidates(m === null ? target : target.slice(m[0].length), 'http');
+    } else if (scheme !== 'http' && scheme !== 'https') {
+      this.problem(d, `invalid URL prefix in "${target}": proxy_pass takes http:// or https://`);
+      return;
+    } else {
+      const hostPort = target.slice(m![0].length).split(/[/?]/, 1)[0]!;
+      if (!this.resolveTarget(d, pass, hostPort, scheme === 'https' ? 443 : 80, 'http')) return;
+    }
+    this.proxyPasses.push(pass);
+  }
+
+  /**
+   * Fills upstream or host/port from `host[:port]`, `[v6]:port` or `unix:…`.
+   * False when nginx would refuse the target.
+   */
+  resolveTarget(d: Directive, pass: ProxyPass, hostPort: string, defaultPort: number | null, module: NginxModule): boolean {
+    const ep = parseEndpoint(hostPort);
+    if ('error' in ep) {
+      this.problem(d, `${ep.error} in "${pass.target}"`);
+      return false;
+    }
+    if (ep.kind === 'unix') return true;
+    const group = this.group(ep.host, module);
+    if (group !== undefined && !hostPort.startsWith('[')) {
+      if (ep.port !== null) {
+        this.problem(d, `upstream "${group.name}" may not have port ${ep.port} in "${pass.target}"`);
+        return false;
+      }
+      pass.upstream = group.name;
+      return true;
+    }
+    pass.host = ep.host;
+    pass.port = ep.port ?? defaultPort;
+    if (pass.port === null) {
+      this.problem(d, `no port in "${pass.target}" and no upstream group of that name`);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Upstream groups a variable host may name: the target's host is one variable
+   * (`$v` or `${v}`), followed by nothing, a path, arguments or a URI variable
+   * (`http://$pool$request_uri`), and that variable is set by map or split_clients.
+   */
+  candidates(afterScheme: string, module: NginxModule): string[] {
+    const m = /^\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))(.*)$/s.exec(afterScheme);
+    if (m === null) return [];
+    const rest = m[3]!;
+    if (!(rest === '' || rest.startsWith('/') || rest.startsWith('?') || URI_VARIABLES.test(rest))) return [];
+    const name = `$${m[1] ?? m[2]!}`;
+    const values = [
+      ...this.maps.filter((x) => x.variable === name).flatMap((x) => x.values),
+      ...this.splitClients.filter((x) => x.variable === name).flatMap((x) => x.values),
+    ];
+    return distinct(values.map((val) => this.group(val, module)?.name).filter((g): g is string => g !== undefined));
+  }
+
+  streamLevel(level: readonly Directive[]): void {
+    const scope = this.scope(level.filter((d) => d.name === 'proxy_bind'), { httpVersion: null, bind: null, headers: null });
+    for (const s of level) {
+      if (s.name !== 'server' || s.block === undefined) continue;
+      const block = s.block;
+      const inner = this.scope(block.filter((d) => d.name === 'proxy_bind'), scope);
+      const listen = block.find((d) => d.name === 'listen');
+      const udp = listen?.args.includes('udp') === true;
+      const ctx = `stream server *:${listenPort(listen?.args[0])}${udp ? ' udp' : ''}`;
+      for (const d of block.filter((x) => x.name === 'proxy_pass' && x.block === undefined)) {
+        const target = this.one(d);
+        if (target === null) continue;
+        const pass: ProxyPass = {
+          target,
+          scheme: udp ? 'udp' : 'tcp',
+          upstream: null,
+          host: null,
+          port: null,
+          hasVariables: target.includes('$'),
+          httpVersion: null,
+          connectionHeader: null,
+          bind: inner.bind === 'off' ? null : inner.bind,
+          context: ctx,
+          at: at(d),
+          module: 'stream',
+          upstreamCandidates: [],
+        };
+        if (pass.hasVariables) pass.upstreamCandidates = this.candidates(target, 'stream');
+        else if (!this.resolveTarget(d, pass, target, null, 'stream')) continue;
+        this.proxyPasses.push(pass);
+      }
+    }
+  }
+}
+
+/** The port of a `listen` argument (`80`, `127.0.0.1:8080`, `[::]:443`, `*:80`, `unix:…`); 80 when absent. */
+function listenPort(arg: string | undefined): string {
+  if (arg === undefined) return '80';
+  if (arg.startsWith('unix:')) return arg;
+  if (/^\d+$/.test(arg)) return arg;
+  const m = /:(\d+)$/.exec(arg);
+  return m === null ? '80' : m[1]!;
+}
+
+/** Variables that hold a request's URI or arguments: after a host variable they are not part of the host. */
+const URI_VARIABLES = /^\$\{?(request_uri|uri|document_uri|is_args|args|query_string)(?![A-Za-z0-9_])/;
+
+function distinct(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** Builds the model from an assembled configuration (see parse/includes.ts assembleConfig). */
+export function extractModel(config: AssembledConfig): NginxConfigModel {
+  const x = new Extractor();
+  x.main(config.directives);
+  return {
+    files: [...config.files],
+    problems: [...config.problems, ...x.problems],
+    upstreams: x.upstreams,
+    proxyPasses: x.proxyPasses,
+    workerProcesses: x.workerProcesses,
+    workerConnections: x.workerConnections,
+    workerRlimitNofile: x.workerRlimitNofile,
+    splitClients: x.splitClients,
+    maps: x.maps,
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * `include`, as nginx follows it, on top of an injected file source (the disk
+ * through the reader, or the files of an `nginx -T` dump). Pure.
+ *
+ * How nginx resolves an include (src/core/ngx_conf_file.c, ngx_conf_include, and
+ * src/core/nginx.c, ngx_process_options):
+ *
+ * - The argument is made a full name by ngx_conf_full_name(cycle, name,
+ *   conf_prefix=1): an absolute path stays as it is; a relative one is put after
+ *   the *conf prefix*, which ngx_process_options() sets to the directory of the
+ *   main configuration file (the `-c` file). So a relative include is relative to
+ *   the main file's directory, whichever file the include is written in.
+ * - If the full name contains none of `*?[` (strpbrk), nginx opens exactly that
+ *   file, and a missing file is an error.
+ * - Otherwise it is a glob(3) pattern (ngx_open_glob in src/os/unix/ngx_files.c
+ *   calls glob() with no flags and allows no match): the matches are read in the
+ *   order glob() sorts them, and a pattern that matches nothing includes nothing.
+ *   Without GLOB_PERIOD a wildcard does not match a leading "."; without
+ *   GLOB_NOESCAPE a backslash quotes the next character; wildcards may appear in
+ *   any path component.
+ *
+ * nginx has no guard against an include cycle (it recurses until it runs out of
+ * file descriptors); the agent reports the cycle and stops following it, and caps
+ * the include depth, the number of files and the number of directives.
+ */
+import type { ConfigProblem } from '../model/types.js';
+import type { Directive, ParsedFile } from './parse.js';
+
+/** nginx treats an include argument as a pattern when it contains any of `*?[` (ngx_conf_include). */
+export function isIncludePattern(path: string): boolean {
+  return /[*?[]/.test(path);
+}
+
+/** The conf prefix nginx derives from the main file's full name: its directory, with a trailing "/". */
+export function confPrefixOf(mainFile: string): string {
+  const slash = mainFile.lastIndexOf('/');
+  return slash === -1 ? '' : mainFile.slice(0, slash + 1);
+}
+
+/** ngx_conf_full_name(…, conf_prefix=1): absolute paths stay, relative ones go after the conf prefix. */
+export function fullIncludePath(arg: string, confPrefix: string): string {
+  return arg.startsWith('/') ? arg : confPrefix + arg;
+}
+
+/**
+ * One path component of a glob(3) pattern as an anchored RegExp: `*`, `?`,
+ * `[…]` (with `!` or `^` to negate, ranges, a leading `]` as a member), `\x` for a
+ * literal x; a wildcard never matches a leading ".".
+ */
+export function globSegmentRegExp(segment: string): RegExp {
+  let re = '';
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i]!;
+    if (c === '\\' && i + 1 < segment.length) {
+      re += escapeRegExp(segment[++i]!);
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const cls = readBracket(segment, i);
+      if (cls === null) re += '\\[';
+      else {
+        re += cls.re;
+        i = cls.end;
+      }
+    } else re += escapeRegExp(c);
+  }
+  const leadingDotLiteral = segment.startsWith('.') || segment.startsWith('\\.');
+  return new RegExp(`^${leadingDotLiteral ? '' : '(?!\\.)'}${re}$`, 'su');
+}
+
+function escapeRegExp(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** A bracket expression starting at `start`, or null when it is not closed (then "[" is literal, as in fnmatch). */
+function readBracket(s: string, start: number): { re: string; end: number } | null {
+  let i = start + 1;
+  let negate = false;
+  if (s[i] === '!' || s[i] === '^') {
+    negate = true;
+    i++;
+  }
+  let body = '';
+  let first = true;
+  for (; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === ']' && !first) return { re: `[${negate ? '^' : ''}${body}]`, end: i };
+    first = false;
+    if (c === '\\' && i + 1 < s.length) {
+      body += escapeClassChar(s[++i]!);
+    } else if (c === '-' && body !== '' && s[i + 1] !== undefined && s[i + 1] !== ']') {
+      body += '-';
+    } else body += escapeClassChar(c);
+  }
+  return null;
+}
+
+function escapeClassChar(c: string): string {
+  return /[\\\]^[-]/.test(c) ? `\\${c}` : c;
+}
+
+/** Removes the backslashes that quote characters in a component without wildcards. */
+function unescapeLiteral(segment: string): string {
+  return segment.replace(/\\(.)/gsu, '$1');
+}
+
+export interface GlobSegment {
+  text: string;
+  /** Null for a literal component. */
+  re: RegExp | null;
+}
+
+/** A full pattern, split at "/", each component compiled if it has wildcards. */
+export function globSegments(fullPattern: string): GlobSegment[] {
+  return fullPattern.split('/').map((text) => (isIncludePattern(text) ? { text, re: globSegmentRegExp(text) } : { text: unescapeLiteral(text), re: null }));
+}
+
+/** Whether a full path matches a full pattern, component by component (for the files of a dump). */
+export function globMatches(fullPattern: string, path: string): boolean {
+  const segs = globSegments(fullPattern);
+  const parts = path.split('/');
+  if (segs.length !== parts.length) return false;
+  return segs.every((s, k) => (s.re === null ? s.text === parts[k] : s.re.test(parts[k]!)));
+}
+
+/** glob(3)'s order: nginx does not call setlocale(), so strcoll() in the C locale, i.e. by bytes. */
+export function compareGlobOrder(a: string, b: string): number {
+  // UTF-8 byte order is code point order; UTF-16 code units differ from it only
+  // above U+FFFF, so compare code points.
+  const x = Array.from(a, (c) => c.codePointAt(0)!);
+  const y = Array.from(b, (c) => c.codePointAt(0)!);
+  for (let k = 0; k < Math.min(x.length, y.length); k++) {
+    if (x[k] !== y[k]) return x[k]! - y[k]!;
+  }
+  return x.length - y.length;
+}
+
+/** Where the included files come from. */
+export interface IncludeSource {
+  /**
+   * The files a full include path names: for a pattern, its matches in glob(3)
+   * order (possibly none); for a plain path, that path.
+   */
+  expand(fullPath: string): string[];
+  /** The parsed file, or why it cannot be read (one short phrase: "does not exist", "permission denied"…). */
+  load(path: string): ParsedFile | { error: string };
+}
+
+export interface AssembleLimits {
+  /** Includes nested deeper than this are not followed. */
+  maxIncludeDepth: number;
+  /** Distinct files read at most. */
+  maxFiles: number;
+  /** Directives in the assembled tree at most (a file included many times over can multiply them). */
+  maxDirectives: number;
+}
+
+export const DEFAULT_ASSEMBLE_LIMITS: AssembleLimits = { maxIncludeDepth: 16, maxFiles: 2000, maxDirectives: 500_000 };
+
+export interface AssembledConfig {
+  /** The main file's directives with every `include` replaced by the included files' directives. */
+  directives: Directive[];
+  /** Files read, main file first, each once. */
+  files: string[];
+  problems: ConfigProblem[];
+}
+
+/**
+ * Follows every `include` from the main file, depth first in file order as nginx
+ * does, and splices the included directives in place of the `include`.
+ */
+export function assembleConfig(mainFile: string, source: IncludeSource, limits: AssembleLimits = DEFAULT_ASSEMBLE_LIMITS): AssembledConfig {
+  const problems: ConfigProblem[] = [];
+  const files: string[] = [];
+  const loaded = new Map<string, ParsedFile | { error: string }>();
+  const prefix = confPrefixOf(mainFile);
+  let directiveCount = 0;
+  let directivesCapped = false;
+
+  const load = (path: string): ParsedFile | { error: string } => {
+    const cached = loaded.get(path);
+    if (cached !== undefined) return cached;
+    if (files.length >= limits.maxFiles) return { error: `not read: more than ${limits.maxFiles} configuration files` };
+    const got = source.load(path);
+    loaded.set(path, got);
+    if (!('error' in got)) {
+      files.push(path);
+      problems.push(...got.problems);
+    }
+    return got;
+  };
+
+  const splice = (list: readonly Directive[], chain: readonly string[]): Directive[] => {
+    const out: Directive[] = [];
+    for (const d of list) {
+      if (directiveCount >= limits.maxDirectives) {
+        if (!directivesCapped) {
+          directivesCapped = true;
+          problems.push({ file: d.file, line: d.line, message: `more than ${limits.maxDirectives} directives: the rest of the configuration is not read` });
+        }
+        return out;
+      }
+      if (d.name === 'include' && d.block === undefined) {
+        out.push(...include(d, chain));
+        continue;
+      }
+      directiveCount++;
+      out.push(d.block === undefined ? d : { ...d, block: splice(d.block, chain) });
+    }
+    return out;
+  };
+
+  const include = (d: Directive, chain: readonly string[]): Directive[] => {
+    const arg = d.args[0];
+    if (arg === undefined || d.args.length !== 1) {
+      problems.push({ file: d.file, line: d.line, message: 'invalid number of arguments in "include" directive: it takes one file name or pattern' });
+      return [];
+    }
+    if (chain.length > limits.maxIncludeDepth) {
+      problems.push({ file: d.file, line: d.line, message: `include "${arg}" not followed: includes are nested more than ${limits.maxIncludeDepth} deep` });
+      return [];
+    }
+    const out: Directive[] = [];
+    for (const path of source.expand(fullIncludePath(arg, prefix))) {
+      if (chain.includes(path)) {
+        problems.push({ file: d.file, line: d.line, message: `include "${arg}" not followed: it would include ${path} inside itself (${[...chain, path].join(' → ')})` });
+        continue;
+      }
+      const got = load(path);
+      if ('error' in got) {
+        problems.push({ file: d.file, line: d.line, message: `include "${arg}": ${path} ${got.error}` });
+        continue;
+      }
+      out.push(...splice(got.directives, [...chain, path]));
+    }
+    return out;
+  };
+
+  const main = load(mainFile);
+  if ('error' in main) {
+    problems.push({ file: mainFile, line: null, message: `${mainFile} ${main.error}` });
+    return { directives: [], files, problems };
+  }
+  const directives = splice(main.directives, [mainFile]);
+  return { directives, files, problems };
+}
+
+/** Every `include` argument in a tree, with where it is written (for a reader that loads files ahead). */
+export function includeArguments(list: readonly Directive[]): { arg: string; file: string; line: number }[] {
+  const out: { arg: string; file: string; line: number }[] = [];
+  const walk = (ds: readonly Directive[]): void => {
+    for (const d of ds) {
+      if (d.name === 'include' && d.block === undefined && d.args.length === 1) out.push({ arg: d.args[0]!, file: d.file, line: d.line });
+      if (d.block !== undefined) walk(d.block);
+    }
+  };
+  walk(list);
+  return out;
+}
