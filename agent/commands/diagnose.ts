@@ -16,6 +16,7 @@ import { readHostFacts } from '../host/facts.js';
 import { counterRate } from '../sockets/model/rates.js';
 import { ProcBuffer } from '../sockets/read/procfs.js';
 import { readActiveOpens, takeSocketSample } from '../sockets/sample.js';
+import { loadNginx, nginxEvidence, nginxProblems } from './nginxContext.js';
 
 export interface DiagnoseOptions {
   json: boolean;
@@ -58,6 +59,7 @@ export interface DiagnoseResult {
 export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<DiagnoseResult> {
   const started = Date.now();
   const hostPromise: Promise<HostFacts | null> = opts.hostFacts ? readHostFacts() : Promise.resolve(null);
+  const nginxPromise = loadNginx(config);
   const sample = takeSocketSample(
     { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds },
     new ProcBuffer(),
@@ -78,6 +80,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
     criticalHeadroomRatio: config.criticalHeadroomRatio,
   };
   const errorLog = await readErrorLogs(config, started);
+  const nginx = await nginxPromise;
   const report = buildReport({
     sample,
     thresholds,
@@ -86,6 +89,13 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
     connectAttemptsPerSecond,
     generatedAtMs: started,
     ...(errorLog !== null ? { errorLog } : {}),
+    nginx: {
+      evidence: nginxEvidence(nginx, sample.headroom?.destinations.map((d) => d.destination) ?? []),
+      configPath: nginx.configPath,
+      files: nginx.read?.model.files ?? [],
+      problems: nginxProblems(nginx),
+      versionSource: nginx.versionSource,
+    },
   });
   return {
     output: renderReport(report, opts.json ? 'json' : 'text', thresholds),

@@ -17,6 +17,7 @@ import { agentVersion } from '../version.js';
 import { computeFindings, statusOf, type Finding } from '../hints/findings.js';
 import type { FindingsView } from '../export/server.js';
 import { SampleLoop } from './sampleLoop.js';
+import { NginxWatcher } from './nginxContext.js';
 
 export interface Daemon {
   /** Resolves once the daemon has shut down. */
@@ -30,6 +31,9 @@ export interface DaemonOptions {
   sampler?: Sampler;
   installSignalHandlers?: boolean;
 }
+
+/** Destinations mapped to nginx upstreams per sample, least headroom first. */
+const MAX_MAPPED_DESTINATIONS = 1000;
 
 export async function startDaemon(config: Config, logger: Logger, options: DaemonOptions = {}): Promise<Daemon> {
   const version = agentVersion();
@@ -45,7 +49,8 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
     );
   const errorLogs = new ErrorLogPipeline(config, logger);
   registerErrorLogMetrics(registry, errorLogs.counts, () => errorLogs.totals(), logger.child({ component: 'metrics' }));
-  metrics.reportSources(() => errorLogs.sources());
+  const nginx = new NginxWatcher(config, logger.child({ component: 'nginxconf' }));
+  metrics.reportSources(() => [...errorLogs.sources(), ...nginx.sources()]);
   let findingsView: FindingsView | null = null;
   const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const loop = new SampleLoop(sampler, metrics, logger.child({ component: 'sampler' }), {
@@ -53,6 +58,8 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
     now: () => Date.now(),
     onSample: (sample) => {
       if (sample.headroom === null || sample.settings === null) return; // keep the last findings; source_up says why
+      // Only the destinations a rule may look at need mapping to upstream groups: the worst ones come first.
+      const nginxView = nginx.evidence(sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination));
       const findings: Finding[] = computeFindings({
         headroom: sample.headroom,
         settings: sample.settings,
@@ -60,6 +67,7 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
         counters: sample.counters,
         thresholds,
         ...(errorLogs.enabled ? { errorLog: errorLogs.recent.evidence(Date.now()) } : {}),
+        ...(nginxView !== undefined ? { nginx: nginxView } : {}),
       });
       metrics.setFindings(findings);
       findingsView = { generatedAt: new Date(sample.takenAtMs).toISOString(), status: statusOf(findings, true), findings };
@@ -90,6 +98,8 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
     { listen: address, procRoot: config.procRoot, sampleIntervalMs: config.sampleIntervalMs, version },
     `nginx-port-agent ${version} listening on ${address}`,
   );
+  // The config is read before the first sample so the first findings can use it.
+  await nginx.start();
   loop.start();
   await errorLogs.start();
 
@@ -103,6 +113,7 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
       logger.info({ reason }, 'shutting down');
       await loop.stop();
       await errorLogs.stop();
+      await nginx.stop();
       await server.close();
       await sampler.close();
       logger.info('stopped');

@@ -40,6 +40,12 @@ const CATEGORY: Record<FindingId, number> = {
 };
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
 
+/** The finding a one-line verdict should lead with: a cause found in nginx's config, else the symptom, else the first. */
+export function headline(findings: readonly Finding[], severity: Finding['severity']): Finding | undefined {
+  const same = findings.filter((f) => f.severity === severity);
+  return same.find((f) => CATEGORY[f.id] === 0) ?? same.find((f) => CATEGORY[f.id] >= 2) ?? same[0];
+}
+
 /** Config-aware findings that name the cause of a destination's shortage. */
 const CAUSES: readonly FindingId[] = ['upstream_no_keepalive', 'proxy_pass_no_pool', 'keepalive_needs_http11', 'keepalive_pool_churn', 'established_exhaustion'];
 

@@ -137,7 +137,7 @@ interface DestinationContext {
 }
 
 function locationsOf(config: NginxConfigModel, group: string): ProxyPass[] {
-  return config.proxyPasses.filter((p) => p.upstream === group);
+  return config.proxyPasses.filter((p) => (p.module ?? 'http') === 'http' && p.upstream === group);
 }
 
 function passContext(p: ProxyPass, extra: readonly string[]): string[] {
@@ -179,10 +179,13 @@ export function nginxFindings(
     if (severity === null) continue;
     const route = nginx.routes.get(d.destination);
     if (route === undefined) continue;
+    // stream {} proxying pools nothing and has no HTTP settings: only http groups and locations are judged here.
+    const httpGroups = route.upstreams.filter((name) => (config.upstreams.find((u) => u.name === name)?.module ?? 'http') === 'http');
+    const httpDirect = route.direct.filter((p) => (p.module ?? 'http') === 'http');
     const ctx = { d, level, severity };
     if (timeWaitDominated(d)) {
-      for (const g of route.upstreams) byGroup.set(g, [...(byGroup.get(g) ?? []), ctx]);
-      for (const p of route.direct) direct.set(p, [...(direct.get(p) ?? []), ctx]);
+      for (const g of httpGroups) byGroup.set(g, [...(byGroup.get(g) ?? []), ctx]);
+      for (const p of httpDirect) direct.set(p, [...(direct.get(p) ?? []), ctx]);
     } else if (heldOpen(d) && level !== 'ok') {
       for (const g of route.upstreams) heldByGroup.set(g, [...(heldByGroup.get(g) ?? []), ctx]);
       if (route.upstreams.length === 0 && route.direct.length > 0) heldDirect.push(ctx);

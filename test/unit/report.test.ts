@@ -5,6 +5,8 @@ import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
 import { takeSocketSample, type SocketSample } from '../../agent/sockets/sample.js';
 import { readFileSync } from 'node:fs';
 import { RecentWindow } from '../../agent/errorlog/model/recent.js';
+import { readNginxConfig } from '../../agent/nginxconf/read/config.js';
+import { nginxEvidence, nginxProblems, type NginxSnapshot } from '../../agent/commands/nginxContext.js';
 
 // Relative, so the golden files do not depend on where the repository lives.
 const PROC = 'test/fixtures/real-tw-exhaustion/proc';
@@ -92,6 +94,40 @@ describe('diagnose report with the captured error log', () => {
 
   it('renders as in the golden file', async () => {
     await expect(renderReport(r, 'text', T)).toMatchFileSnapshot('../golden/diagnose-real-tw-exhaustion-with-error-log.txt');
+  });
+});
+
+describe('diagnose report with the captured nginx config', async () => {
+  // The nginx.conf the capture ran with: upstream backend (127.0.0.2:9000) has no keepalive.
+  const read = await readNginxConfig('test/fixtures/real-tw-exhaustion/nginx.conf', { resolveHosts: false });
+  const snapshot: NginxSnapshot = { read, configPath: 'test/fixtures/real-tw-exhaustion/nginx.conf', configNote: null, version: '1.22.1', versionSource: '--nginx-version' };
+  const sample = fixtureSample();
+  const evidence = nginxEvidence(snapshot, sample.headroom!.destinations.map((d) => d.destination));
+  const r = buildReport({
+    sample,
+    thresholds: T,
+    top: 10,
+    host: null,
+    connectAttemptsPerSecond: null,
+    generatedAtMs: AT,
+    nginx: { evidence, configPath: snapshot.configPath, files: read.model.files, problems: nginxProblems(snapshot), versionSource: snapshot.versionSource },
+  });
+
+  it('leads with the missing keepalive pool of upstream backend, with the lines to add', () => {
+    expect(r.findings[0]).toMatchObject({ id: 'upstream_no_keepalive', severity: 'critical', upstreams: ['backend'] });
+    expect(r.summary).toMatch(/^upstream backend \(127\.0\.0\.2:9000\) opens a new connection per request/);
+    // The location already has the HTTP/1.1 lines: only keepalive is missing.
+    expect(r.findings[0]!.fix).toMatch(/upstream backend \{\n {4}server 127\.0\.0\.2:9000;\n {4}keepalive 32;/);
+    expect(r.findings[0]!.fix).not.toContain('proxy_http_version');
+    expect(r.destinations.map((d) => [d.destination, d.upstreams])).toEqual([
+      ['127.0.0.2:9000', ['backend']],
+      ['127.0.0.1:8080', []],
+    ]);
+  });
+
+  it('renders as in the golden file', async () => {
+    const text = renderReport(r, 'text', T).replaceAll(`${process.cwd()}/`, '');
+    await expect(text).toMatchFileSnapshot('../golden/diagnose-real-tw-exhaustion-with-nginx-conf.txt');
   });
 });
 

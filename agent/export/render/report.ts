@@ -3,7 +3,7 @@
  * text for the on-call human or JSON for tools. Pure: rendering returns a string
  * and the command prints it.
  */
-import { computeFindings, destinationLevel, statusOf, type Finding, type NginxEvidence, type Status, type Thresholds } from '../../hints/findings.js';
+import { computeFindings, destinationLevel, headline, statusOf, type Finding, type NginxEvidence, type Status, type Thresholds } from '../../hints/findings.js';
 import type { DestinationHeadroom } from '../../sockets/model/headroom.js';
 import type { SocketSample, SourceStatus } from '../../sockets/sample.js';
 import type { RecentSummary } from '../../errorlog/model/recent.js';
@@ -154,7 +154,7 @@ function verdict(status: Status, sample: SocketSample, findings: Finding[]): str
     return `cannot compute headroom: ${failed.join('; ') || 'required sources unavailable'}`;
   }
   const worst = h.destinations[0];
-  const top = findings.find((f) => f.severity === (status === 'CRITICAL' ? 'critical' : 'warning'));
+  const top = headline(findings, status === 'CRITICAL' ? 'critical' : 'warning');
   if (status === 'OK') {
     return worst === undefined
       ? `no outgoing connections in the ephemeral range; ${h.portRange.usable} ports usable per destination`

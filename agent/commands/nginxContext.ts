@@ -1,0 +1,144 @@
+/**
+ * nginx's side of the evidence, shared by `agent diagnose` and the daemon: the
+ * configuration (read-only, never executed), the version (from --nginx-version,
+ * or `nginx -v` run without a shell only when --nginx-bin is given), and how
+ * each destination maps to an upstream group.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import { DEFAULT_NGINX_CONF, type Config } from '../config.js';
+import type { DestinationRoute, NginxEvidence } from '../hints/findings.js';
+import { mapDestinations } from '../nginxconf/model/destinations.js';
+import { readNginxConfig, type NginxConfigRead } from '../nginxconf/read/config.js';
+import { readNginxVersion } from '../nginxconf/read/version.js';
+
+/** Time limit for `nginx -v`. */
+const VERSION_TIMEOUT_MS = 5000;
+
+export interface NginxSnapshot {
+  /** The configuration read, or null when none was (configNote says why). */
+  read: NginxConfigRead | null;
+  /** The path given, or null when none. */
+  configPath: string | null;
+  configNote: string | null;
+  version: string | null;
+  /** Where the version came from, or why it is unknown. */
+  versionSource: string;
+}
+
+async function loadVersion(config: Config): Promise<{ version: string | null; versionSource: string }> {
+  if (config.nginxVersion !== '') return { version: config.nginxVersion, versionSource: '--nginx-version' };
+  if (config.nginxBin === '') return { version: null, versionSource: 'unknown: give --nginx-version or --nginx-bin' };
+  const v = await readNginxVersion(config.nginxBin, VERSION_TIMEOUT_MS);
+  return v.ok ? { version: v.version, versionSource: `${config.nginxBin} -v (${v.product})` } : { version: null, versionSource: `unknown: ${v.error}` };
+}
+
+export async function loadNginx(config: Config): Promise<NginxSnapshot> {
+  const versionPromise = loadVersion(config);
+  const path = config.nginxConf;
+  let read: NginxConfigRead | null = null;
+  let configNote: string | null = null;
+  if (path === '') configNote = 'nginx config not read (--nginx-conf is empty)';
+  else if (path === DEFAULT_NGINX_CONF && !existsSync(path)) configNote = `nginx config not read: ${path} does not exist (give --nginx-conf)`;
+  else {
+    read = await readNginxConfig(path, { dnsTimeoutMs: config.dnsTimeoutMs });
+    if (read.model.files.length === 0) {
+      configNote = `nginx config not read: ${read.model.problems[0]?.message ?? `${path} could not be read`}`;
+    }
+  }
+  const { version, versionSource } = await versionPromise;
+  return { read, configPath: path === '' ? null : path, configNote, version, versionSource };
+}
+
+/** "file:line: message" for every problem met reading the config, and every host name that did not resolve. */
+export function nginxProblems(s: NginxSnapshot): string[] {
+  if (s.read === null) return [];
+  return [
+    ...s.read.model.problems.map((p) => (p.line === null ? `${p.file}: ${p.message}` : `${p.file}:${p.line}: ${p.message}`)),
+    ...s.read.dns.failures.map((f) => `${f.host}: ${f.error}`),
+  ];
+}
+
+/** The hint engine's view of nginx for these destinations. */
+export function nginxEvidence(s: NginxSnapshot, destinations: readonly string[]): NginxEvidence {
+  const usable = s.read !== null && s.configNote === null;
+  const routes = new Map<string, DestinationRoute>();
+  if (usable) {
+    for (const m of mapDestinations(destinations, s.read!.model, s.read!.dns.resolved)) {
+      if (m.unmapped) continue;
+      routes.set(m.destination, { upstreams: m.upstreams.map((u) => u.group.name), direct: m.direct.map((d) => d.proxyPass) });
+    }
+  }
+  return {
+    config: usable ? s.read!.model : null,
+    configNote: usable ? null : s.configNote,
+    version: s.version,
+    cpuCount: availableParallelism(),
+    routes,
+  };
+}
+
+/**
+ * The daemon's copy of the snapshot, re-read every nginxConfReloadMs (nginx
+ * reloads change upstreams; DNS answers change). Problems are logged when they
+ * change, not on every read.
+ */
+export class NginxWatcher {
+  private snapshot: NginxSnapshot | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastProblems = '';
+  private reading: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Whether a config path is in play (explicitly, or the default that exists). */
+  get enabled(): boolean {
+    return this.config.nginxConf !== '' && (this.config.nginxConf !== DEFAULT_NGINX_CONF || existsSync(DEFAULT_NGINX_CONF));
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => {
+      this.reading ??= this.refresh().finally(() => {
+        this.reading = null;
+      });
+    }, this.config.nginxConfReloadMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    await this.reading;
+  }
+
+  private async refresh(): Promise<void> {
+    const s = await loadNginx(this.config);
+    const problems = [s.configNote ?? '', ...nginxProblems(s)].filter((p) => p !== '');
+    const key = problems.join('\n');
+    if (key !== this.lastProblems) {
+      if (problems.length > 0) this.logger.warn({ problems }, `nginx config: ${problems.length} problem(s); using what could be read`);
+      else if (s.read !== null) {
+        this.logger.info(
+          { files: s.read.model.files.length, upstreams: s.read.model.upstreams.length, version: s.version },
+          `nginx config read: ${s.read.model.files.length} file(s), ${s.read.model.upstreams.length} upstream group(s)`,
+        );
+      }
+      this.lastProblems = key;
+    }
+    this.snapshot = s;
+  }
+
+  evidence(destinations: readonly string[]): NginxEvidence | undefined {
+    return this.snapshot === null ? undefined : nginxEvidence(this.snapshot, destinations);
+  }
+
+  /** nginx_port_source_up{source="nginx_config"}: up while the main file reads. Absent when no config is in play. */
+  sources(): { source: string; up: boolean }[] {
+    if (!this.enabled || this.snapshot === null) return [];
+    return [{ source: 'nginx_config', up: this.snapshot.configNote === null }];
+  }
+}
