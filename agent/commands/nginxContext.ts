@@ -117,7 +117,8 @@ export class NginxWatcher {
 
   private async refresh(): Promise<void> {
     const s = await loadNginx(this.config);
-    const problems = [s.configNote ?? '', ...nginxProblems(s)].filter((p) => p !== '');
+    // Without a usable main file, the note says it all (it quotes the read error).
+    const problems = s.configNote !== null ? [s.configNote] : nginxProblems(s);
     const key = problems.join('\n');
     if (key !== this.lastProblems) {
       if (problems.length > 0) this.logger.warn({ problems }, `nginx config: ${problems.length} problem(s); using what could be read`);

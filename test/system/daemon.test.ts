@@ -110,3 +110,59 @@ describeWith(['command:promtool'], 'golden /metrics', () => {
     execFileSync('promtool', ['check', 'metrics'], { input: execFileSync('cat', ['test/golden/metrics-real-tw-exhaustion.prom']) });
   });
 });
+
+describeWith(['built', 'command:promtool'], 'agent run with an nginx config', () => {
+  const scratch = scratchProc();
+  let daemon: Daemon | undefined;
+  afterAll(async () => {
+    await daemon?.stop('SIGKILL');
+    scratch.cleanup();
+  });
+
+  it('publishes findings as metrics and JSON, follows config edits, and reports an unreadable config as a source down', async () => {
+    const conf = join(scratch.root, '..', 'nginx.conf');
+    // The scratch proc tree holds the captured exhaustion towards 127.0.0.2:9000.
+    writeFileSync(conf, 'events {}\nhttp {\n  upstream backend { server 127.0.0.2:9000; }\n  server { listen 8080; location / { proxy_pass http://backend; } }\n}\n');
+    daemon = await startDaemon([
+      '--proc-root', scratch.root, '--sample-interval-ms', '100', '--nginx-conf', conf, '--nginx-version', '1.22.1', '--nginx-conf-reload-ms', '1000',
+    ]);
+    const d = daemon;
+    const findings = await until('findings', async () => {
+      const r = await get(`${d.url}/api/findings`);
+      return r.status === 200 ? (JSON.parse(r.body) as { status: string; findings: { id: string; severity: string; upstreams: string[]; fix: string }[] }) : undefined;
+    });
+    expect(findings.status).toBe('CRITICAL');
+    expect(findings.findings[0]).toMatchObject({ id: 'upstream_no_keepalive', severity: 'critical', upstreams: ['backend'] });
+    expect(findings.findings[0]!.fix).toContain('keepalive 32;');
+    const m = await get(`${d.url}/metrics`);
+    expect(m.body).toContain('nginx_port_finding_active{id="upstream_no_keepalive",severity="critical"} 1');
+    expect(m.body).toContain('nginx_port_source_up{source="nginx_config"} 1');
+    expect(m.body).toMatch(/nginx_port_findings\{severity="critical"\} [1-9]/);
+    execFileSync('promtool', ['check', 'metrics'], { input: m.body });
+
+    // The operator adds the pool (with the HTTP/1.1 lines): the next read of the config sees it.
+    writeFileSync(
+      conf,
+      'events {}\nhttp {\n  upstream backend { server 127.0.0.2:9000; keepalive 32; }\n' +
+        '  server { listen 8080; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }\n}\n',
+    );
+    const after = await until('config re-read', async () => {
+      const body = (await get(`${d.url}/metrics`)).body;
+      return body.includes('id="upstream_no_keepalive"') ? undefined : body;
+    });
+    // The captured sockets are still exhausted, so the cause is now the churn of a working pool.
+    expect(after).toContain('nginx_port_finding_active{id="keepalive_pool_churn",severity="critical"} 1');
+
+    // An unreadable config: source down, findings go on without it, the scrape still answers.
+    renameSync(conf, `${conf}.away`);
+    const down = await until('nginx_config down', async () => {
+      const r = await get(`${d.url}/metrics`);
+      return r.body.includes('nginx_port_source_up{source="nginx_config"} 0') ? r : undefined;
+    });
+    expect(down.status).toBe(200);
+    expect(down.body).toContain('nginx_port_finding_active{id="headroom_exhausted",severity="critical"} 1');
+    expect(d.logs()).toMatch(/nginx config: 1 problem/);
+    expect(await d.stop('SIGTERM')).toBe(0);
+    daemon = undefined;
+  });
+});
