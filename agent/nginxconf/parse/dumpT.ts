@@ -33,13 +33,9 @@ export interface SplitDump {
 const MARKER = /^# configuration file (\/.*):$/;
 const NGINX_STDERR = /^nginx: /;
 
-function lines(text: string): string[] {
-  return text.split('\n');
-}
-
 /** Whether this text is `nginx -T` output: its first line that is neither blank nor an "nginx: " message is a file marker. */
 export function looksLikeNginxDump(text: string): boolean {
-  for (const l of lines(text.length > 65_536 ? text.slice(0, 65_536) : text)) {
+  for (const l of (text.length > 65_536 ? text.slice(0, 65_536) : text).split('\n')) {
     const t = l.replace(/\r$/, '');
     if (t.trim() === '' || NGINX_STDERR.test(t)) continue;
     return MARKER.test(t);
@@ -51,38 +47,43 @@ export function looksLikeNginxDump(text: string): boolean {
 export function splitNginxDump(text: string, dumpName: string): SplitDump {
   const files: DumpedFile[] = [];
   const problems: ConfigProblem[] = [];
-  const all = lines(text);
-  let current: { path: string; dumpLine: number; body: string[] } | null = null;
   const seen = new Set<string>();
   let strayReported = false;
+  /** The open file: its path, the offset its text starts at, and the dump line of that text. */
+  let current: { path: string; from: number; dumpLine: number } | null = null;
 
-  const flush = (): void => {
+  const close = (to: number): void => {
     if (current === null) return;
-    // nginx ends every file with one extra newline; split() left it as a last empty line.
-    if (current.body.length > 0 && current.body[current.body.length - 1] === '') current.body.pop();
+    // nginx appends one newline after each file's bytes; the rest is the file as it was.
+    let body = text.slice(current.from, to);
+    if (body.endsWith('\n')) body = body.slice(0, -1);
     if (seen.has(current.path)) {
       problems.push({ file: dumpName, line: current.dumpLine - 1, message: `${current.path} appears twice in the nginx -T output; the first copy is used` });
     } else {
       seen.add(current.path);
-      files.push({ path: current.path, text: current.body.join('\n'), dumpLine: current.dumpLine });
+      files.push({ path: current.path, text: body, dumpLine: current.dumpLine });
     }
   };
 
-  for (let i = 0; i < all.length; i++) {
-    const raw = all[i]!;
-    const m = MARKER.exec(raw.replace(/\r$/, ''));
+  let offset = 0;
+  let lineNo = 1;
+  while (offset <= text.length) {
+    const nl = text.indexOf('\n', offset);
+    const end = nl === -1 ? text.length : nl;
+    const line = text.slice(offset, end).replace(/\r$/, '');
+    const m = MARKER.exec(line);
     if (m !== null) {
-      flush();
-      current = { path: m[1]!, dumpLine: i + 2, body: [] };
-      continue;
-    }
-    if (current !== null) current.body.push(raw);
-    else if (!strayReported && raw.trim() !== '' && !NGINX_STDERR.test(raw)) {
+      close(offset);
+      current = { path: m[1]!, from: nl === -1 ? text.length : nl + 1, dumpLine: lineNo + 1 };
+    } else if (current === null && !strayReported && line.trim() !== '' && !NGINX_STDERR.test(line)) {
       strayReported = true;
-      problems.push({ file: dumpName, line: i + 1, message: 'text before the first "# configuration file …:" line of the nginx -T output is ignored' });
+      problems.push({ file: dumpName, line: lineNo, message: 'text before the first "# configuration file …:" line of the nginx -T output is ignored' });
     }
+    if (nl === -1) break;
+    offset = nl + 1;
+    lineNo++;
   }
-  flush();
+  close(text.length);
   if (files.length === 0) problems.push({ file: dumpName, line: null, message: 'no "# configuration file …:" line found: this is not nginx -T output' });
   return { files, problems };
 }
