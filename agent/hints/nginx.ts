@@ -18,7 +18,7 @@
  *   IP adds a whole port range per destination.
  */
 import type { DestinationHeadroom } from '../sockets/model/headroom.js';
-import type { NginxConfigModel, ProxyPass, UpstreamGroup } from '../nginxconf/model/types.js';
+import type { MapDefinition, NginxConfigModel, ProxyPass, UpstreamGroup } from '../nginxconf/model/types.js';
 import { heldOpen, timeWaitDominated } from './kernel.js';
 import {
   destinationLevel,
@@ -79,10 +79,11 @@ function workersOf(config: NginxConfigModel, cpuCount: number | null): { n: numb
 const where = (at: { file: string; line: number }): string => `${at.file}:${at.line}`;
 
 /** The lines a proxy_pass location lacks for an upstream pool to be reused; [] when none are needed. */
-function missingPoolLines(p: ProxyPass, version: string | null): { lines: string[]; notes: string[] } {
+function missingPoolLines(p: ProxyPass, version: string | null, maps: readonly MapDefinition[] = []): { lines: string[]; notes: string[]; mapFixes: string[] } {
   const modern = atLeast(version, KEEPALIVE_DEFAULTS_SINCE);
   const lines: string[] = [];
   const notes: string[] = [];
+  const mapFixes: string[] = [];
   if (p.httpVersion !== '1.1' && !(p.httpVersion === null && modern === true)) {
     lines.push('proxy_http_version 1.1;');
     notes.push(p.httpVersion === null ? 'proxy_http_version not set (HTTP/1.0 before 1.29.7)' : `proxy_http_version ${p.httpVersion}`);
@@ -97,9 +98,16 @@ function missingPoolLines(p: ProxyPass, version: string | null): { lines: string
     lines.push('proxy_set_header Connection "";');
     notes.push(`proxy_set_header Connection "${conn}" closes every upstream connection`);
   } else if (conn.includes('$')) {
-    notes.push(`Connection is set to ${conn}: if that variable yields "close" for ordinary requests (a common websocket map does), the pool is never reused`);
+    const map = maps.find((m) => m.variable === conn.trim());
+    if (map?.values.some((v) => /^close$/i.test(v)) === true) {
+      // The common websocket recipe maps requests without Upgrade to "close": those never return to the pool.
+      notes.push(`Connection is set to ${conn}, and map ${map.source} ${map.variable} at ${where(map.at)} yields "close" for some requests: nginx closes those upstream connections`);
+      mapFixes.push(`# ${where(map.at)}, map ${map.source} ${map.variable}: give the value "close" as an empty string instead, e.g.`, "    ''  '';   # was: '' close;");
+    } else {
+      notes.push(`Connection is set to ${conn}: if that variable yields "close" for ordinary requests (a common websocket map does), the pool is never reused`);
+    }
   }
-  return { lines, notes };
+  return { lines, notes, mapFixes };
 }
 
 /** The upstream-block text with `keepalive` (and optionally other lines) added, as it would read after the fix. */
@@ -249,7 +257,7 @@ export function nginxFindings(
     }
 
     // A pool exists: is every location that uses it able to reuse connections?
-    const broken = passes.map((p) => ({ p, m: missingPoolLines(p, nginx.version) })).filter((x) => x.m.lines.length > 0);
+    const broken = passes.map((p) => ({ p, m: missingPoolLines(p, nginx.version, config.maps) })).filter((x) => x.m.lines.length > 0 || x.m.mapFixes.length > 0);
     if (broken.length > 0) {
       const unknown = atLeast(nginx.version, KEEPALIVE_DEFAULTS_SINCE) === null;
       out.push({
@@ -265,7 +273,12 @@ export function nginxFindings(
         why:
           'nginx speaks HTTP/1.0 to upstreams and sends "Connection: close" unless told otherwise (before 1.29.7), so the upstream ' +
           'closes or nginx discards every connection after one response and the keepalive pool stays empty.',
-        fix: [...broken.flatMap(({ p, m }) => passContext(p, m.lines)), '', '# then: nginx -t && nginx -s reload'].join('\n'),
+        fix: [
+          ...broken.filter(({ m }) => m.lines.length > 0).flatMap(({ p, m }) => passContext(p, m.lines)),
+          ...[...new Set(broken.flatMap(({ m }) => m.mapFixes))],
+          '',
+          '# then: nginx -t && nginx -s reload',
+        ].join('\n'),
         effect: `New connections/s to the group fall from about ${perSecond(rate)} to about ${perSecond(rate / kr(g).n)} once the pool is reused.`,
         destinations: cs.map((c) => destinationName(c.d)),
         upstreams: [name],
@@ -279,7 +292,7 @@ export function nginxFindings(
     const ktMs = g.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS;
     const timeChurn = concurrency / (ktMs / 1000);
     // A Connection header set from a variable cannot be checked: it goes in as evidence.
-    const variableConn = passes.map((p) => missingPoolLines(p, nginx.version).notes).flat();
+    const variableConn = passes.map((p) => missingPoolLines(p, nginx.version, config.maps).notes).flat();
     const evidence = [
       `upstream ${name} at ${where(g.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''} per worker × ${workers.text} = ${capacityKept} idle connections kept`,
       `${krv.text}; keepalive_time ${g.keepaliveTimeMs === null ? '1h (default)' : `${g.keepaliveTimeMs / 1000} s`}`,

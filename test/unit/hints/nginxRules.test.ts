@@ -222,6 +222,22 @@ describe('config-aware findings', () => {
     expect(f.effect).toBe('With one more source IP, ports towards 10.0.0.5:8080: 1000 → 2000.');
   });
 
+  it('a websocket map that yields "close" makes the pool unusable, and the fix edits the map', () => {
+    const maps = [{ variable: '$connection_upgrade', source: '$http_upgrade', defaultValue: 'upgrade', values: ['upgrade', 'close'], at: { file: '/etc/nginx/nginx.conf', line: 20 } }];
+    const f = computeFindings(
+      input(churn(960), nginx(model([group({ keepalive: 64 })], [pass({ httpVersion: '1.1', connectionHeader: '$connection_upgrade' })], { maps }), '1.22.1')),
+    )[0]!;
+    expect(f.id).toBe('keepalive_needs_http11');
+    expect(f.evidence.join('\n')).toContain('map $http_upgrade $connection_upgrade at /etc/nginx/nginx.conf:20 yields "close"');
+    expect(f.fix).toContain("# /etc/nginx/nginx.conf:20, map $http_upgrade $connection_upgrade:");
+    expect(f.fix).not.toContain('proxy_http_version');
+  });
+
+  it('stream {} upstreams pool nothing: no keepalive finding for them', () => {
+    const g = { ...group(), module: 'stream' as const };
+    expect(causes(input(churn(960), nginx(model([g], []), '1.22.1')))).toEqual([]);
+  });
+
   it('a variable Connection header is reported as unchecked evidence', () => {
     const f = computeFindings(
       input(churn(960), nginx(model([group({ keepalive: 64 })], [pass({ httpVersion: '1.1', connectionHeader: '$connection_upgrade' })]), '1.22.1')),
