@@ -348,7 +348,9 @@ class Extractor {
       this.problem(d, `invalid URL prefix in "${target}": proxy_pass takes http:// or https://`);
       return;
     } else {
-      const hostPort = target.slice(m![0].length).split(/[/?]/, 1)[0]!;
+      const rest = target.slice(m![0].length);
+      // `unix:/path:/uri`: the socket path runs to the next ":" (ngx_parse_unix_domain_url).
+      const hostPort = /^unix:/i.test(rest) ? `unix:${rest.slice(5).split(':', 1)[0]!}` : rest.split(/[/?]/, 1)[0]!;
       if (!this.resolveTarget(d, pass, hostPort, scheme === 'https' ? 443 : 80, 'http')) return;
     }
     this.proxyPasses.push(pass);
@@ -452,13 +454,22 @@ function distinct(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
 
+/** Problems by file (in the order the files were read), then line; a stable sort keeps the rest in the order found. */
+function inFileOrder(problems: ConfigProblem[], files: readonly string[]): ConfigProblem[] {
+  const rank = (f: string): number => {
+    const k = files.indexOf(f);
+    return k === -1 ? files.length : k;
+  };
+  return [...problems].sort((a, b) => rank(a.file) - rank(b.file) || (a.line ?? 0) - (b.line ?? 0));
+}
+
 /** Builds the model from an assembled configuration (see parse/includes.ts assembleConfig). */
 export function extractModel(config: AssembledConfig): NginxConfigModel {
   const x = new Extractor();
   x.main(config.directives);
   return {
     files: [...config.files],
-    problems: [...config.problems, ...x.problems],
+    problems: [...config.problems, ...inFileOrder(x.problems, config.files)],
     upstreams: x.upstreams,
     proxyPasses: x.proxyPasses,
     workerProcesses: x.workerProcesses,
