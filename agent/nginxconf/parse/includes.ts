@@ -180,7 +180,7 @@ export function assembleConfig(mainFile: string, source: IncludeSource, limits: 
   const load = (path: string): ParsedFile | { error: string } => {
     const cached = loaded.get(path);
     if (cached !== undefined) return cached;
-    if (files.length >= limits.maxFiles) return { error: `not read: more than ${limits.maxFiles} configuration files` };
+    if (files.length >= limits.maxFiles) return { error: `was not read: more than ${limits.maxFiles} configuration files` };
     const got = source.load(path);
     loaded.set(path, got);
     if (!('error' in got)) {

@@ -170,7 +170,7 @@ describe('assembleConfig: includes spliced in place', () => {
 
     const many = assembleConfig('/c/nginx.conf', memory(chain), { maxIncludeDepth: 16, maxFiles: 3, maxDirectives: 1000 });
     expect(many.files).toEqual(['/c/nginx.conf', '/c/1.conf', '/c/2.conf']);
-    expect(many.problems).toEqual([{ file: '/c/2.conf', line: 2, message: 'include "3.conf": /c/3.conf not read: more than 3 configuration files' }]);
+    expect(many.problems).toEqual([{ file: '/c/2.conf', line: 2, message: 'include "3.conf": /c/3.conf was not read: more than 3 configuration files' }]);
 
     // A file included ten times by each of ten files: 100 copies of its directives.
     const fan: Record<string, string> = { '/c/nginx.conf': 'include f*.conf;\n', '/c/leaf': 'a;\nb;\n' };
