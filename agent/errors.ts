@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   AGENT_ERR_SAMPLE_TIMEOUT: 'A sample took longer than sampleTimeoutMs and was abandoned.',
   AGENT_ERR_SAMPLER_FAILED: 'The background sampler stopped unexpectedly and was restarted.',
   AGENT_ERR_LISTEN: 'The HTTP server could not listen on the configured address.',
+  AGENT_ERR_WEB_CONFIG: 'The web configuration file (--web.config.file) could not be read or has invalid settings.',
+  AGENT_ERR_WEB_TLS: 'A certificate, key or CA named by the web configuration file could not be read or used.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -50,7 +50,7 @@ export function startDaemon(args: string[], env: Record<string, string> = {}): P
     }, 15_000);
     child.stderr.on('data', (d: Buffer) => {
       logs += d.toString();
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(logs);
+      const m = /listening on (https?:\/\/[\d.]+:\d+)/.exec(logs);
       if (m) {
         clearTimeout(timer);
         resolve({
