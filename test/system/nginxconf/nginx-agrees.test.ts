@@ -1,0 +1,279 @@
+/**
+ * The configuration reader against the real nginx: where it claims to read a
+ * configuration as nginx does, nginx is asked.
+ *
+ * - Words: nginx names a directive it does not know in its error message
+ *   ("unknown directive "…""), so the way it decoded quotes and escapes can be
+ *   read back and compared with the lexer's.
+ * - Errors: for each kind of syntax error, the line nginx reports and the line the
+ *   agent reports (where both point at the same place).
+ * - Inheritance: a real nginx proxies requests to a loopback echo server through
+ *   locations that set, override and inherit proxy_http_version,
+ *   proxy_set_header and proxy_bind; what the upstream receives (HTTP version,
+ *   Connection header, source address) must be what the model says is in force
+ *   for each location.
+ *
+ * nginx runs from a temporary prefix with its temporary paths, pid and logs
+ * inside it, `master_process off` and `daemon off`, listening on 127.0.0.1 only;
+ * it is stopped by the pid the test started.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ProxyPass } from '../../../agent/nginxconf/model/types.js';
+import { parseConfig } from '../../../agent/nginxconf/parse/parse.js';
+import { tokenize } from '../../../agent/nginxconf/parse/tokenize.js';
+import { readNginxConfig } from '../../../agent/nginxconf/read/config.js';
+import { describeWith } from '../../support/gate.js';
+
+/** `nginx -t` on a config text; nginx's stderr. */
+function nginxTest(dir: string, text: string): string {
+  const conf = join(dir, 'test.conf');
+  writeFileSync(conf, text);
+  const r = spawnSync('nginx', ['-t', '-p', `${dir}/`, '-c', conf, '-g', `pid ${dir}/t.pid; error_log ${dir}/t.log;`], { encoding: 'utf8', timeout: 20_000 });
+  return r.stderr;
+}
+
+describeWith(['linux', 'command:nginx'], 'the lexer reads words and finds errors where nginx does', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nginxconf-lex-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['plain', 'abc'],
+    ['double-quoted with spaces and ; { }', '"a b; { } c"'],
+    ['single-quoted with a double quote', `'say "hi"'`],
+    ['escaped double quote inside double quotes', '"x\\"y"'],
+    ['escaped single quote inside single quotes', "'it\\'s'"],
+    ['escaped backslash', '"a\\\\b"'],
+    ['\\t becomes a tab', '"a\\tb"'],
+    ['other escapes keep their backslash', '"\\d\\.\\z"'],
+    ['escaped space in an unquoted word', 'a\\ b'],
+    ['escaped ; in an unquoted word', 'a\\;b'],
+    ['# inside a word', 'a#b'],
+    ['quote inside an unquoted word', 'a"b'],
+    ['${var} with a } in the word', '${x}}y'],
+  ])('%s: %s', (_name, word) => {
+    const ours = tokenize(`${word};\n`, 't.conf');
+    expect(ours.problems).toEqual([]);
+    const first = ours.tokens[0];
+    expect(first?.type).toBe('word');
+    const err = nginxTest(dir, `${word};\n`);
+    const m = /unknown directive "([\s\S]*)" in /.exec(err);
+    expect(m, err).not.toBeNull();
+    expect(first?.type === 'word' && first.value).toBe(m![1]);
+  });
+
+  it.each([
+    ['a character glued to a closing quote', 'events {}\nhttp {\n  default_type "text/plain"x;\n}\n', 3],
+    ['";" with no directive', 'events {}\n;\n', 2],
+    ['"}" after an unterminated directive', 'events {}\nhttp {\n  default_type text/plain\n}\n', 4],
+    ['"}" with no open block', 'events {}\n}\n', 2],
+    ['"{" with no directive', 'events {}\n{ }\n', 2],
+    ['a missing include', 'events {}\nhttp {\n  include does-not-exist.conf;\n}\n', 3],
+  ])('%s: same line', (_name, text, line) => {
+    const err = nginxTest(dir, text);
+    const m = /\[emerg\] .* in .*test\.conf:(\d+)/.exec(err);
+    expect(m, err).not.toBeNull();
+    expect(Number(m![1])).toBe(line);
+  });
+
+  it('the agent reports those lines too', async () => {
+    const cases: [string, number][] = [
+      ['events {}\nhttp {\n  default_type "text/plain"x;\n}\n', 3],
+      ['events {}\n;\n', 2],
+      ['events {}\nhttp {\n  default_type text/plain\n}\n', 3],
+      ['events {}\n}\n', 2],
+      ['events {}\n{ }\n', 2],
+    ];
+    for (const [text, line] of cases) expect(parseConfig(text, 't.conf').problems.map((p) => p.line)).toEqual([line]);
+    // "not terminated by ;": nginx names the line of the "}", the agent the directive's own line, one above it.
+    writeFileSync(join(dir, 'inc.conf'), 'events {}\nhttp {\n  include does-not-exist.conf;\n}\n');
+    const r = await readNginxConfig(join(dir, 'inc.conf'), { resolveHosts: false });
+    expect(r.model.problems.map((p) => [p.line, p.message])).toEqual([[3, `include "does-not-exist.conf": ${dir}/does-not-exist.conf does not exist`]]);
+  });
+});
+
+/** A free loopback port (bound and released; nginx takes it right after). */
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => {
+    s.close(() => {
+      r();
+    });
+  });
+  return port;
+}
+
+interface Seen {
+  httpVersion: string;
+  connection: string | null;
+  source: string;
+}
+
+describeWith(['linux', 'command:nginx'], 'a real nginx sends upstream what the model says is in force', () => {
+  let dir = '';
+  let echo: Server | undefined;
+  let nginx: ChildProcess | undefined;
+  let port1 = 0;
+  let port2 = 0;
+  let passes: ProxyPass[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nginxconf-proxy-'));
+    echo = createHttpServer((req, res) => {
+      const h: IncomingHttpHeaders = req.headers;
+      const body = JSON.stringify({ httpVersion: req.httpVersion, connection: h.connection ?? null, source: req.socket.remoteAddress ?? '' });
+      res.setHeader('content-type', 'application/json');
+      res.end(body);
+    });
+    await new Promise<void>((r) => echo!.listen(0, '127.0.0.1', r));
+    const echoPort = (echo.address() as AddressInfo).port;
+    port1 = await freePort();
+    port2 = await freePort();
+    const conf = `master_process off;
+daemon off;
+error_log ${dir}/error.log;
+pid ${dir}/nginx.pid;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+
+  proxy_http_version 1.1;
+  proxy_bind 127.0.0.5;
+  proxy_set_header Connection "";
+  # No keepalive: a cached connection is reused whatever the proxy_bind of the
+  # location asking for it, which would hide the source address under test.
+  upstream app { server 127.0.0.1:${echoPort}; }
+  server {
+    listen 127.0.0.1:${port1};
+    location /inherits { proxy_pass http://app; }
+    location /own-headers {
+      proxy_set_header X-Own 1;
+      proxy_pass http://app;
+    }
+    location /override {
+      proxy_http_version 1.0;
+      proxy_bind off;
+      proxy_set_header Connection close;
+      proxy_pass http://app;
+      location /override/nested { proxy_pass http://app; }
+      location /override/nested-own {
+        proxy_http_version 1.1;
+        proxy_bind 127.0.0.6;
+        proxy_set_header Connection "";
+        proxy_pass http://app;
+      }
+      if ($arg_x) { proxy_pass http://app; }
+      limit_except GET { proxy_pass http://app; }
+    }
+    location /late {
+      proxy_pass http://app;
+      location /late/inner { proxy_pass http://app; }
+      proxy_set_header Connection keep-alive;
+    }
+  }
+  server {
+    listen 127.0.0.1:${port2};
+    proxy_set_header X-Server 1;
+    proxy_bind 127.0.0.7;
+    location / { proxy_pass http://app; }
+  }
+}
+`;
+    writeFileSync(join(dir, 'nginx.conf'), conf);
+    passes = (await readNginxConfig(join(dir, 'nginx.conf'), { resolveHosts: false })).model.proxyPasses;
+    nginx = spawn('nginx', ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    nginx.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    for (let i = 0; i < 100; i++) {
+      if (nginx.exitCode !== null) throw new Error(`nginx exited: ${stderr}${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''}`);
+      try {
+        await get(port1, 'GET', '/inherits');
+        return;
+      } catch {
+        await sleep(100);
+      }
+    }
+    throw new Error(`nginx did not start: ${stderr}`);
+  });
+
+  afterAll(async () => {
+    if (nginx !== undefined && nginx.exitCode === null) {
+      const exited = new Promise((r) => nginx!.once('exit', r));
+      nginx.kill('SIGTERM');
+      await exited;
+    }
+    await new Promise<void>((r) => {
+      if (echo === undefined) r();
+      else
+        echo.close(() => {
+          r();
+        });
+    });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function get(port: number, method: string, path: string): Promise<Seen> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method, path, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(body) as Seen);
+          } catch {
+            reject(new Error(`not JSON from nginx (${res.statusCode}): ${body}`));
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  /** What the upstream must see, from the model's settings: nginx's defaults where it says null. */
+  function expected(p: ProxyPass): Seen {
+    return {
+      httpVersion: p.httpVersion ?? '1.0',
+      // An empty value is not sent at all; with none set, nginx sends "Connection: close".
+      connection: p.connectionHeader === null ? 'close' : p.connectionHeader === '' ? null : p.connectionHeader,
+      source: p.bind ?? '127.0.0.1',
+    };
+  }
+
+  it.each<[string, string, 1 | 2, string]>([
+    ['GET', '/inherits', 1, '> location /inherits'],
+    ['GET', '/own-headers', 1, '> location /own-headers'],
+    ['GET', '/override', 1, '> location /override'],
+    ['GET', '/override/nested', 1, '> location /override > location /override/nested'],
+    ['GET', '/override/nested-own', 1, '> location /override > location /override/nested-own'],
+    ['GET', '/override?x=1', 1, '> location /override > if ($arg_x)'],
+    ['POST', '/override', 1, '> location /override > limit_except GET'],
+    ['GET', '/late', 1, '> location /late'],
+    ['GET', '/late/inner', 1, '> location /late > location /late/inner'],
+    ['GET', '/', 2, `> location /`],
+  ])('%s %s', async (method, path, which, suffix) => {
+    const port = which === 1 ? port1 : port2;
+    const context = `server *:${port} ${suffix}`;
+    const p = passes.find((x) => x.context === context);
+    expect(p, `no proxy_pass with context ${context} in ${passes.map((x) => x.context).join(', ')}`).toBeDefined();
+    expect(await get(port, method, path)).toEqual(expected(p!));
+  });
+});
