@@ -69,6 +69,8 @@ export function hostsToResolve(model: NginxConfigModel): string[] {
 /**
  * For each destination, the groups and direct proxy_pass entries that connect
  * to it. `resolved` maps host names (any case) to the IPs they resolved to.
+ * The configuration is indexed once by (IP, port), so the cost is one pass over
+ * the model plus one lookup per destination.
  */
 export function mapDestinations(
   destinations: readonly string[],
@@ -85,38 +87,74 @@ export function mapDestinations(
     }
     dns.set(key, set);
   }
-  /** How `host` reaches `ip`, or null when it does not. */
-  const reaches = (host: string | null, ip: string): MatchedVia | null => {
+  /** The IPs a configured host stands for, and how they were found. */
+  const addressesOf = (host: string | null): { ips: Iterable<string>; via: MatchedVia } | null => {
     if (host === null) return null;
     const literal = canonicalIp(host);
-    if (literal !== null) return literal === ip ? 'address' : null;
-    return dns.get(host.toLowerCase())?.has(ip) === true ? 'dns' : null;
+    if (literal !== null) return { ips: [literal], via: 'address' };
+    const ips = dns.get(host.toLowerCase());
+    return ips === undefined ? null : { ips, via: 'dns' };
   };
+
+  const passesByGroup = new Map<string, ProxyPass[]>();
+  for (const p of model.proxyPasses) {
+    const names = new Set([...(p.upstream === null ? [] : [p.upstream]), ...(p.upstreamCandidates ?? [])]);
+    for (const name of names) {
+      const key = `${p.module ?? 'http'} ${name}`;
+      passesByGroup.set(key, [...(passesByGroup.get(key) ?? []), p]);
+    }
+  }
+
+  interface Entry {
+    groups: Map<UpstreamGroup, UpstreamMatch['servers']>;
+    direct: DirectMatch[];
+  }
+  const index = new Map<string, Entry>();
+  const entry = (ip: string, port: number): Entry => {
+    const key = `${ip} ${port}`;
+    let e = index.get(key);
+    if (e === undefined) {
+      e = { groups: new Map(), direct: [] };
+      index.set(key, e);
+    }
+    return e;
+  };
+  for (const group of model.upstreams) {
+    for (const server of group.servers) {
+      const a = addressesOf(server.host);
+      if (a === null || server.port === null) continue;
+      for (const ip of a.ips) {
+        const e = entry(ip, server.port);
+        const list = e.groups.get(group) ?? [];
+        if (!list.some((x) => x.server === server)) list.push({ server, via: a.via });
+        e.groups.set(group, list);
+      }
+    }
+  }
+  for (const proxyPass of model.proxyPasses) {
+    const a = proxyPass.upstream === null ? addressesOf(proxyPass.host) : null;
+    if (a === null || proxyPass.port === null) continue;
+    for (const ip of a.ips) {
+      const e = entry(ip, proxyPass.port);
+      if (!e.direct.some((d) => d.proxyPass === proxyPass)) e.direct.push({ proxyPass, via: a.via });
+    }
+  }
 
   return destinations.map((destination) => {
     const d = parseDestination(destination);
-    const mapping: DestinationMapping = { destination, ip: d?.ip ?? null, port: d?.port ?? null, upstreams: [], direct: [], unmapped: true };
-    if (d === null) return mapping;
-    for (const group of model.upstreams) {
-      const servers: UpstreamMatch['servers'] = [];
-      for (const server of group.servers) {
-        if (server.port !== d.port) continue;
-        const via = reaches(server.host, d.ip);
-        if (via !== null) servers.push({ server, via });
-      }
-      if (servers.length === 0) continue;
-      const module = group.module ?? 'http';
-      const proxyPasses = model.proxyPasses.filter(
-        (p) => (p.module ?? 'http') === module && (p.upstream === group.name || (p.upstreamCandidates ?? []).includes(group.name)),
-      );
-      mapping.upstreams.push({ group, servers, proxyPasses });
+    const e = d === null ? undefined : index.get(`${d.ip} ${d.port}`);
+    const upstreams: UpstreamMatch[] = [];
+    for (const [group, servers] of e?.groups ?? []) {
+      upstreams.push({ group, servers, proxyPasses: passesByGroup.get(`${group.module ?? 'http'} ${group.name}`) ?? [] });
     }
-    for (const proxyPass of model.proxyPasses) {
-      if (proxyPass.upstream !== null || proxyPass.port !== d.port) continue;
-      const via = reaches(proxyPass.host, d.ip);
-      if (via !== null) mapping.direct.push({ proxyPass, via });
-    }
-    mapping.unmapped = mapping.upstreams.length === 0 && mapping.direct.length === 0;
-    return mapping;
+    const direct = e?.direct ?? [];
+    return {
+      destination,
+      ip: d?.ip ?? null,
+      port: d?.port ?? null,
+      upstreams,
+      direct: [...direct],
+      unmapped: upstreams.length === 0 && direct.length === 0,
+    };
   });
 }

@@ -183,7 +183,9 @@ class Extractor {
         continue;
       }
       seen.set(name.toLowerCase(), d);
-      this.upstreams.push(this.upstream(d, name, module));
+      const group = this.upstream(d, name, module);
+      this.upstreams.push(group);
+      this.byName.set(`${module} ${name.toLowerCase()}`, group);
     }
   }
 
@@ -263,9 +265,11 @@ class Extractor {
     return server;
   }
 
+  /** Groups by module and lower-case name (nginx compares names without case). */
+  private readonly byName = new Map<string, UpstreamGroup>();
+
   group(name: string, module: NginxModule): UpstreamGroup | undefined {
-    const lower = name.toLowerCase();
-    return this.upstreams.find((g) => (g.module ?? 'http') === module && g.name.toLowerCase() === lower);
+    return this.byName.get(`${module} ${name.toLowerCase()}`);
   }
 
   /** The settings of one level, applied over the enclosing scope. */
@@ -456,10 +460,8 @@ function distinct(values: readonly string[]): string[] {
 
 /** Problems by file (in the order the files were read), then line; a stable sort keeps the rest in the order found. */
 function inFileOrder(problems: ConfigProblem[], files: readonly string[]): ConfigProblem[] {
-  const rank = (f: string): number => {
-    const k = files.indexOf(f);
-    return k === -1 ? files.length : k;
-  };
+  const index = new Map(files.map((f, k) => [f, k]));
+  const rank = (f: string): number => index.get(f) ?? files.length;
   return [...problems].sort((a, b) => rank(a.file) - rank(b.file) || (a.line ?? 0) - (b.line ?? 0));
 }
 

@@ -37,6 +37,7 @@ import {
   globMatches,
   includeArguments,
   isIncludePattern,
+  type AssembledConfig,
   type AssembleLimits,
   type IncludeSource,
 } from '../parse/includes.js';
@@ -89,7 +90,6 @@ export async function readNginxConfig(path: string, options: ReadNginxConfigOpti
     const read = await readTree(full, limits, options.openFile ?? openReadOnly);
     source = read.source;
     model = extractModel(read.assembled);
-    model.problems.unshift(...read.problems);
   } catch (err) {
     // Only a defect can land here; it must not take the agent down with it.
     model = emptyModel([{ file: full, line: null, message: `the configuration could not be read: ${err instanceof Error ? err.message : String(err)}` }]);
@@ -119,10 +119,10 @@ async function readTree(
   mainFile: string,
   limits: ConfigReadLimits,
   openFile: OpenFile,
-): Promise<{ assembled: ReturnType<typeof assembleConfig>; source: 'files' | 'dump'; problems: ConfigProblem[] }> {
+): Promise<{ assembled: AssembledConfig; source: 'files' | 'dump' }> {
   const main = await readConfigFile(mainFile, limits.maxFileBytes, openFile);
   if (!main.ok) {
-    return { assembled: { directives: [], files: [], problems: [{ file: mainFile, line: null, message: `${mainFile} ${main.error}` }] }, source: 'files', problems: [] };
+    return { assembled: { directives: [], files: [], problems: [{ file: mainFile, line: null, message: `${mainFile} ${main.error}` }] }, source: 'files' };
   }
   if (looksLikeNginxDump(main.text)) return fromDump(mainFile, main.text, limits);
 
@@ -167,17 +167,13 @@ async function readTree(
     expand: (fullPath) => expansions.get(fullPath) ?? [fullPath],
     load: (p) => loaded.get(p) ?? { error: 'was not read' },
   };
-  return { assembled: assembleConfig(mainFile, source, limits), source: 'files', problems: [] };
+  return { assembled: assembleConfig(mainFile, source, limits), source: 'files' };
 }
 
-function fromDump(
-  dumpPath: string,
-  text: string,
-  limits: AssembleLimits,
-): { assembled: ReturnType<typeof assembleConfig>; source: 'dump'; problems: ConfigProblem[] } {
+function fromDump(dumpPath: string, text: string, limits: AssembleLimits): { assembled: AssembledConfig; source: 'dump' } {
   const split = splitNginxDump(text, dumpPath);
   const first = split.files[0];
-  if (first === undefined) return { assembled: { directives: [], files: [], problems: [] }, source: 'dump', problems: split.problems };
+  if (first === undefined) return { assembled: { directives: [], files: [], problems: split.problems }, source: 'dump' };
   const byPath = new Map(split.files.map((f) => [f.path, f]));
   const names = [...byPath.keys()];
   const source: IncludeSource = {
@@ -187,5 +183,6 @@ function fromDump(
       return f === undefined ? { error: `is not in the nginx -T output in ${dumpPath}` } : parseConfig(f.text, p);
     },
   };
-  return { assembled: assembleConfig(first.path, source, limits), source: 'dump', problems: split.problems };
+  const assembled = assembleConfig(first.path, source, limits);
+  return { assembled: { ...assembled, problems: [...split.problems, ...assembled.problems] }, source: 'dump' };
 }

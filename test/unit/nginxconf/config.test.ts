@@ -269,6 +269,13 @@ describe('nginx -T output given as the file', () => {
       { file: '/srv/nginx/nginx.conf', line: 3, message: `include "${scratch}/inc.conf": ${scratch}/inc.conf is not in the nginx -T output in ${join(scratch, 'dump.txt')}` },
     ]);
   });
+
+  it('reports the dump\'s own problems against the dump file', async () => {
+    writeFileSync(join(scratch, 'dump.txt'), 'nginx: the configuration file /n/nginx.conf syntax is ok\n# configuration file /n/nginx.conf:\nevents {}\n\n# configuration file /n/nginx.conf:\nevents {}\n\n');
+    const r = await readNginxConfig(join(scratch, 'dump.txt'), noDns);
+    expect(r.source).toBe('dump');
+    expect(r.model.problems).toEqual([{ file: join(scratch, 'dump.txt'), line: 5, message: '/n/nginx.conf appears twice in the nginx -T output; the first copy is used' }]);
+  });
 });
 
 describe('host names', () => {

@@ -117,3 +117,18 @@ describe('mapDestinations', () => {
     expect(hostsToResolve(m)).toEqual(['app-b.internal', 'localhost', 'search.internal']);
   });
 });
+
+it('scales: 2000 destinations against 5000 groups and 5000 locations (indexed once, not scanned per destination)', () => {
+  const parts: string[] = ['http {'];
+  for (let i = 0; i < 5000; i++) parts.push(`upstream u${i} { server 10.${(i >> 8) & 255}.${i & 255}.1:8080; server 10.${(i >> 8) & 255}.${i & 255}.2:8080; }`);
+  parts.push('server {');
+  for (let i = 0; i < 5000; i++) parts.push(`location /p${i} { proxy_pass http://u${i}; }`);
+  parts.push('} }');
+  const m = model(parts.join('\n'));
+  const destinations = Array.from({ length: 2000 }, (_v, i) => `10.${(i >> 8) & 255}.${i & 255}.2:8080`);
+  const started = performance.now();
+  const r = mapDestinations(destinations, m, new Map());
+  // A generous bound: the indexed mapping takes milliseconds; a per-destination scan of the model took tens of seconds.
+  expect(performance.now() - started).toBeLessThan(5000);
+  expect(r.every((x, i) => x.upstreams.length === 1 && x.upstreams[0]!.group.name === `u${i}` && x.upstreams[0]!.proxyPasses.length === 1)).toBe(true);
+});
