@@ -103,6 +103,48 @@ describeWith(['linux', 'command:nginx'], 'the lexer reads words and finds errors
   });
 });
 
+describeWith(['linux', 'command:nginx'], 'the model refuses what nginx refuses (nginx -t as the judge)', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nginxconf-judge-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['keepalive_time 1h30m;', ''],
+    ['keepalive_time "1h 30m";', ''],
+    ['keepalive_time "1m 30";', ''],
+    ['keepalive_time 500ms;', ''],
+    ['keepalive_timeout 1w;', ''],
+    ['keepalive_time 30m1h;', ''],
+    ['keepalive_time 1M;', ''],
+    ['keepalive_time 1y;', ''],
+    ['keepalive_time 1.5s;', ''],
+    ['keepalive 0;', ''],
+    ['keepalive_requests 1k;', ''],
+    ['', 'http://app'],
+    ['', 'http://APP/x'],
+    ['', 'http://app:8080'],
+    ['', 'https://127.0.0.1'],
+    ['', 'http://[::1]:9000/'],
+    ['', 'http://unix:/tmp/x.sock:/api'],
+    ['', 'http://10.0.0.1:0'],
+    ['', 'http://10.0.0.1:65536'],
+    ['', 'ftp://app'],
+    ['', 'http://$host$request_uri'],
+  ])('upstream { %s } / proxy_pass %s', async (upstreamExtra, target) => {
+    const conf = join(dir, 'judge.conf');
+    writeFileSync(conf, `events {}\nhttp {\n  upstream app { server 127.0.0.1:9; keepalive 2; ${upstreamExtra} }\n  server { location / { proxy_pass ${target === '' ? 'http://app' : target}; } }\n}\n`);
+    const nginxOk = /test is successful/.test(
+      spawnSync('nginx', ['-t', '-p', `${dir}/`, '-c', conf, '-g', `pid ${dir}/t.pid; error_log ${dir}/t.log;`], { encoding: 'utf8', timeout: 20_000 }).stderr,
+    );
+    const ours = await readNginxConfig(conf, { resolveHosts: false });
+    expect(ours.model.problems.map((p) => p.message).join('; ') === '' ? 'accepted' : 'refused').toBe(nginxOk ? 'accepted' : 'refused');
+  });
+});
+
 /** A free loopback port (bound and released; nginx takes it right after). */
 async function freePort(): Promise<number> {
   const s = createNetServer();
