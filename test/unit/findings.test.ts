@@ -4,7 +4,8 @@ import { computeHeadroom, type KernelSettings } from '../../agent/sockets/model/
 import { counterRate } from '../../agent/sockets/model/rates.js';
 import { SocketTableBuilder } from '../../agent/sockets/model/socketTable.js';
 import { scanProcNetTcp } from '../../agent/sockets/parse/procNetTcp.js';
-import type { HostCounters, SysctlValues } from '../../agent/sockets/sample.js';
+import type { HostCounters } from '../../agent/sockets/sample.js';
+import { QUIET_COUNTERS, sysctlsFor } from '../support/kernelState.js';
 import { established, tcp4, timeWaits, type Row } from '../support/procText.js';
 
 const SETTINGS: KernelSettings = {
@@ -14,37 +15,17 @@ const SETTINGS: KernelSettings = {
   tcpTimestamps: 1,
   tcpTwReuseDelayMs: 1000,
 };
-const COUNTERS: HostCounters = {
-  activeOpens: 0,
-  passiveOpens: 0,
-  attemptFails: 0,
-  timeWaitOverflow: 0,
-  tcpInUse: 0,
-  tcpOrphan: 0,
-  tcpTimeWait: 0,
-  tcp6InUse: 0,
-  conntrackCount: null,
-  conntrackMax: null,
-};
+const COUNTERS = QUIET_COUNTERS;
 
 function input(rows: Row[], settings: Partial<KernelSettings> = {}, counters: Partial<HostCounters> = {}): FindingInput {
   const s = { ...SETTINGS, ...settings };
   const b = new SocketTableBuilder(s.portRange);
   const bytes = new TextEncoder().encode(tcp4(rows));
   scanProcNetTcp(bytes, bytes.length, 4, 'LE', b);
-  const sysctls: SysctlValues = {
-    ipLocalPortRange: s.portRange,
-    ipLocalReservedPorts: [...s.reservedPorts],
-    tcpTwReuse: s.tcpTwReuse,
-    tcpTwReuseDelayMs: s.tcpTwReuseDelayMs,
-    tcpTimestamps: s.tcpTimestamps,
-    tcpFinTimeoutSeconds: 60,
-    tcpMaxTwBuckets: 262144,
-  };
   return {
     headroom: computeHeadroom(b.build(), s, { rateWindowSeconds: 60 }),
     settings: s,
-    sysctls,
+    sysctls: sysctlsFor(s),
     counters: { ...COUNTERS, ...counters },
     thresholds: { warningHeadroomRatio: 0.2, criticalHeadroomRatio: 0.05 },
   };

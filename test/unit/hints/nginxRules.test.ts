@@ -9,23 +9,12 @@ import { compareVersions } from '../../../agent/hints/nginx.js';
 import { computeHeadroom, type KernelSettings } from '../../../agent/sockets/model/headroom.js';
 import { SocketTableBuilder } from '../../../agent/sockets/model/socketTable.js';
 import { scanProcNetTcp } from '../../../agent/sockets/parse/procNetTcp.js';
-import type { HostCounters, SysctlValues } from '../../../agent/sockets/sample.js';
+import { QUIET_COUNTERS, sysctlsFor } from '../../support/kernelState.js';
 import type { NginxConfigModel, ProxyPass, UpstreamGroup } from '../../../agent/nginxconf/model/types.js';
 import { established, tcp4, timeWaits, type Row } from '../../support/procText.js';
 
 const SETTINGS: KernelSettings = { portRange: { low: 40000, high: 40999 }, reservedPorts: [], tcpTwReuse: 2, tcpTimestamps: 1, tcpTwReuseDelayMs: 1000 };
-const COUNTERS: HostCounters = {
-  activeOpens: 0,
-  passiveOpens: 0,
-  attemptFails: 0,
-  timeWaitOverflow: 0,
-  tcpInUse: 0,
-  tcpOrphan: 0,
-  tcpTimeWait: 0,
-  tcp6InUse: 0,
-  conntrackCount: null,
-  conntrackMax: null,
-};
+const COUNTERS = QUIET_COUNTERS;
 const AT = { file: '/etc/nginx/conf.d/app.conf', line: 1 };
 const DEST = '10.0.0.5:8080';
 
@@ -81,19 +70,10 @@ function input(rows: Row[], n?: NginxEvidence): FindingInput {
   const b = new SocketTableBuilder(SETTINGS.portRange);
   const bytes = new TextEncoder().encode(tcp4(rows));
   scanProcNetTcp(bytes, bytes.length, 4, 'LE', b);
-  const sysctls: SysctlValues = {
-    ipLocalPortRange: SETTINGS.portRange,
-    ipLocalReservedPorts: [],
-    tcpTwReuse: SETTINGS.tcpTwReuse,
-    tcpTwReuseDelayMs: 1000,
-    tcpTimestamps: 1,
-    tcpFinTimeoutSeconds: 60,
-    tcpMaxTwBuckets: 262144,
-  };
   return {
     headroom: computeHeadroom(b.build(), SETTINGS, { rateWindowSeconds: 60 }),
     settings: SETTINGS,
-    sysctls,
+    sysctls: sysctlsFor(SETTINGS),
     counters: COUNTERS,
     thresholds: { warningHeadroomRatio: 0.2, criticalHeadroomRatio: 0.05 },
     ...(n !== undefined ? { nginx: n } : {}),
