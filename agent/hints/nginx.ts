@@ -19,6 +19,7 @@
  */
 import type { DestinationHeadroom } from '../sockets/model/headroom.js';
 import type { MapDefinition, NginxConfigModel, ProxyPass, UpstreamGroup } from '../nginxconf/model/types.js';
+import { compareVersions } from '../nginxconf/model/version.js';
 import { heldOpen, timeWaitDominated } from './kernel.js';
 import {
   destinationLevel,
@@ -38,17 +39,6 @@ const DEFAULT_POOL_SINCE_1_29_7 = 32;
 const KEEPALIVE_REQUESTS_1000_SINCE = '1.19.10';
 const DEFAULT_KEEPALIVE_TIME_MS = 3_600_000;
 const TIME_WAIT_S = 60;
-
-/** -1, 0 or 1; versions are dotted numbers ("1.22.1"). */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  return 0;
-}
 
 /** true/false, or null when the version is unknown. */
 function atLeast(version: string | null, min: string): boolean | null {

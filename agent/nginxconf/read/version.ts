@@ -1,7 +1,6 @@
 /**
- * nginx's version: parsed from `nginx -v` output (pure), read by running the
- * binary the operator named (I/O), and compared (pure, for rules such as "before
- * 1.29.7 keepalive needs proxy_http_version 1.1").
+ * nginx's version, read by running the binary the operator named. Parsing and
+ * comparing are pure (../model/version.ts) and re-exported here.
  *
  * `nginx -v` writes one line to stderr, "nginx version: " NGINX_VER_BUILD
  * (ngx_show_version_info in src/core/nginx.c), e.g. `nginx version: nginx/1.22.1`,
@@ -13,48 +12,8 @@
  */
 import { execFile } from 'node:child_process';
 
-export interface NginxVersion {
-  /** The product as printed: `nginx`, `openresty`, `freenginx`, `Tengine`… */
-  product: string;
-  /**
-   * The nginx core version as `major.minor.patch`. OpenResty's fourth number is
-   * its own and is dropped; for Tengine, the nginx version in parentheses.
-   * freenginx numbers its releases on its own line since it forked from nginx
-   * 1.25, so compare its version with care (`product` says which it is).
-   */
-  version: string;
-}
-
-const VERSION_LINE = /([A-Za-z][\w.-]*) version: ([A-Za-z][\w.-]*)\/(\d+\.\d+\.\d+)(?:\.\d+)*(?: \((?:[^)]*?nginx\/(\d+\.\d+\.\d+))?[^)]*\))?/;
-
-/** The version in `nginx -v` output, or null when there is none. */
-export function parseNginxVersion(text: string): NginxVersion | null {
-  const m = VERSION_LINE.exec(text);
-  if (m === null) return null;
-  const product = m[2]!;
-  const version = m[4] ?? m[3]!;
-  return { product, version };
-}
-
-/**
- * Compares dotted versions number by number (`1.9.0` < `1.22.1`); a missing part
- * counts as 0. Negative when a < b, 0 when equal, positive when a > b. A part that
- * is not a number counts as 0.
- */
-export function compareVersions(a: string, b: string): number {
-  const x = a.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : 0));
-  const y = b.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : 0));
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  return 0;
-}
-
-/** True when `version` is older than `than` (e.g. versionBefore('1.22.1', '1.29.7')). */
-export function versionBefore(version: string, than: string): boolean {
-  return compareVersions(version, than) < 0;
-}
+export { compareVersions, parseNginxVersion, versionBefore, type NginxVersion } from '../model/version.js';
+import { parseNginxVersion, type NginxVersion } from '../model/version.js';
 
 export type NginxVersionRead = ({ ok: true } & NginxVersion) | { ok: false; error: string };
 

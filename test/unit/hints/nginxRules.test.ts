@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { computeFindings, type DestinationRoute, type FindingInput, type NginxEvidence } from '../../../agent/hints/findings.js';
-import { compareVersions } from '../../../agent/hints/nginx.js';
+import { compareVersions } from '../../../agent/nginxconf/model/version.js';
 import { computeHeadroom, type KernelSettings } from '../../../agent/sockets/model/headroom.js';
 import { SocketTableBuilder } from '../../../agent/sockets/model/socketTable.js';
 import { scanProcNetTcp } from '../../../agent/sockets/parse/procNetTcp.js';
