@@ -185,6 +185,7 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
     ['tcp6', 'net/tcp6', 6],
   ] as const) {
     builder.currentSource = procPath(procRoot, rel);
+    builder.takeFirstMalformed(); // from the previous table
     const stream = new TcpTableStream(family, opts.endianness, builder);
     const before = builder.malformedRows;
     const r = buffer.stream(procRoot, rel, (chunk, length) => {
@@ -200,6 +201,17 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
     }
     const bad = builder.malformedRows - before;
     malformedLines[source] = bad;
+    // The kernel always prints the header, and a table of which no line parses is
+    // not a socket table: counting it as "no sockets" would report an exhausted host
+    // as healthy. The source is down and the last good values stay.
+    if (r.value === 0 || (bad > 0 && stream.rows === 0)) {
+      const detail =
+        r.value === 0
+          ? `${r.path}: empty, not the kernel's format`
+          : `${r.path}: not the kernel's format (${bad} malformed line(s), no socket row; ${builder.takeFirstMalformed() ?? ''})`;
+      sources.push({ source, state: 'error', detail, ...(source === 'tcp' ? { code: 'AGENT_ERR_PROC_MALFORMED' as const } : {}) });
+      continue;
+    }
     if (source === 'tcp') tcpOk = true;
     sources.push(bad > 0 ? { source, state: 'ok', detail: `${bad} malformed line(s) skipped` } : { source, state: 'ok' });
   }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatIPv6 } from '../../agent/sockets/parse/addresses.js';
-import { parseProcNetTcp, TcpTableStream, tcpStateName, type TcpRowSink } from '../../agent/sockets/parse/procNetTcp.js';
+import { MAX_LINE_BYTES, parseProcNetTcp, TcpTableStream, tcpStateName, type TcpRowSink } from '../../agent/sockets/parse/procNetTcp.js';
 
 const fixture = (p: string): string => readFileSync(new URL(`../fixtures/${p}`, import.meta.url), 'latin1');
 const HEADER4 = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -81,6 +81,18 @@ describe('malformed input', () => {
 
   it('an empty table (header only) has no rows', () => {
     expect(parseProcNetTcp(HEADER6, 6)).toEqual({ rows: [], malformed: [] });
+  });
+
+  it('a table without the kernel\'s header line says so on line 1', () => {
+    const r = parseProcNetTcp(`this is not a socket table\n${good}\n`, 4);
+    expect(r.malformed).toEqual([{ lineNumber: 1, reason: 'no "sl  local_address" header line' }]);
+    expect(r.rows).toHaveLength(1);
+  });
+
+  it(`a line longer than ${MAX_LINE_BYTES} bytes is malformed even when it starts like a row`, () => {
+    const r = parseProcNetTcp(`${HEADER4}${good}${' 0'.repeat(MAX_LINE_BYTES)}\n${good}\n`, 4);
+    expect(r.malformed).toEqual([{ lineNumber: 2, reason: `line longer than ${MAX_LINE_BYTES} bytes` }]);
+    expect(r.rows).toHaveLength(1);
   });
 });
 
@@ -204,5 +216,65 @@ describe('TcpTableStream: chunked parsing', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe(`TcpTableStream: lines longer than ${MAX_LINE_BYTES} bytes`, () => {
+  const row = (sl: number): string => `${String(sl).padStart(4)}: 0100007F:9C58 0100007F:2329 01 00000000:00000000 00:00000000 00000000     0        0 1 2 0 20 0 0 10 -1`;
+  const endless = 'x'.repeat(3 * MAX_LINE_BYTES);
+  // An overlong line of nonsense, an overlong line that starts as a row, an exactly-at-the-limit line, and an unterminated overlong last line.
+  const text = `${HEADER4}${row(0)}\n${endless}\n${row(1)}\n${row(2)}${' '.repeat(MAX_LINE_BYTES)}\n${'y'.repeat(MAX_LINE_BYTES)}\n${row(3)}\n${endless}`;
+  const bytes = new TextEncoder().encode(text);
+  const calls = (chunkSizes: readonly number[]): string[] => {
+    const out: string[] = [];
+    const st = new TcpTableStream(4, 'LE', {
+      row4: (...a) => out.push(`4 ${a.join(' ')}`),
+      row6: (...a) => out.push(`6 ${a.join(' ')}`),
+      malformed: (line, reason) => out.push(`! ${line} ${reason}`),
+    });
+    const chunk = new Uint8Array(Math.max(...chunkSizes));
+    let pos = 0;
+    let i = 0;
+    while (pos < bytes.length) {
+      const n = Math.min(chunkSizes[i++ % chunkSizes.length]!, bytes.length - pos);
+      chunk.set(bytes.subarray(pos, pos + n));
+      st.push(chunk, n);
+      pos += n;
+    }
+    st.end();
+    return out;
+  };
+
+  it('reports each as one malformed line and parses the rows around them, as the whole-text parser does', () => {
+    const whole = calls([bytes.length]);
+    expect(whole.filter((l) => l.startsWith('!'))).toEqual([
+      `! 3 line longer than ${MAX_LINE_BYTES} bytes`,
+      `! 5 line longer than ${MAX_LINE_BYTES} bytes`,
+      `! 6 no "sl:" slot column`,
+      `! 8 line longer than ${MAX_LINE_BYTES} bytes`,
+    ]);
+    expect(whole.filter((l) => l.startsWith('4'))).toHaveLength(3);
+    const parsed = parseProcNetTcp(text, 4);
+    expect(parsed.malformed.map((m) => m.lineNumber)).toEqual([3, 5, 6, 8]);
+    expect(parsed.rows).toHaveLength(3);
+  });
+
+  it('any chunking gives the same calls (property)', () => {
+    const whole = calls([bytes.length]);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 2 * MAX_LINE_BYTES + 100 }), { minLength: 1, maxLength: 20 }), (sizes) => {
+        expect(calls(sizes)).toEqual(whole);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a file of one endless line is one malformed line 1', () => {
+    const out: string[] = [];
+    const st = new TcpTableStream(4, 'LE', { row4: () => out.push('row'), row6: () => out.push('row'), malformed: (line, reason) => out.push(`! ${line} ${reason}`) });
+    const chunk = new Uint8Array(256 * 1024).fill(0x78);
+    for (let i = 0; i < 64; i++) st.push(chunk, chunk.length);
+    st.end();
+    expect(out).toEqual([`! 1 line longer than ${MAX_LINE_BYTES} bytes`]);
   });
 });

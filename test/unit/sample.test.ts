@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeReadFailure } from '../../agent/regularFile.js';
-import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
+import { MAX_TEXT_BYTES, ProcBuffer } from '../../agent/sockets/read/procfs.js';
 import { takeSocketSample } from '../../agent/sockets/sample.js';
 import { FIXTURE_PROC, scratchProc } from '../support/procTree.js';
 
@@ -124,6 +124,48 @@ describe('broken sources', () => {
     expect(s.malformedLines.tcp).toBe(2);
     expect(s.problems[0]).toMatch(/net\/tcp line 133: no "sl:" slot column/);
     expect(s.headroom?.destinations[0]?.headroom).toBe(0);
+  });
+
+  it.each([
+    ['nonsense', Buffer.concat([Buffer.from('not a socket table\n'), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256))])],
+    ['one endless line', Buffer.alloc(2 * 1024 * 1024, 'x')],
+    ['the header and nothing that parses', Buffer.from('  sl  local_address rem_address   st\ngarbage\n')],
+  ])('a net/tcp of %s is malformed: no headroom (the last values stand) rather than an empty table', (_name, bytes) => {
+    const root = broken();
+    writeFileSync(join(root, 'net/tcp'), bytes);
+    const s = sample(root);
+    expect(s.headroom).toBeNull();
+    expect(s.sources.find((x) => x.source === 'tcp')).toMatchObject({ state: 'error', code: 'AGENT_ERR_PROC_MALFORMED' });
+    expect(s.sources.find((x) => x.source === 'tcp')?.detail).toMatch(/net\/tcp: not the kernel's format \(\d+ malformed line\(s\), no socket row; line \d+: [^)]+\)$/);
+    expect(s.malformedLines.tcp).toBeGreaterThan(0);
+  });
+
+  it('an empty net/tcp (the kernel always prints the header) is malformed', () => {
+    const root = broken();
+    writeFileSync(join(root, 'net/tcp'), '');
+    const s = sample(root);
+    expect(s.headroom).toBeNull();
+    expect(s.sources.find((x) => x.source === 'tcp')).toMatchObject({ state: 'error', code: 'AGENT_ERR_PROC_MALFORMED', detail: `${join(root, 'net/tcp')}: empty, not the kernel's format` });
+  });
+
+  it('a net/tcp6 of nonsense marks tcp6 down; headroom stands on net/tcp', () => {
+    const root = broken();
+    writeFileSync(join(root, 'net/tcp6'), 'nonsense\nmore nonsense\n');
+    const s = sample(root);
+    expect(s.sources.find((x) => x.source === 'tcp6')?.state).toBe('error');
+    expect(s.headroom?.destinations[0]).toMatchObject({ destination: '127.0.0.2:9000', headroom: 0 });
+  });
+
+  it('a sysctl file of a megabyte or more is refused, not read whole', () => {
+    const root = broken();
+    writeFileSync(join(root, 'sys/net/ipv4/ip_local_port_range'), Buffer.alloc(MAX_TEXT_BYTES, '4'));
+    const s = sample(root);
+    expect(s.headroom).toBeNull();
+    expect(s.sources.find((x) => x.source === 'sysctl')).toMatchObject({
+      state: 'error',
+      code: 'AGENT_ERR_PROC_UNREADABLE',
+      detail: `${join(root, 'sys/net/ipv4/ip_local_port_range')}: ${MAX_TEXT_BYTES} bytes or more, not what the kernel writes there`,
+    });
   });
 
   it('conntrack is read when present', () => {

@@ -51,6 +51,23 @@ describe('integer sysctls', () => {
   it('names the sysctl when it fails', () => {
     expect(() => parseIntegerValue('on', 'tcp_tw_reuse')).toThrow(/tcp_tw_reuse: expected an integer/);
   });
+  it('rejects a number past 2^53 instead of rounding it (or reading +Inf)', () => {
+    expect(() => parseIntegerValue('9007199254740993\n', 'tcp_max_tw_buckets')).toThrow(/tcp_max_tw_buckets: "9007199254740993" is out of range/);
+    expect(() => parseIntegerValue('7'.repeat(400), 'tcp_tw_reuse')).toThrow(/out of range/);
+  });
+  it('quotes at most 40 characters of what it read', () => {
+    const junk = 'x'.repeat(100_000);
+    for (const f of [() => parseIntegerValue(junk, 'tcp_tw_reuse'), () => parsePortRange(junk), () => parsePortRange(`${junk} 1`), () => parseReservedPorts(junk)]) {
+      let message = '';
+      try {
+        f();
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/"x{40}…"/);
+      expect(message.length).toBeLessThan(120);
+    }
+  });
 });
 
 describe('/proc/net/snmp and netstat', () => {

@@ -36,7 +36,13 @@ export class RollingErrorWindow {
   add(event: ErrorLogEvent, line: string, nowMs: number): void {
     if (event.kind === 'other') return;
     if (event.timeMs < nowMs - this.windowMs) return;
-    const startMs = Math.floor(event.timeMs / BUCKET_MS) * BUCKET_MS;
+    // nginx stamps lines from the clock the agent reads, so a line from the future
+    // comes from a clock stepped back, a time-zone mismatch or a file that is not
+    // nginx's. It is counted as happening now: a bucket per future stamp would be
+    // kept until that time came (a flood of such lines took hundreds of MB and
+    // seconds of the event loop), and the window must stay windowMs long.
+    const atMs = Math.min(event.timeMs, nowMs);
+    const startMs = Math.floor(atMs / BUCKET_MS) * BUCKET_MS;
     let b = this.buckets.find((x) => x.startMs === startMs);
     if (b === undefined) {
       b = { startMs, kinds: new Map(), byDestination: new Map() };
@@ -45,11 +51,11 @@ export class RollingErrorWindow {
       this.prune(nowMs);
     }
     const k = b.kinds.get(event.kind);
-    if (k === undefined) b.kinds.set(event.kind, { count: 1, firstMs: event.timeMs, lastMs: event.timeMs, sample: escapeUntrusted(line, 600) });
+    if (k === undefined) b.kinds.set(event.kind, { count: 1, firstMs: atMs, lastMs: atMs, sample: escapeUntrusted(line, 600) });
     else {
       k.count++;
-      if (event.timeMs < k.firstMs) k.firstMs = event.timeMs;
-      if (event.timeMs > k.lastMs) k.lastMs = event.timeMs;
+      if (atMs < k.firstMs) k.firstMs = atMs;
+      if (atMs > k.lastMs) k.lastMs = atMs;
     }
     if (event.destination !== null) {
       let d = b.byDestination.get(event.destination);

@@ -78,6 +78,7 @@ export class SocketTableBuilder implements TcpRowSink {
   private readonly malformedSamples: string[] = [];
   /** Set by the caller before each table so malformed-line reports name the file. */
   currentSource = '';
+  private firstMalformed: string | null = null;
 
   /**
    * `arrays`: record arrays to fill, reused from the previous table (the sampler
@@ -190,9 +191,17 @@ export class SocketTableBuilder implements TcpRowSink {
 
   malformed(lineNumber: number, reason: string): void {
     this.malformedCount++;
+    this.firstMalformed ??= `line ${lineNumber}: ${reason}`;
     if (this.malformedSamples.length < MAX_MALFORMED_SAMPLES) {
       this.malformedSamples.push(`${this.currentSource} line ${lineNumber}: ${reason}`);
     }
+  }
+
+  /** The first malformed line ("line N: reason") since the last call, or null; the next call starts afresh. */
+  takeFirstMalformed(): string | null {
+    const first = this.firstMalformed;
+    this.firstMalformed = null;
+    return first;
   }
 
   get malformedRows(): number {

@@ -70,6 +70,17 @@ for (let c = 0; c < 6; c++) {
 const SPACE = 32;
 const COLON = 58;
 const NEWLINE = 10;
+const LOWER_S = 115;
+const LOWER_L = 108;
+
+/**
+ * Longest line the scanner accepts, newline excluded. The kernel's rows are under
+ * 200 bytes (get_tcp4_sock() pads to 149, tcp6 rows are about 180), so anything
+ * longer is not a socket table: it is reported as one malformed line and, when
+ * streamed, dropped rather than buffered, so a file of nonsense without newlines
+ * costs a chunk of memory, not its size.
+ */
+export const MAX_LINE_BYTES = 4096;
 
 function bswap32(v: number): number {
   return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
@@ -120,9 +131,17 @@ export function scanLines(
     lineNumber++;
     const start = pos;
     pos = eol + 1;
-    if (lineNumber === 1) continue; // the "  sl  local_address ..." header
+    if (eol - start > MAX_LINE_BYTES) {
+      sink.malformed(lineNumber, `line longer than ${MAX_LINE_BYTES} bytes`);
+      continue;
+    }
     let p = start;
     while (p < eol && buf[p] === SPACE) p++;
+    if (lineNumber === 1) {
+      // The "  sl  local_address ..." header: a table without it is not the kernel's.
+      if (buf[p] !== LOWER_S || buf[p + 1] !== LOWER_L || buf[p + 2] !== SPACE) sink.malformed(1, 'no "sl  local_address" header line');
+      continue;
+    }
     if (p === eol) continue; // blank line
     // "sl:" slot number, any width
     while (p < eol && HEX[buf[p]!]! >= 0) p++;
@@ -236,11 +255,14 @@ export function scanLines(
 
 /**
  * Feeds a table to scanLines in chunks as they are read, so the whole table (18 MB
- * for 120 000 sockets) never sits in memory: only a chunk and one partial line.
+ * for 120 000 sockets) never sits in memory: only a chunk and one partial line of
+ * at most MAX_LINE_BYTES.
  */
 export class TcpTableStream {
   private carry = new Uint8Array(512);
   private carryLength = 0;
+  /** Inside a line longer than MAX_LINE_BYTES: its bytes are dropped up to its newline. */
+  private overlong = false;
   private lines = 0;
   rows = 0;
 
@@ -256,10 +278,18 @@ export class TcpTableStream {
     this.lines += r.lines;
   }
 
+  /** Appends buf[start, end) to the partial line, unless that makes it longer than MAX_LINE_BYTES. */
   private keep(buf: Uint8Array, start: number, end: number): void {
+    if (this.overlong) return;
     const need = this.carryLength + (end - start);
+    const content = end > start && buf[end - 1] === NEWLINE ? need - 1 : need;
+    if (content > MAX_LINE_BYTES) {
+      this.overlong = true;
+      this.carryLength = 0;
+      return;
+    }
     if (need > this.carry.length) {
-      const bigger = new Uint8Array(Math.max(need, this.carry.length * 2));
+      const bigger = new Uint8Array(Math.min(MAX_LINE_BYTES + 1, Math.max(need, this.carry.length * 2)));
       bigger.set(this.carry.subarray(0, this.carryLength));
       this.carry = bigger;
     }
@@ -267,17 +297,28 @@ export class TcpTableStream {
     this.carryLength = need;
   }
 
+  /** The partial line is complete: scan it, or report it as too long as scanLines would. */
+  private finishPartial(): void {
+    if (this.overlong) {
+      this.lines++;
+      this.sink.malformed(this.lines, `line longer than ${MAX_LINE_BYTES} bytes`);
+      this.overlong = false;
+    } else if (this.carryLength > 0) {
+      this.scan(this.carry, 0, this.carryLength);
+    }
+    this.carryLength = 0;
+  }
+
   push(buf: Uint8Array, length: number): void {
     let start = 0;
-    if (this.carryLength > 0) {
+    if (this.carryLength > 0 || this.overlong) {
       const nl = buf.indexOf(NEWLINE);
       if (nl < 0 || nl >= length) {
         this.keep(buf, 0, length);
         return;
       }
       this.keep(buf, 0, nl + 1);
-      this.scan(this.carry, 0, this.carryLength);
-      this.carryLength = 0;
+      this.finishPartial();
       start = nl + 1;
     }
     const last = buf.lastIndexOf(NEWLINE, length - 1);
@@ -290,8 +331,7 @@ export class TcpTableStream {
 
   /** The last line, if the table did not end with a newline. */
   end(): void {
-    if (this.carryLength > 0) this.scan(this.carry, 0, this.carryLength);
-    this.carryLength = 0;
+    this.finishPartial();
   }
 }
 

@@ -15,6 +15,14 @@ export type ReadOutcome<T> =
   | { ok: true; value: T; path: string }
   | { ok: false; missing: boolean; path: string; error: string };
 
+/**
+ * Largest small file readText accepts. The kernel's sysctl, snmp, netstat and
+ * sockstat files are a few kB; the longest, ip_local_reserved_ports with every
+ * other port reserved, is under 200 kB. A larger file is not what the kernel
+ * writes there, and is refused (as unreadable) rather than read whole.
+ */
+export const MAX_TEXT_BYTES = 1024 * 1024;
+
 export function procPath(procRoot: string, rel: string): string {
   return join(procRoot, rel);
 }
@@ -51,12 +59,13 @@ export class ProcBuffer {
     });
   }
 
-  /** A small file, whole, as text. */
+  /** A small file, whole, as text; one of MAX_TEXT_BYTES or more fails. */
   readText(procRoot: string, rel: string): ReadOutcome<string> {
     return withRegularFile(procPath(procRoot, rel), (fd) => {
       let length = 0;
       for (;;) {
         if (length === this.text.length) {
+          if (length >= MAX_TEXT_BYTES) throw new Error(`${MAX_TEXT_BYTES} bytes or more, not what the kernel writes there`);
           const bigger = Buffer.allocUnsafe(this.text.length * 2);
           this.text.copy(bigger, 0, 0, length);
           this.text = bigger;
