@@ -200,7 +200,10 @@ export class AgentMetrics {
   sampleFailed(result: Exclude<SampleResult, 'ok'>, sources: readonly SourceName[]): void {
     this.generation++;
     this.samples.inc({ result });
-    for (const source of sources) this.socketSources.set(source, 0);
+    // Sources the last sample found absent (conntrack not loaded, IPv6 off) stay absent:
+    // a failed sample says nothing new about them, and a 0 would read as "broken".
+    const known = this.socketSources.size > 0;
+    for (const source of sources) if (!known || this.socketSources.has(source)) this.socketSources.set(source, 0);
   }
 
   update(view: DaemonView): void {

@@ -92,6 +92,8 @@ describe('/metrics', () => {
     expect(body).toContain(`${METRIC.sourceUp}{source="tcp"} 0`);
     expect(body).toContain(`${METRIC.samples}{result="timeout"} 1`);
     expect(body).toContain(`${METRIC.headroom}{source_ip="127.0.0.1",destination="127.0.0.2:9000"} 0`);
+    // conntrack is not in the fixture: still absent, not "down".
+    expect(body).not.toContain(`${METRIC.sourceUp}{source="conntrack"}`);
   });
 
   it('a sample with a failed source exports source_up 0 for it and omits unavailable ones', async () => {
