@@ -103,11 +103,17 @@ export class NginxWatcher {
   async start(): Promise<void> {
     await this.refresh();
     this.timer = setInterval(() => {
-      this.reading ??= this.refresh().finally(() => {
-        this.reading = null;
-      });
+      void this.reloadNow();
     }, this.config.nginxConfReloadMs);
     this.timer.unref();
+  }
+
+  /** Re-reads the config now (SIGHUP), unless a read is already under way. */
+  reloadNow(): Promise<void> {
+    this.reading ??= this.refresh().finally(() => {
+      this.reading = null;
+    });
+    return this.reading;
   }
 
   async stop(): Promise<void> {

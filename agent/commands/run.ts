@@ -127,6 +127,11 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
         void shutdown(sig);
       });
     }
+    // SIGHUP, as for nginx itself: re-read nginx's config now (Node would otherwise exit).
+    process.on('SIGHUP', () => {
+      logger.info('SIGHUP: re-reading the nginx config');
+      void nginx.reloadNow();
+    });
   }
   return { done, address, shutdown };
 }

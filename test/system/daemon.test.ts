@@ -119,12 +119,12 @@ describeWith(['built', 'command:promtool'], 'agent run with an nginx config', ()
     scratch.cleanup();
   });
 
-  it('publishes findings as metrics and JSON, follows config edits, and reports an unreadable config as a source down', async () => {
+  it('publishes findings as metrics and JSON, re-reads the config on SIGHUP, and reports an unreadable config as a source down', async () => {
     const conf = join(scratch.root, '..', 'nginx.conf');
     // The scratch proc tree holds the captured exhaustion towards 127.0.0.2:9000.
     writeFileSync(conf, 'events {}\nhttp {\n  upstream backend { server 127.0.0.2:9000; }\n  server { listen 8080; location / { proxy_pass http://backend; } }\n}\n');
     daemon = await startDaemon([
-      '--proc-root', scratch.root, '--sample-interval-ms', '100', '--nginx-conf', conf, '--nginx-version', '1.22.1', '--nginx-conf-reload-ms', '1000',
+      '--proc-root', scratch.root, '--sample-interval-ms', '100', '--nginx-conf', conf, '--nginx-version', '1.22.1', '--nginx-conf-reload-ms', '3600000',
     ]);
     const d = daemon;
     const findings = await until('findings', async () => {
@@ -140,12 +140,13 @@ describeWith(['built', 'command:promtool'], 'agent run with an nginx config', ()
     expect(m.body).toMatch(/nginx_port_findings\{severity="critical"\} [1-9]/);
     execFileSync('promtool', ['check', 'metrics'], { input: m.body });
 
-    // The operator adds the pool (with the HTTP/1.1 lines): the next read of the config sees it.
+    // The operator adds the pool (with the HTTP/1.1 lines) and sends SIGHUP, as to nginx: the config is re-read at once.
     writeFileSync(
       conf,
       'events {}\nhttp {\n  upstream backend { server 127.0.0.2:9000; keepalive 32; }\n' +
         '  server { listen 8080; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }\n}\n',
     );
+    d.child.kill('SIGHUP');
     const after = await until('config re-read', async () => {
       const body = (await get(`${d.url}/metrics`)).body;
       return body.includes('id="upstream_no_keepalive"') ? undefined : body;
@@ -155,6 +156,7 @@ describeWith(['built', 'command:promtool'], 'agent run with an nginx config', ()
 
     // An unreadable config: source down, findings go on without it, the scrape still answers.
     renameSync(conf, `${conf}.away`);
+    d.child.kill('SIGHUP');
     const down = await until('nginx_config down', async () => {
       const r = await get(`${d.url}/metrics`);
       return r.body.includes('nginx_port_source_up{source="nginx_config"} 0') ? r : undefined;
@@ -162,6 +164,7 @@ describeWith(['built', 'command:promtool'], 'agent run with an nginx config', ()
     expect(down.status).toBe(200);
     expect(down.body).toContain('nginx_port_finding_active{id="headroom_exhausted",severity="critical"} 1');
     expect(d.logs()).toMatch(/nginx config: 1 problem/);
+    expect(d.logs().match(/SIGHUP: re-reading the nginx config/g)).toHaveLength(2);
     expect(await d.stop('SIGTERM')).toBe(0);
     daemon = undefined;
   });
