@@ -307,7 +307,10 @@ class Extractor {
     const scope = this.scope(block, outer);
     const listen = block.find((d) => d.name === 'listen');
     const name = block.find((d) => d.name === 'server_name')?.args[0] ?? '';
-    const ctx = `server ${name === '' ? '*' : name}:${listenPort(listen?.args[0])}`;
+    // Named by server_name; without one, by its listen address when it has one (`listen 10.0.0.1:8080`), else `*:port`.
+    const addr = listen?.args[0];
+    const shown = name !== '' ? `${name}:${listenPort(addr)}` : addr !== undefined && !addr.startsWith('unix:') && /^(\[[^\]]+\]|[^:]+):\d+$/.test(addr) && !addr.startsWith('*:') ? addr : `*:${listenPort(addr)}`;
+    const ctx = `server ${shown}`;
     for (const d of block) if (d.block !== undefined && d.name === 'location') this.location(d, scope, ctx);
     for (const d of block) if (d.name === 'proxy_pass') this.problem(d, '"proxy_pass" directive is not allowed here: it belongs in a location');
   }

@@ -158,7 +158,7 @@ describe('proxy settings inherited as nginx merges them (http → server → loc
     // Where a directive sits inside its level does not matter.
     ['server example.com:8080 > location /late', '1.1', 'keep-alive', '10.0.0.200'],
     ['server example.com:8080 > location /late > location /late/inner', '1.1', 'keep-alive', '10.0.0.200'],
-    ['server *:8081 > location /', '1.1', null, '$source_ip'],
+    ['server 127.0.0.1:8081 > location /', '1.1', null, '$source_ip'],
   ])('%s: proxy_http_version %s, Connection %j, proxy_bind %s', (context, version, connection, bind) => {
     const p = pass(m, context);
     expect([p.httpVersion, p.connectionHeader, p.bind, p.upstream]).toEqual([version, connection, bind, 'app']);
