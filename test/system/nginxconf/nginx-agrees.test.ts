@@ -313,7 +313,7 @@ http {
     ['GET', '/', 2, `> location /`],
   ])('%s %s', async (method, path, which, suffix) => {
     const port = which === 1 ? port1 : port2;
-    const context = `server *:${port} ${suffix}`;
+    const context = `server 127.0.0.1:${port} ${suffix}`;
     const p = passes.find((x) => x.context === context);
     expect(p, `no proxy_pass with context ${context} in ${passes.map((x) => x.context).join(', ')}`).toBeDefined();
     expect(await get(port, method, path)).toEqual(expected(p!));
