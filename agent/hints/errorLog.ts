@@ -48,7 +48,7 @@ export function errorLogFindings(
         recovered.push(
           `${line}; now ${worst === undefined ? `${headroom.portRange.usable}/${headroom.portRange.usable}` : `${worst.headroom}/${worst.capacity}`} ports free`,
         );
-        recoveredDest.push(dest);
+        recoveredDest.push(worst === undefined ? `* → ${dest}` : destinationName(worst));
       }
     }
     const window = `between ${isoSecond(e99.firstMs)} and ${isoSecond(e99.lastMs)}`;
@@ -81,6 +81,32 @@ export function errorLogFindings(
         upstreams: [...upstreams],
       });
     }
+  }
+
+  const noLive = log.byKind.find((k) => k.kind === 'no_live_upstreams');
+  if (noLive !== undefined) {
+    const connectFailures = log.byKind.filter((k) => k.kind === 'eaddrnotavail' || k.kind === 'econnrefused' || k.kind === 'etimedout_connect');
+    out.push({
+      id: 'upstream_no_live_servers',
+      severity: 'warning',
+      summary: `nginx answered "no live upstreams" ${noLive.count} times: every server of a group was marked failed`,
+      evidence: [
+        `${noLive.count} × "no live upstreams" between ${isoSecond(noLive.firstMs)} and ${isoSecond(noLive.lastMs)}`,
+        ...connectFailures.map((k) => `${k.count} × ${k.kind} connect failures in the same window`),
+        `sample: ${noLive.sample}`,
+      ],
+      why:
+        'A failed connect() (EADDRNOTAVAIL included) counts towards a server\'s max_fails (default 1); once it is reached nginx ' +
+        'skips the server for fail_timeout (default 10 s). With every server of a group skipped, requests fail at once with 502 ' +
+        '"no live upstreams", even after the ports are back, until fail_timeout has passed.',
+      fix:
+        connectFailures.length > 0
+          ? 'Remove the cause of the connect failures (the other findings name it); the 502s stop fail_timeout after the last failure.'
+          : 'Find why connects to the group fail (the upstream servers\' health); the 502s stop fail_timeout after the last failure.',
+      effect: null,
+      destinations: [],
+      upstreams: [],
+    });
   }
 
   const config: NginxConfigModel | null = nginx?.config ?? null;

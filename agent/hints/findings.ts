@@ -21,6 +21,7 @@ const CATEGORY: Record<FindingId, number> = {
   keepalive_needs_http11: 0,
   keepalive_pool_churn: 0,
   established_exhaustion: 0,
+  time_wait_draining: 0,
   fd_limit: 0,
   worker_connections_exhausted: 0,
   single_destination_ip: 1,
@@ -37,6 +38,7 @@ const CATEGORY: Record<FindingId, number> = {
   headroom_low: 3,
   connect_rate_near_limit: 3,
   exhaustion_recent: 3,
+  upstream_no_live_servers: 3,
 };
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
 
@@ -47,7 +49,14 @@ export function headline(findings: readonly Finding[], severity: Finding['severi
 }
 
 /** Config-aware findings that name the cause of a destination's shortage. */
-const CAUSES: readonly FindingId[] = ['upstream_no_keepalive', 'proxy_pass_no_pool', 'keepalive_needs_http11', 'keepalive_pool_churn', 'established_exhaustion'];
+const CAUSES: readonly FindingId[] = [
+  'upstream_no_keepalive',
+  'proxy_pass_no_pool',
+  'keepalive_needs_http11',
+  'keepalive_pool_churn',
+  'established_exhaustion',
+  'time_wait_draining',
+];
 
 export function computeFindings(input: FindingInput): Finding[] {
   const byLevel = levelsOf(input);
@@ -69,7 +78,11 @@ export function computeFindings(input: FindingInput): Finding[] {
   for (const f of findings) {
     if (CATEGORY[f.id] < 2 || f.destinations.length === 0 || !f.destinations.every((d) => causeOf.has(d))) continue;
     const causes = [...new Set(f.destinations.flatMap((d) => causeOf.get(d)!))];
-    f.fix = `See ${causes.join(', ')} above: that change removes the cause.`;
+    const changes = causes.filter((c) => !c.startsWith('time_wait_draining'));
+    f.fix =
+      changes.length > 0
+        ? `See ${changes.join(', ')} above: that change removes the cause.`
+        : `See ${causes.join(', ')} above: nothing to change now, the ports free by themselves within 60 s.`;
   }
 
   return findings

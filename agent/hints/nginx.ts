@@ -115,6 +115,13 @@ function serverLine(s: UpstreamGroup['servers'][number]): string {
   return `server ${[s.address, ...params].join(' ')};`;
 }
 
+/** The next 1, 2 or 5 × 10^n at or above x. */
+function niceCeil(x: number): number {
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
+
 /** Idle connections per worker worth keeping: the observed concurrency spread over the workers, with room to spare. */
 function suggestedPool(concurrency: number, workers: number, current: number | null): number {
   const perWorker = Math.ceil((1.5 * concurrency) / workers);
@@ -275,7 +282,37 @@ export function nginxFindings(
       });
       continue;
     }
-    // The pool works on paper but connections still churn: too small, or retired too early.
+    // The pool works on paper. If connections are no longer opened at a rate that
+    // matters (over the last 10 s: the rate window may span the time before a fix),
+    // the TIME_WAIT sockets are left over from before (a fix just applied, a reload
+    // that emptied the pools): they drain within 60 s and there is nothing to change.
+    // At 0 free ports nothing new can connect, so a quiet last few seconds proves nothing there.
+    const draining = cs.every((c) => c.d.headroom > 0 && c.d.recentConnectRatePerSecond < 0.5 * c.d.maxSustainableConnectRate);
+    if (draining) {
+      out.push({
+        id: 'time_wait_draining',
+        severity: 'info',
+        summary:
+          `upstream ${name}'s pool works: the TIME_WAIT sockets towards ${cs.map((c) => c.d.destination).join(', ')} were left by earlier churn ` +
+          `and free within ${TIME_WAIT_S} s`,
+        evidence: [
+          `upstream ${name} at ${where(g.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''}; ${kr(g).text}`,
+          ...cs.slice(0, 5).map(
+            ({ d }) =>
+              `${destinationName(d)}: ${d.timeWait - d.timeWaitReusable} TIME_WAIT blocking, ${d.headroom}/${d.capacity} ports free; ` +
+              `new connections over the last 10 s: ${perSecond(d.recentConnectRatePerSecond)}/s, under half the ${sustainable(d.capacity)} the range sustains`,
+          ),
+        ],
+        why:
+          'A TIME_WAIT socket lasts 60 s whatever the config does now. Connections opened before a fix (or closed by a reload, ' +
+          'which empties the pools) keep their ports until then; the rate of new connections says whether churn goes on.',
+        fix: null,
+        effect: null,
+        destinations: cs.map((c) => destinationName(c.d)),
+        upstreams: [name],
+      });
+      continue;
+    }
     const concurrency = concurrencyOf(cs);
     const capacityKept = pool.size * workers.n;
     const krv = kr(g);
@@ -304,7 +341,9 @@ export function nginxFindings(
       fixLines = upstreamBlock(name, servers, [`keepalive ${pool.size};`, `keepalive_time ${next}s;   # was ${g.keepaliveTimeMs / 1000}s`]);
       effect = `Connections retired by age: about ${perSecond(timeChurn)}/s → ${perSecond(concurrency / next)}/s.`;
     } else {
-      const next = Math.min(1_000_000, Math.max(10_000, krv.n * 10));
+      // Enough requests per connection that the churn left is a tenth of what the range sustains.
+      const sustainableRate = Math.min(...cs.map((c) => c.d.maxSustainableConnectRate));
+      const next = Math.min(10_000_000, niceCeil(Math.max(10_000, krv.n * 10, (rate * krv.n) / (0.1 * sustainableRate))));
       cause = `at about ${perSecond(rate * krv.n)} requests/s, ${krv.n} requests per connection still retires ${perSecond(rate)} connections/s`;
       fixLines = upstreamBlock(name, servers, [`keepalive ${pool.size};`, `keepalive_requests ${next};   # was ${krv.n}`]);
       effect =

@@ -17,6 +17,7 @@ export const FINDING_IDS = [
   'keepalive_needs_http11',
   'keepalive_pool_churn',
   'established_exhaustion',
+  'time_wait_draining',
   'single_destination_ip',
   // Causes in the kernel's settings: the fix is a sysctl.
   'port_range_narrow',
@@ -36,6 +37,7 @@ export const FINDING_IDS = [
   'headroom_low',
   'connect_rate_near_limit',
   'exhaustion_recent',
+  'upstream_no_live_servers',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 

@@ -30,6 +30,8 @@ import type { SocketTable } from './socketTable.js';
 export const TIME_WAIT_LEN_MS = 60_000;
 /** /proc/net/tcp prints timers in USER_HZ ticks (jiffies_delta_to_clock_t): 100 per second. */
 export const MS_PER_TIMER_TICK = 10;
+/** Window of the recent connect rate: short enough to tell churn that goes on from TIME_WAIT that drains. */
+export const RECENT_RATE_WINDOW_MS = 10_000;
 /** tcp_tw_reuse_delay default (ip-sysctl.rst); kernels without the sysctl use 1 s. */
 export const DEFAULT_TW_REUSE_DELAY_MS = 1000;
 
@@ -79,6 +81,11 @@ export interface DestinationHeadroom {
   other: number;
   /** Connections to this destination that our side opened and closed per second, from TIME_WAIT ages. */
   connectRatePerSecond: number;
+  /**
+   * The same over the last RECENT_RATE_WINDOW_MS only (or rateWindowSeconds when shorter):
+   * what churn goes on now, as opposed to TIME_WAIT sockets left over from earlier.
+   */
+  recentConnectRatePerSecond: number;
   /** capacity ÷ 60 s, or ÷ the reuse delay when TIME_WAIT reuse applies to this destination. */
   maxSustainableConnectRate: number;
   /** Whether tcp_twsk_unique() may hand this destination's TIME_WAIT 4-tuples to new connections. */
@@ -160,10 +167,12 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
   const reusable = new Float64Array(n);
   const other = new Float64Array(n);
   const recent = new Float64Array(n);
+  const recentShort = new Float64Array(n);
   const nextRelease = new Float64Array(n).fill(Infinity);
   const reuse = table.keys.map((k) => timeWaitReuseApplies(settings, k.loopback));
   const delayMs = settings.tcpTwReuseDelayMs;
   const windowMs = options.rateWindowSeconds * 1000;
+  const shortWindowMs = Math.min(windowMs, RECENT_RATE_WINDOW_MS);
 
   for (let i = 0; i < table.recordCount; i++) {
     // A socket on a listening or reserved port does not take a port from the
@@ -178,6 +187,7 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
       const leftMs = Math.min(table.recordTimer[i]! * MS_PER_TIMER_TICK, TIME_WAIT_LEN_MS);
       const ageMs = TIME_WAIT_LEN_MS - leftMs;
       if (ageMs <= windowMs) recent[key]!++;
+      if (ageMs <= shortWindowMs) recentShort[key]!++;
       // tcp_twsk_unique(): reusable once time_after32(now, entry + delay), i.e. strictly older.
       if (reuse[key] && ageMs > delayMs) {
         reusable[key]!++;
@@ -214,6 +224,7 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
       timeWaitReusable: reusable[k]!,
       other: other[k]!,
       connectRatePerSecond: recent[k]! / options.rateWindowSeconds,
+      recentConnectRatePerSecond: recentShort[k]! / (shortWindowMs / 1000),
       maxSustainableConnectRate: lifetimeS > 0 ? capacity / lifetimeS : Infinity,
       timeWaitReuse: reuseHere,
       secondsUntilNextRelease: Number.isFinite(nextRelease[k]!) ? Math.max(0, nextRelease[k]!) / 1000 : null,

@@ -80,14 +80,23 @@ function input(rows: Row[], n?: NginxEvidence): FindingInput {
   };
 }
 
-/** TIME_WAIT sockets spread over the last minute: rate = n / 60 per second. */
-const churn = (n: number, dest = DEST): Row[] => {
+/** TIME_WAIT sockets with ages spread evenly over the last minute: n / 60 new connections per second, now and over the minute. */
+const churn = (n: number, dest = DEST, firstPort = 40000): Row[] => {
   const [ip, port] = dest.split(':') as [string, string];
-  return timeWaits(n, '10.0.0.1', 40000, ip, Number(port), 3000);
+  // tm->when is the time left in 1/100 s: ages from 0 to just under 60 s.
+  return timeWaits(n, '10.0.0.1', firstPort, ip, Number(port), 0).map((r, i) => ({ ...r, when: 6000 - Math.floor((i * 6000) / n) }));
 };
 const open = (n: number, from = 40900): Row[] => established(n, '10.0.0.1', from, '10.0.0.5', 8080);
 
-const NGINX_CAUSES = new Set(['upstream_no_keepalive', 'proxy_pass_no_pool', 'keepalive_needs_http11', 'keepalive_pool_churn', 'established_exhaustion', 'single_destination_ip']);
+const NGINX_CAUSES = new Set([
+  'upstream_no_keepalive',
+  'proxy_pass_no_pool',
+  'keepalive_needs_http11',
+  'keepalive_pool_churn',
+  'established_exhaustion',
+  'time_wait_draining',
+  'single_destination_ip',
+]);
 const causes = (i: FindingInput): string[] => computeFindings(i).filter((f) => NGINX_CAUSES.has(f.id)).map((f) => `${f.id}:${f.severity}`);
 
 describe('config-aware findings', () => {
@@ -118,6 +127,12 @@ describe('config-aware findings', () => {
     // A pool that churns.
     ['correct pool, default keepalive_requests, 16/s churn → churn finding', churn(960), nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'), ['keepalive_pool_churn:critical', 'single_destination_ip:info']],
     ['near miss: correct pool, little churn → silent', churn(60), nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'), []],
+    [
+      'correct pool, range full of TIME_WAIT from a minute ago, 2 new connections/s now → draining, not churn',
+      [...timeWaits(900, '10.0.0.1', 40000, '10.0.0.5', 8080, 500), ...churn(20, DEST, 40900)],
+      nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'),
+      ['time_wait_draining:info', 'single_destination_ip:info'],
+    ],
     // Established exhaustion.
     ['960 ESTABLISHED with a correct pool → established_exhaustion', open(960, 40000), nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'), ['established_exhaustion:critical', 'single_destination_ip:info']],
     ['near miss: 500 ESTABLISHED (half the range) → silent', open(500, 40000), nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'), []],
@@ -175,6 +190,22 @@ describe('config-aware findings', () => {
     expect(f.fix).toMatch(/keepalive 240; {3}# was 8/);
   });
 
+  it('while TIME_WAIT drains, the symptom says there is nothing to change', () => {
+    const rows = [...timeWaits(900, '10.0.0.1', 40000, '10.0.0.5', 8080, 500), ...churn(20, DEST, 40900)];
+    const fs = computeFindings(input(rows, nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1')));
+    expect(fs.find((f) => f.id === 'headroom_low')?.fix).toBe('See time_wait_draining (backend) above: nothing to change now, the ports free by themselves within 60 s.');
+  });
+
+  it('sizes keepalive_requests so that the churn left is a tenth of what the range sustains', () => {
+    // A 1000-port range sustains 16.7/s; 16/s of churn at 100 requests per connection is 1 600 requests/s:
+    // 1 600 ÷ 1.67 = 960 requests per connection would do, but never under 10 000 (and ×10 the current).
+    const small = computeFindings(input(churn(960), nginx(model([group({ keepalive: 64, keepaliveRequests: 100 })], [pass(http11)]), '1.22.1')))[0]!;
+    expect(small.fix).toContain('keepalive_requests 10000;   # was 100');
+    // At 5 000 requests per connection the same churn is 80 000 requests/s: 80 000 ÷ 1.67 ≈ 48 000 → 50 000.
+    const big = computeFindings(input(churn(960), nginx(model([group({ keepalive: 64, keepaliveRequests: 5000 })], [pass(http11)]), '1.22.1')))[0]!;
+    expect(big.fix).toContain('keepalive_requests 50000;   # was 5000');
+  });
+
   it('churn from keepalive_requests says the implied request rate and raises the limit', () => {
     const f = computeFindings(input(churn(960), nginx(model([group({ keepalive: 64 })], [pass({ httpVersion: '1.1', connectionHeader: '' })]), '1.22.1')))[0]!;
     expect(f.id).toBe('keepalive_pool_churn');
@@ -184,7 +215,7 @@ describe('config-aware findings', () => {
 
   it('churn from a short keepalive_time raises it', () => {
     // 600 open connections retired every 60 s = 10/s, which explains the ~10/s churn.
-    const rows = [...timeWaits(600, '10.0.0.1', 40000, '10.0.0.5', 8080, 3000), ...open(300, 40600)];
+    const rows = [...churn(600), ...open(300, 40600)];
     const g = group({ keepalive: 512, keepaliveTimeMs: 30_000 });
     const f = computeFindings(input(rows, nginx(model([g], [pass({ httpVersion: '1.1', connectionHeader: '' })]), '1.22.1')))[0]!;
     expect(f.id).toBe('keepalive_pool_churn');
