@@ -90,7 +90,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
     generatedAtMs: started,
     ...(errorLog !== null ? { errorLog } : {}),
     nginx: {
-      evidence: nginxEvidence(nginx, sample.headroom?.destinations.map((d) => d.destination) ?? []),
+      evidence: nginxEvidence(nginx, sample.headroom?.destinations.map((d) => d.destination) ?? [], started),
       configPath: nginx.configPath,
       files: nginx.read?.model.files ?? [],
       problems: nginxProblems(nginx),

@@ -4,7 +4,7 @@
  * or `nginx -v` run without a shell only when --nginx-bin is given), and how
  * each destination maps to an upstream group.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { DEFAULT_NGINX_CONF, type Config } from '../config.js';
@@ -25,6 +25,22 @@ export interface NginxSnapshot {
   version: string | null;
   /** Where the version came from, or why it is unknown. */
   versionSource: string;
+  /** Newest modification time of the config's files (Unix ms), or null. */
+  configChangedAtMs: number | null;
+}
+
+/** The newest mtime among the files read: when the settings nginx was given last changed. */
+function newestMtimeMs(files: readonly string[]): number | null {
+  let newest: number | null = null;
+  for (const f of files) {
+    try {
+      const m = statSync(f).mtimeMs;
+      if (newest === null || m > newest) newest = m;
+    } catch {
+      // Gone since it was read: the next read reports it.
+    }
+  }
+  return newest;
 }
 
 async function loadVersion(config: Config): Promise<{ version: string | null; versionSource: string }> {
@@ -48,7 +64,8 @@ export async function loadNginx(config: Config): Promise<NginxSnapshot> {
     }
   }
   const { version, versionSource } = await versionPromise;
-  return { read, configPath: path === '' ? null : path, configNote, version, versionSource };
+  const configChangedAtMs = read === null ? null : newestMtimeMs(read.source === 'dump' ? [read.path] : read.model.files);
+  return { read, configPath: path === '' ? null : path, configNote, version, versionSource, configChangedAtMs };
 }
 
 /** "file:line: message" for every problem met reading the config, and every host name that did not resolve. */
@@ -61,7 +78,7 @@ export function nginxProblems(s: NginxSnapshot): string[] {
 }
 
 /** The hint engine's view of nginx for these destinations. */
-export function nginxEvidence(s: NginxSnapshot, destinations: readonly string[]): NginxEvidence {
+export function nginxEvidence(s: NginxSnapshot, destinations: readonly string[], nowMs: number): NginxEvidence {
   const usable = s.read !== null && s.configNote === null;
   const routes = new Map<string, DestinationRoute>();
   if (usable) {
@@ -76,6 +93,7 @@ export function nginxEvidence(s: NginxSnapshot, destinations: readonly string[])
     version: s.version,
     cpuCount: availableParallelism(),
     routes,
+    configChangedSecondsAgo: s.configChangedAtMs === null ? null : Math.max(0, (nowMs - s.configChangedAtMs) / 1000),
   };
 }
 
@@ -139,8 +157,8 @@ export class NginxWatcher {
     this.snapshot = s;
   }
 
-  evidence(destinations: readonly string[]): NginxEvidence | undefined {
-    return this.snapshot === null ? undefined : nginxEvidence(this.snapshot, destinations);
+  evidence(destinations: readonly string[], nowMs: number): NginxEvidence | undefined {
+    return this.snapshot === null ? undefined : nginxEvidence(this.snapshot, destinations, nowMs);
   }
 
   /** nginx_port_source_up{source="nginx_config"}: up while the main file reads. Absent when no config is in play. */

@@ -59,7 +59,7 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
     onSample: (sample) => {
       if (sample.headroom === null || sample.settings === null) return; // keep the last findings; source_up says why
       // Only the destinations a rule may look at need mapping to upstream groups: the worst ones come first.
-      const nginxView = nginx.evidence(sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination));
+      const nginxView = nginx.evidence(sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination), sample.takenAtMs);
       const findings: Finding[] = computeFindings({
         headroom: sample.headroom,
         settings: sample.settings,

@@ -286,8 +286,12 @@ export function nginxFindings(
     // matters (over the last 10 s: the rate window may span the time before a fix),
     // the TIME_WAIT sockets are left over from before (a fix just applied, a reload
     // that emptied the pools): they drain within 60 s and there is nothing to change.
-    // At 0 free ports nothing new can connect, so a quiet last few seconds proves nothing there.
-    const draining = cs.every((c) => c.d.headroom > 0 && c.d.recentConnectRatePerSecond < 0.5 * c.d.maxSustainableConnectRate);
+    // At 0 free ports nothing new can connect, so a quiet last few seconds proves
+    // nothing there by itself: a range blocked by churn looks the same until ports
+    // free. A config changed less than a TIME_WAIT lifetime ago tells them apart.
+    const changedS = nginx.configChangedSecondsAgo ?? null;
+    const justChanged = changedS !== null && changedS < TIME_WAIT_S;
+    const draining = cs.every((c) => (c.d.headroom > 0 || justChanged) && c.d.recentConnectRatePerSecond < 0.5 * c.d.maxSustainableConnectRate);
     if (draining) {
       out.push({
         id: 'time_wait_draining',
@@ -297,6 +301,7 @@ export function nginxFindings(
           `and free within ${TIME_WAIT_S} s`,
         evidence: [
           `upstream ${name} at ${where(g.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''}; ${kr(g).text}`,
+          ...(justChanged ? [`the nginx config changed ${Math.round(changedS)} s ago: TIME_WAIT sockets older than that predate it`] : []),
           ...cs.slice(0, 5).map(
             ({ d }) =>
               `${destinationName(d)}: ${d.timeWait - d.timeWaitReusable} TIME_WAIT blocking, ${d.headroom}/${d.capacity} ports free; ` +

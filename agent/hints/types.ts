@@ -91,6 +91,11 @@ export interface NginxEvidence {
   version: string | null;
   /** Logical CPUs, for `worker_processes auto`; null when unknown. */
   cpuCount: number | null;
+  /**
+   * Seconds since the newest of the config's files changed, or null when unknown. TIME_WAIT
+   * sockets older than that were made under the previous settings.
+   */
+  configChangedSecondsAgo?: number | null;
   /** Destination (`ip:port`, as the headroom model writes it) → how the config reaches it. */
   routes: ReadonlyMap<string, DestinationRoute>;
 }

@@ -450,22 +450,18 @@ describeWith(['netns', 'built', 'command:nginx', 'command:wrk', 'command:ss'], '
     );
   });
 
-  // A known gap, kept in view. Right after a fix, while the TIME_WAIT sockets made
-  // before it drain, keepalive_pool_churn still fires: TIME_WAIT dominates and the
-  // destination is below the warning threshold, which is all the rule asks. Its
-  // request rate is then the TIME_WAIT-based connect rate times the NEW
-  // keepalive_requests (in (b): "at about 260000 requests/s, 10000 requests per
-  // connection" against the 39 000 wrk made), and its fix asks for ten times more
-  // again. docs/hints.md defines the finding as a pool that "still opens connections
-  // fast enough to fill the range"; here it opens them at under half the rate the
-  // range sustains, and the range refills by itself within 60 s. When the agent
-  // tells draining from churning, this case passes and vitest reports it as an
-  // error: then turn it.fails into it.
-  it.fails('(b2, known gap) keepalive_pool_churn is not repeated while the TIME_WAIT from before the fix drains', () => {
-    // Without (b2)'s report there is nothing to check: returning here makes it.fails
-    // report this case as failed, so a skipped (b2) cannot pass for the gap.
-    if (draining === undefined) return;
-    expect(draining.findings.filter((f) => KEEPALIVE_IDS.includes(f.id)).map((f) => `${f.id}: ${f.summary}`)).toEqual([]);
+  // Right after a fix, while the TIME_WAIT sockets made before it drain, the range is
+  // still short, but the pool works: over the last 10 s connections are opened at
+  // under half the rate the range sustains, and the config changed seconds ago. The
+  // agent says the ports are draining (time_wait_draining) instead of asking for ten
+  // times more keepalive_requests again.
+  it('(b2) while the TIME_WAIT from before the fix drains: time_wait_draining, no keepalive finding', () => {
+    expect(draining, '(b2) did not produce its report').toBeDefined();
+    const r = draining!;
+    expect(r.findings.filter((f) => KEEPALIVE_IDS.includes(f.id)).map((f) => `${f.id}: ${f.summary}`)).toEqual([]);
+    const f = must(r.findings.find((x) => x.id === 'time_wait_draining'), 'a time_wait_draining finding', r);
+    expect(f.upstreams).toEqual(['backend']);
+    expect(f.fix).toBeNull();
   });
 
   it('(c) a correct pool under the same load and range: no port finding at all', { timeout: 90_000 }, async () => {

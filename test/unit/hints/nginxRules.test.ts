@@ -190,6 +190,17 @@ describe('config-aware findings', () => {
     expect(f.fix).toMatch(/keepalive 240; {3}# was 8/);
   });
 
+  it('at 0 free ports a quiet last 10 s is draining only when the config changed within the last minute', () => {
+    // The whole range in TIME_WAIT made 30 s ago, nothing newer: blocked churn and a fix just applied look alike.
+    const rows = timeWaits(1000, '10.0.0.1', 40000, '10.0.0.5', 8080, 3000);
+    const n = nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1');
+    expect(causes(input(rows, n))).toEqual(['keepalive_pool_churn:critical', 'single_destination_ip:info']);
+    expect(causes(input(rows, { ...n, configChangedSecondsAgo: 600 }))).toEqual(['keepalive_pool_churn:critical', 'single_destination_ip:info']);
+    const fs = computeFindings(input(rows, { ...n, configChangedSecondsAgo: 12 }));
+    expect(fs.filter((f) => NGINX_CAUSES.has(f.id)).map((f) => f.id)).toEqual(['time_wait_draining', 'single_destination_ip']);
+    expect(fs.find((f) => f.id === 'time_wait_draining')!.evidence).toContain('the nginx config changed 12 s ago: TIME_WAIT sockets older than that predate it');
+  });
+
   it('while TIME_WAIT drains, the symptom says there is nothing to change', () => {
     const rows = [...timeWaits(900, '10.0.0.1', 40000, '10.0.0.5', 8080, 500), ...churn(20, DEST, 40900)];
     const fs = computeFindings(input(rows, nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1')));
