@@ -27,7 +27,7 @@ export class ErrorLogPipeline {
 
   constructor(config: Config, logger: Logger) {
     this.counts = new ErrorLogCounts(config.maxDestinations);
-    this.recent = new RollingErrorWindow(FINDINGS_WINDOW_MS, config.maxDestinations);
+    this.recent = new RollingErrorWindow(FINDINGS_WINDOW_MS, this.counts);
     const log = logger.child({ component: 'errorlog' });
     if (onlyDefault(config.errorLogs) && !existsSync(config.errorLogs[0]!)) {
       log.info(`no error log to tail: ${config.errorLogs[0]!} does not exist (set --error-log)`);
@@ -44,8 +44,8 @@ export class ErrorLogPipeline {
       onLine: (_path, line) => {
         const r = classifyLine(line, memo);
         if (r.ok) {
+          this.recent.add(r.event, line, Date.now()); // first: it may copy the totals before this event
           this.counts.add(r.event);
-          this.recent.add(r.event, line, Date.now());
         } else this.counts.addUnparsed();
       },
     });

@@ -68,7 +68,7 @@ export interface Thresholds {
 /** What the error log said in a recent window (diagnose --since, or the daemon's rolling window). */
 export interface ErrorLogEvidence {
   sinceMs: number;
-  /** Events per destination by kind. */
+  /** Events per destination by kind (the daemon's rolling window keeps only eaddrnotavail per destination). */
   byDestination: Readonly<Record<string, Partial<Record<ErrorKind, number>>>>;
   byKind: readonly { kind: ErrorKind; count: number; firstMs: number; lastMs: number; sample: string }[];
 }

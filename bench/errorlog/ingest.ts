@@ -14,6 +14,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { pino } from 'pino';
 import { DEFAULTS } from '../../agent/config.js';
 import { ErrorLogCounts } from '../../agent/errorlog/model/counts.js';
+import { RollingErrorWindow } from '../../agent/errorlog/model/rolling.js';
+import { FINDINGS_WINDOW_MS } from '../../agent/errorlog/pipeline.js';
 import { classifyLine, TimeMemo } from '../../agent/errorlog/parse/classify.js';
 import { Tailer } from '../../agent/errorlog/tail/tailer.js';
 
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
   if (path === undefined) throw new Error('usage: ingest.js <error.log>');
   const size = statSync(path).size;
   const counts = new ErrorLogCounts(DEFAULTS.maxDestinations);
+  const recent = new RollingErrorWindow(FINDINGS_WINDOW_MS, counts);
   const memo = new TimeMemo();
   const tailer = new Tailer({
     patterns: [path],
@@ -49,11 +52,15 @@ async function main(): Promise<void> {
     reconcileIntervalMs: 0,
     watch: false,
     logger: pino({ level: 'silent' }),
-    // As ErrorLogPipeline wires it.
+    // As ErrorLogPipeline wires it. The daemon passes the wall clock as "now"; here each
+    // event is taken as current, so every one goes through the findings window's buckets
+    // (the generated log's times may lie far in the past, which the window would skip).
     onLine: (_path, line) => {
       const r = classifyLine(line, memo);
-      if (r.ok) counts.add(r.event);
-      else counts.addUnparsed();
+      if (r.ok) {
+        recent.add(r.event, line, r.event.timeMs);
+        counts.add(r.event);
+      } else counts.addUnparsed();
     },
   });
   const t0 = process.hrtime.bigint();

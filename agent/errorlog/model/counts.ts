@@ -62,6 +62,11 @@ export class ErrorLogCounts {
     return out;
   }
 
+  /** The live running totals of one kind by destination label (read-only: copy it to keep it). */
+  totalsOf(kind: ErrorKind): ReadonlyMap<string, number> {
+    return this.counts.get(kind)!;
+  }
+
   lastEvent(kind: ErrorKind): number | null {
     return this.lastEventMs.get(kind) ?? null;
   }

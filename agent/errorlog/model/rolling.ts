@@ -2,12 +2,19 @@
  * The daemon's recent error-log window, for the hint engine: events of the last
  * few minutes by kind and destination. Pure: events and times in, a summary out.
  *
- * Events land in fixed time buckets keyed by the time nginx wrote them, so the
- * window slides without keeping every line. Destinations per bucket are bounded;
- * the surplus is counted without a destination.
+ * Kinds land in fixed time buckets keyed by the time nginx wrote the line, so the
+ * window slides without keeping every line. Destinations are not counted again
+ * here: every line already goes through ErrorLogCounts, so a bucket only keeps a
+ * copy of its EADDRNOTAVAIL totals per destination as they stood when the bucket
+ * opened, and the window's per-destination counts are "totals now − totals at the
+ * window's first bucket". That keeps the per-line work to a few array stores (the
+ * ingest benchmark measures it) and the destinations bounded as the metrics are.
+ * Per destination only EADDRNOTAVAIL is kept: it is the one kind the hint engine
+ * joins to a destination's sockets.
  */
 import { ERROR_KINDS, escapeUntrusted, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
 import type { ErrorLogEvidence } from '../../hints/types.js';
+import { NO_DESTINATION, OTHER_DESTINATIONS, type ErrorLogCounts } from './counts.js';
 
 /** Width of one bucket. */
 const BUCKET_MS = 10_000;
@@ -21,16 +28,39 @@ interface KindEntry {
 
 interface Bucket {
   startMs: number;
-  kinds: Map<ErrorKind, KindEntry>;
-  byDestination: Map<string, Partial<Record<ErrorKind, number>>>;
+  /** By kind index (ERROR_KINDS order); undefined until the kind is seen. */
+  kinds: (KindEntry | undefined)[];
+  /** The running EADDRNOTAVAIL totals per destination label when this bucket opened. */
+  base: Map<string, number>;
 }
+
+/** Kind → index into ERROR_KINDS: arrays instead of maps on the per-line path. */
+const KIND_INDEX = new Map<ErrorKind, number>(ERROR_KINDS.map((k, i) => [k, i]));
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/**
+ * A copy of `s` that does not share memory with the string it was cut from. A
+ * line is a slice of the tailer's whole read chunk, and V8 keeps the chunk alive
+ * for as long as any slice of it lives: a sample kept per bucket would pin up to
+ * a megabyte each. Only the first line of a kind in a bucket is copied.
+ */
+function detached(s: string): string {
+  return decoder.decode(encoder.encode(s));
+}
+
+/** The kind the window counts per destination. */
+const PER_DESTINATION: ErrorKind = 'eaddrnotavail';
 
 export class RollingErrorWindow {
   private buckets: Bucket[] = [];
+  /** The bucket the last event went to: nearly every line lands in the newest one. */
+  private current: Bucket | null = null;
 
+  /** `counts` is the ErrorLogCounts every line also goes to; add() must be called before counts.add(). */
   constructor(
     readonly windowMs: number,
-    private readonly maxDestinations: number,
+    private readonly counts: ErrorLogCounts,
   ) {}
 
   add(event: ErrorLogEvent, line: string, nowMs: number): void {
@@ -43,44 +73,46 @@ export class RollingErrorWindow {
     // seconds of the event loop), and the window must stay windowMs long.
     const atMs = Math.min(event.timeMs, nowMs);
     const startMs = Math.floor(atMs / BUCKET_MS) * BUCKET_MS;
-    let b = this.buckets.find((x) => x.startMs === startMs);
-    if (b === undefined) {
-      b = { startMs, kinds: new Map(), byDestination: new Map() };
-      this.buckets.push(b);
-      this.buckets.sort((x, y) => x.startMs - y.startMs);
-      this.prune(nowMs);
-    }
-    const k = b.kinds.get(event.kind);
-    if (k === undefined) b.kinds.set(event.kind, { count: 1, firstMs: atMs, lastMs: atMs, sample: escapeUntrusted(line, 600) });
+    const b = this.current?.startMs === startMs ? this.current : this.bucketAt(startMs, nowMs);
+    const ki = KIND_INDEX.get(event.kind)!;
+    const k = b.kinds[ki];
+    if (k === undefined) b.kinds[ki] = { count: 1, firstMs: atMs, lastMs: atMs, sample: detached(escapeUntrusted(line, 600)) };
     else {
       k.count++;
       if (atMs < k.firstMs) k.firstMs = atMs;
       if (atMs > k.lastMs) k.lastMs = atMs;
     }
-    if (event.destination !== null) {
-      let d = b.byDestination.get(event.destination);
-      if (d === undefined && b.byDestination.size < this.maxDestinations) {
-        d = {};
-        b.byDestination.set(event.destination, d);
-      }
-      if (d !== undefined) d[event.kind] = (d[event.kind] ?? 0) + 1;
+  }
+
+  private bucketAt(startMs: number, nowMs: number): Bucket {
+    let b = this.buckets.find((x) => x.startMs === startMs);
+    if (b === undefined) {
+      b = { startMs, kinds: new Array<KindEntry | undefined>(ERROR_KINDS.length), base: new Map(this.counts.totalsOf(PER_DESTINATION)) };
+      this.buckets.push(b);
+      this.buckets.sort((x, y) => x.startMs - y.startMs);
+      this.prune(nowMs);
     }
+    this.current = b;
+    return b;
   }
 
   private prune(nowMs: number): void {
     const oldest = nowMs - this.windowMs - BUCKET_MS;
     this.buckets = this.buckets.filter((b) => b.startMs >= oldest);
+    if (this.current !== null && this.current.startMs < oldest) this.current = null;
   }
 
   /** Events written in the last windowMs (to bucket precision). */
   evidence(nowMs: number): ErrorLogEvidence {
     this.prune(nowMs);
     const sinceMs = nowMs - this.windowMs;
+    const inWindow = this.buckets.filter((b) => b.startMs + BUCKET_MS > sinceMs);
     const kinds = new Map<ErrorKind, KindEntry>();
-    const byDestination: Record<string, Partial<Record<ErrorKind, number>>> = {};
-    for (const b of this.buckets) {
-      if (b.startMs + BUCKET_MS <= sinceMs) continue;
-      for (const [kind, e] of b.kinds) {
+    for (const b of inWindow) {
+      for (let i = 0; i < ERROR_KINDS.length; i++) {
+        const e = b.kinds[i];
+        if (e === undefined) continue;
+        const kind = ERROR_KINDS[i]!;
         const k = kinds.get(kind);
         if (k === undefined) kinds.set(kind, { ...e });
         else {
@@ -92,9 +124,14 @@ export class RollingErrorWindow {
           }
         }
       }
-      for (const [dest, counts] of b.byDestination) {
-        const d = (byDestination[dest] ??= {});
-        for (const [kind, n] of Object.entries(counts) as [ErrorKind, number][]) d[kind] = (d[kind] ?? 0) + n;
+    }
+    const byDestination: Record<string, Partial<Record<ErrorKind, number>>> = {};
+    const first = inWindow[0];
+    if (first !== undefined) {
+      for (const [dest, n] of this.counts.totalsOf(PER_DESTINATION)) {
+        if (dest === NO_DESTINATION || dest === OTHER_DESTINATIONS) continue;
+        const delta = n - (first.base.get(dest) ?? 0);
+        if (delta > 0) byDestination[dest] = { [PER_DESTINATION]: delta };
       }
     }
     return {
