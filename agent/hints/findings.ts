@@ -10,7 +10,7 @@
 import { errorLogFindings } from './errorLog.js';
 import { genericHeadroomFix, kernelFindings, levelsOf } from './kernel.js';
 import { nginxFindings } from './nginx.js';
-import type { Finding, FindingId, FindingInput } from './types.js';
+import { DESTINATION_CAUSE_IDS, type Finding, type FindingId, type FindingInput } from './types.js';
 
 export * from './types.js';
 
@@ -48,15 +48,7 @@ export function headline(findings: readonly Finding[], severity: Finding['severi
   return same.find((f) => CATEGORY[f.id] === 0) ?? same.find((f) => CATEGORY[f.id] >= 2) ?? same[0];
 }
 
-/** Config-aware findings that name the cause of a destination's shortage. */
-const CAUSES: readonly FindingId[] = [
-  'upstream_no_keepalive',
-  'proxy_pass_no_pool',
-  'keepalive_needs_http11',
-  'keepalive_pool_churn',
-  'established_exhaustion',
-  'time_wait_draining',
-];
+const CAUSES: readonly FindingId[] = DESTINATION_CAUSE_IDS;
 
 export function computeFindings(input: FindingInput): Finding[] {
   const byLevel = levelsOf(input);

@@ -9,15 +9,20 @@ import type { NginxConfigModel, ProxyPass } from '../nginxconf/model/types.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
-/** Every finding id; docs/hints.md documents each one (a test keeps them in step). */
-export const FINDING_IDS = [
-  // Causes in nginx's configuration: the fix is a change to nginx.conf.
+/** Findings that name, from nginx's config, why a destination is short of ports. */
+export const DESTINATION_CAUSE_IDS = [
   'upstream_no_keepalive',
   'proxy_pass_no_pool',
   'keepalive_needs_http11',
   'keepalive_pool_churn',
   'established_exhaustion',
   'time_wait_draining',
+] as const;
+
+/** Every finding id; docs/hints.md documents each one (a test keeps them in step). */
+export const FINDING_IDS = [
+  // Causes in nginx's configuration: the fix is a change to nginx.conf.
+  ...DESTINATION_CAUSE_IDS,
   'single_destination_ip',
   // Causes in the kernel's settings: the fix is a sysctl.
   'port_range_narrow',

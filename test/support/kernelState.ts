@@ -1,6 +1,10 @@
 /** Kernel counters and sysctls for hint-engine tests built from synthetic socket rows. */
-import type { KernelSettings } from '../../agent/sockets/model/headroom.js';
+import type { FindingInput } from '../../agent/hints/findings.js';
+import { computeHeadroom, type KernelSettings } from '../../agent/sockets/model/headroom.js';
+import { SocketTableBuilder } from '../../agent/sockets/model/socketTable.js';
+import { scanProcNetTcp } from '../../agent/sockets/parse/procNetTcp.js';
 import type { HostCounters, SysctlValues } from '../../agent/sockets/sample.js';
+import { tcp4, type Row } from './procText.js';
 
 /** A host whose counters say nothing: no overflow, no conntrack. */
 export const QUIET_COUNTERS: HostCounters = {
@@ -26,5 +30,23 @@ export function sysctlsFor(s: KernelSettings): SysctlValues {
     tcpTimestamps: s.tcpTimestamps,
     tcpFinTimeoutSeconds: 60,
     tcpMaxTwBuckets: 262144,
+  };
+}
+
+/**
+ * The hint engine's input for synthetic /proc/net/tcp rows under these settings:
+ * a quiet host, default thresholds, a 60 s rate window.
+ */
+export function findingInput(rows: readonly Row[], settings: KernelSettings, extra: Partial<FindingInput> = {}): FindingInput {
+  const b = new SocketTableBuilder(settings.portRange);
+  const bytes = new TextEncoder().encode(tcp4(rows));
+  scanProcNetTcp(bytes, bytes.length, 4, 'LE', b);
+  return {
+    headroom: computeHeadroom(b.build(), settings, { rateWindowSeconds: 60 }),
+    settings,
+    sysctls: sysctlsFor(settings),
+    counters: QUIET_COUNTERS,
+    thresholds: { warningHeadroomRatio: 0.2, criticalHeadroomRatio: 0.05 },
+    ...extra,
   };
 }

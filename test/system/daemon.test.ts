@@ -3,18 +3,10 @@ import { appendFileSync, readFileSync, renameSync, symlinkSync, writeFileSync } 
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeWith } from '../support/gate.js';
+import { until } from '../support/until.js';
 import { startDaemon, type Daemon } from '../support/agentProcess.js';
 import { scratchProc } from '../support/procTree.js';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const get = async (url: string): Promise<{ status: number; body: string }> => {
   const res = await fetch(url);

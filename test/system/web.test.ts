@@ -11,20 +11,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runAgent, startDaemon, type Daemon } from '../support/agentProcess.js';
 import { makeTestPki, type TestPki } from '../support/certs.js';
 import { describeWith } from '../support/gate.js';
+import { until } from '../support/until.js';
 import { basic, request } from '../support/httpClient.js';
 import { FIXTURE_PROC } from '../support/procTree.js';
 
 const EXPOSED = /neither TLS nor authentication/;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The daemon's URL with a loopback host, whatever address it listens on. */
 const loopback = (d: Daemon): string => d.url.replace(/\/\/[\d.]+:/, '//127.0.0.1:');

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { computeFindings, type FindingInput } from '../../agent/hints/findings.js';
-import { computeHeadroom, type KernelSettings } from '../../agent/sockets/model/headroom.js';
+import type { KernelSettings } from '../../agent/sockets/model/headroom.js';
 import { counterRate } from '../../agent/sockets/model/rates.js';
-import { SocketTableBuilder } from '../../agent/sockets/model/socketTable.js';
-import { scanProcNetTcp } from '../../agent/sockets/parse/procNetTcp.js';
 import type { HostCounters } from '../../agent/sockets/sample.js';
-import { QUIET_COUNTERS, sysctlsFor } from '../support/kernelState.js';
-import { established, tcp4, timeWaits, type Row } from '../support/procText.js';
+import { findingInput, QUIET_COUNTERS } from '../support/kernelState.js';
+import { established, timeWaits, type Row } from '../support/procText.js';
 
 const SETTINGS: KernelSettings = {
   portRange: { low: 40000, high: 40099 },
@@ -18,17 +16,7 @@ const SETTINGS: KernelSettings = {
 const COUNTERS = QUIET_COUNTERS;
 
 function input(rows: Row[], settings: Partial<KernelSettings> = {}, counters: Partial<HostCounters> = {}): FindingInput {
-  const s = { ...SETTINGS, ...settings };
-  const b = new SocketTableBuilder(s.portRange);
-  const bytes = new TextEncoder().encode(tcp4(rows));
-  scanProcNetTcp(bytes, bytes.length, 4, 'LE', b);
-  return {
-    headroom: computeHeadroom(b.build(), s, { rateWindowSeconds: 60 }),
-    settings: s,
-    sysctls: sysctlsFor(s),
-    counters: { ...COUNTERS, ...counters },
-    thresholds: { warningHeadroomRatio: 0.2, criticalHeadroomRatio: 0.05 },
-  };
+  return findingInput(rows, { ...SETTINGS, ...settings }, { counters: { ...COUNTERS, ...counters } });
 }
 
 const ids = (i: FindingInput): string[] => computeFindings(i).map((f) => `${f.id}:${f.severity}`);

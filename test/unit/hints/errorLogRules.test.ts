@@ -6,12 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { computeFindings, type ErrorLogEvidence, type FindingInput, type NginxEvidence } from '../../../agent/hints/findings.js';
 import type { ErrorKind } from '../../../agent/errorlog/parse/classify.js';
-import { computeHeadroom, type KernelSettings } from '../../../agent/sockets/model/headroom.js';
-import { SocketTableBuilder } from '../../../agent/sockets/model/socketTable.js';
-import { scanProcNetTcp } from '../../../agent/sockets/parse/procNetTcp.js';
+import type { KernelSettings } from '../../../agent/sockets/model/headroom.js';
 import type { NginxConfigModel } from '../../../agent/nginxconf/model/types.js';
-import { QUIET_COUNTERS, sysctlsFor } from '../../support/kernelState.js';
-import { established, tcp4, timeWaits, type Row } from '../../support/procText.js';
+import { findingInput } from '../../support/kernelState.js';
+import { established, timeWaits, type Row } from '../../support/procText.js';
 
 const SETTINGS: KernelSettings = { portRange: { low: 40000, high: 40099 }, reservedPorts: [], tcpTwReuse: 0, tcpTimestamps: 1, tcpTwReuseDelayMs: 1000 };
 const AT = Date.UTC(2026, 10, 21, 10, 0, 0);
@@ -42,18 +40,7 @@ function config(over: Partial<NginxConfigModel>): NginxEvidence {
 }
 
 function input(rows: Row[], errorLog: ErrorLogEvidence, nginx?: NginxEvidence): FindingInput {
-  const b = new SocketTableBuilder(SETTINGS.portRange);
-  const bytes = new TextEncoder().encode(tcp4(rows));
-  scanProcNetTcp(bytes, bytes.length, 4, 'LE', b);
-  return {
-    headroom: computeHeadroom(b.build(), SETTINGS, { rateWindowSeconds: 60 }),
-    settings: SETTINGS,
-    sysctls: sysctlsFor(SETTINGS),
-    counters: QUIET_COUNTERS,
-    thresholds: { warningHeadroomRatio: 0.2, criticalHeadroomRatio: 0.05 },
-    errorLog,
-    ...(nginx !== undefined ? { nginx } : {}),
-  };
+  return findingInput(rows, SETTINGS, { errorLog, ...(nginx !== undefined ? { nginx } : {}) });
 }
 
 const LOG_IDS = new Set(['exhaustion_confirmed', 'exhaustion_recent', 'fd_limit', 'worker_connections_exhausted', 'upstream_no_live_servers']);

@@ -4,17 +4,14 @@
  * config from a hand-built model (the parser has its own tests).
  */
 import { describe, expect, it } from 'vitest';
-import { computeFindings, type DestinationRoute, type FindingInput, type NginxEvidence } from '../../../agent/hints/findings.js';
+import { computeFindings, DESTINATION_CAUSE_IDS, type DestinationRoute, type FindingInput, type NginxEvidence } from '../../../agent/hints/findings.js';
 import { compareVersions } from '../../../agent/nginxconf/model/version.js';
-import { computeHeadroom, type KernelSettings } from '../../../agent/sockets/model/headroom.js';
-import { SocketTableBuilder } from '../../../agent/sockets/model/socketTable.js';
-import { scanProcNetTcp } from '../../../agent/sockets/parse/procNetTcp.js';
-import { QUIET_COUNTERS, sysctlsFor } from '../../support/kernelState.js';
+import type { KernelSettings } from '../../../agent/sockets/model/headroom.js';
+import { findingInput } from '../../support/kernelState.js';
 import type { NginxConfigModel, ProxyPass, UpstreamGroup } from '../../../agent/nginxconf/model/types.js';
-import { established, tcp4, timeWaits, type Row } from '../../support/procText.js';
+import { established, timeWaits, type Row } from '../../support/procText.js';
 
 const SETTINGS: KernelSettings = { portRange: { low: 40000, high: 40999 }, reservedPorts: [], tcpTwReuse: 2, tcpTimestamps: 1, tcpTwReuseDelayMs: 1000 };
-const COUNTERS = QUIET_COUNTERS;
 const AT = { file: '/etc/nginx/conf.d/app.conf', line: 1 };
 const DEST = '10.0.0.5:8080';
 
@@ -67,17 +64,7 @@ function nginx(config: NginxConfigModel | null, version: string | null, routes: 
 }
 
 function input(rows: Row[], n?: NginxEvidence): FindingInput {
-  const b = new SocketTableBuilder(SETTINGS.portRange);
-  const bytes = new TextEncoder().encode(tcp4(rows));
-  scanProcNetTcp(bytes, bytes.length, 4, 'LE', b);
-  return {
-    headroom: computeHeadroom(b.build(), SETTINGS, { rateWindowSeconds: 60 }),
-    settings: SETTINGS,
-    sysctls: sysctlsFor(SETTINGS),
-    counters: COUNTERS,
-    thresholds: { warningHeadroomRatio: 0.2, criticalHeadroomRatio: 0.05 },
-    ...(n !== undefined ? { nginx: n } : {}),
-  };
+  return findingInput(rows, SETTINGS, n !== undefined ? { nginx: n } : {});
 }
 
 /** TIME_WAIT sockets with ages spread evenly over the last minute: n / 60 new connections per second, now and over the minute. */
@@ -88,15 +75,7 @@ const churn = (n: number, dest = DEST, firstPort = 40000): Row[] => {
 };
 const open = (n: number, from = 40900): Row[] => established(n, '10.0.0.1', from, '10.0.0.5', 8080);
 
-const NGINX_CAUSES = new Set([
-  'upstream_no_keepalive',
-  'proxy_pass_no_pool',
-  'keepalive_needs_http11',
-  'keepalive_pool_churn',
-  'established_exhaustion',
-  'time_wait_draining',
-  'single_destination_ip',
-]);
+const NGINX_CAUSES = new Set<string>([...DESTINATION_CAUSE_IDS, 'single_destination_ip']);
 const causes = (i: FindingInput): string[] => computeFindings(i).filter((f) => NGINX_CAUSES.has(f.id)).map((f) => `${f.id}:${f.severity}`);
 
 describe('config-aware findings', () => {
