@@ -29,10 +29,12 @@
  * know) and are gone from the file we hold: those lines are lost. The window is
  * the time between two reads, so at most reconcileIntervalMs of log when no
  * watcher event arrives, usually a few milliseconds with one. Everything written
- * after the truncate is read, even if the file grew past our old offset before we
- * looked: we remember the last bytes before the offset and check them before
- * reading on, so a regrown file is not mistaken for the old one (which would skip
- * its first `offset` bytes and start mid-line). nginx's own rotation (rename +
+ * after the truncate is read, even if the file grew back to our old offset or past
+ * it before we looked: we remember the file's first bytes and the last bytes
+ * before the offset and check both before reading on, so a regrown file is not
+ * mistaken for the old one (which would skip its first `offset` bytes and start
+ * mid-line). The last bytes alone can match by chance when lines repeat with the
+ * same length; the first bytes of a rotated nginx log carry a later timestamp. nginx's own rotation (rename +
  * USR1) has no such window, which is why it is the recommended setup.
  *
  * Files are opened only after stat() says "regular file", with O_NONBLOCK (a FIFO
@@ -122,6 +124,12 @@ const YIELD_EVERY_BYTES = 1 << 20;
 const PASS_BUDGET_BYTES = 32 << 20;
 /** Bytes before the offset remembered to notice a truncated file that grew back past the offset. */
 const FINGERPRINT_BYTES = 32;
+/**
+ * The file's first bytes, remembered too: after a truncate the file starts with
+ * new lines (a later timestamp, in nginx's case), while the bytes just before an
+ * old offset can match by chance when lines repeat with the same length.
+ */
+const HEAD_BYTES = 64;
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 interface Generation {
@@ -133,6 +141,9 @@ interface Generation {
   /** The last fpLength bytes before offset, as read. */
   fingerprint: Buffer;
   fpLength: number;
+  /** The file's first headLength bytes (at most HEAD_BYTES, never past the offset). */
+  head: Buffer;
+  headLength: number;
   retiredAt: number | null;
   /** The last drain reached the end of the file (not stopped by the per-pass budget). */
   drained: boolean;
@@ -240,6 +251,7 @@ export class Tailer {
   private readonly tracked = new Map<string, Tracked>();
   private readonly buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
   private readonly fpScratch = Buffer.allocUnsafe(FINGERPRINT_BYTES);
+  private readonly headScratch = Buffer.allocUnsafe(HEAD_BYTES);
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** Passes run one at a time, in order. */
@@ -565,7 +577,9 @@ export class Tailer {
     }
     if (t.state !== 'tailing') this.setState(t, 'tailing', null, 'info', 'tailing');
     const size = Number(st.size);
-    if (size < cur.offset || (size > cur.offset && !this.fingerprintHolds(cur))) {
+    // Checked at equal size too: a file truncated and rewritten to exactly the old
+    // length before we looked still starts with other bytes.
+    if (size < cur.offset || !this.fingerprintHolds(cur)) {
       this.truncated(t, cur);
     }
     return null;
@@ -579,25 +593,31 @@ export class Tailer {
     } catch {
       return true;
     }
-    return size >= g.offset && (size === g.offset || this.fingerprintHolds(g));
+    return size >= g.offset && this.fingerprintHolds(g);
   }
 
-  /** The bytes just before the offset are still the ones we read there. */
+  /** The bytes just before the offset, and the file's first bytes, are still the ones we read there. */
   private fingerprintHolds(g: Generation): boolean {
-    if (g.fpLength === 0) return true;
-    let n: number;
     try {
-      n = readSync(g.fd, this.fpScratch, 0, g.fpLength, g.offset - g.fpLength);
+      if (g.fpLength > 0) {
+        const n = readSync(g.fd, this.fpScratch, 0, g.fpLength, g.offset - g.fpLength);
+        if (n !== g.fpLength || this.fpScratch.compare(g.fingerprint, 0, g.fpLength, 0, g.fpLength) !== 0) return false;
+      }
+      if (g.headLength > 0) {
+        const n = readSync(g.fd, this.headScratch, 0, g.headLength, 0);
+        if (n !== g.headLength || this.headScratch.compare(g.head, 0, g.headLength, 0, g.headLength) !== 0) return false;
+      }
     } catch {
       return true; // the read that follows will report the error
     }
-    return n === g.fpLength && this.fpScratch.compare(g.fingerprint, 0, g.fpLength, 0, g.fpLength) === 0;
+    return true;
   }
 
   private truncated(t: Tracked, g: Generation): void {
     if (g.splitter.reset() > 0) t.partial++;
     g.offset = 0;
     g.fpLength = 0;
+    g.headLength = 0;
     t.rotations.copytruncate++;
     this.log.debug({ path: t.path }, 'truncated in place (copytruncate); reading again from the start');
   }
@@ -673,6 +693,8 @@ export class Tailer {
       splitter: new LineSplitter(this.o.maxLineBytes),
       fingerprint: Buffer.alloc(FINGERPRINT_BYTES),
       fpLength: 0,
+      head: Buffer.alloc(HEAD_BYTES),
+      headLength: 0,
       retiredAt: null,
       drained: false,
     };
@@ -703,6 +725,12 @@ export class Tailer {
       n = readSync(g.fd, tail, 0, span, size - span);
     } catch {
       // Read errors surface on the first real read.
+    }
+    try {
+      // The first bytes of a file we start at the end of: what a truncate would replace.
+      g.headLength = readSync(g.fd, g.head, 0, Math.min(HEAD_BYTES, size), 0);
+    } catch {
+      g.headLength = 0;
     }
     const nl = tail.subarray(0, n).lastIndexOf(0x0a);
     if (nl !== -1) g.offset = size - span + nl + 1;
@@ -753,9 +781,15 @@ export class Tailer {
         g.drained = true;
         return 'done';
       }
+      const chunk = this.buf.subarray(0, n);
+      if (g.headLength < HEAD_BYTES && g.offset === g.headLength) {
+        // Contiguous with the head kept so far: the file's first bytes, as read.
+        const take = Math.min(HEAD_BYTES - g.headLength, n);
+        g.head.set(chunk.subarray(0, take), g.headLength);
+        g.headLength += take;
+      }
       g.offset += n;
       t.bytes += n;
-      const chunk = this.buf.subarray(0, n);
       this.remember(g, chunk);
       const before = g.splitter.discardedTooLong;
       g.splitter.push(chunk, emit);

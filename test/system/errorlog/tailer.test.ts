@@ -151,6 +151,27 @@ describeWith(['linux'], 'error-log tailer on real files', () => {
       expect(s.h.tailer.status()[0]!.rotations.copytruncate).toBe(1);
     });
 
+    it('copytruncate that grew back with the very bytes that stood before the old offset is still seen (first bytes differ)', async () => {
+      const log = join(s.dir, 'error.log');
+      writeFileSync(log, '');
+      const w = writer(log);
+      s.h = await startTailer(mode, { patterns: [log] });
+      // Same-length lines that end alike, as a burst of one nginx error does.
+      const body = ' connect() to 10.0.0.5:80 failed (99: Cannot assign requested address) while connecting to upstream';
+      const before = [`2026/11/21 08:00:00${body}`, `2026/11/21 08:00:00${body}`];
+      w(`${before.join('\n')}\n`);
+      await s.h.until(() => s.h!.linesOf(log).length >= 2, 'lines before');
+      copyFileSync(log, `${log}.1`);
+      truncateSync(log, 0);
+      // Three lines of the same length: the 32 bytes before the old offset are the same bytes again.
+      const after = [`2026/11/21 08:05:00${body}`, `2026/11/21 08:05:00${body}`, `2026/11/21 08:05:01${body}`];
+      w(`${after.join('\n')}\n`);
+      await s.h.until(() => s.h!.linesOf(log).length >= 5, 'lines after');
+      await s.h.quiesce();
+      expect(s.h.linesOf(log)).toEqual([...before, ...after]);
+      expect(s.h.tailer.status()[0]!.rotations.copytruncate).toBe(1);
+    });
+
     it('delete + recreate: drains what is left in the old fd, then reads the new file from its start', async () => {
       const log = join(s.dir, 'error.log');
       writeFileSync(log, '');
