@@ -477,6 +477,13 @@ describeWith(['netns', 'built', 'command:nginx', 'command:wrk', 'command:ss'], '
     });
     await l.startNginx(conf);
     const { capacity, warmupRps } = await churnRange(l);
+    // keepalive_requests 100000 keeps the warm-up's pooled connections, opened from the old
+    // range, for the whole measurement: reload so the pool starts again from the new range.
+    await l.reload(conf);
+    await until('the warm-up pool to close', 15_000, async () => {
+      const n = await l.sockets('established', DEST);
+      return n === 0 ? null : `${n} pooled connections from the warm-up still open`;
+    });
 
     const w = l.wrk({ connections: 20, maxSeconds: 60 });
     await sleep((RATE_WINDOW_S + 3) * 1000);
