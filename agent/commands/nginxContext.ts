@@ -77,14 +77,24 @@ export function nginxProblems(s: NginxSnapshot): string[] {
   ];
 }
 
+/** Destination → its route (null: unmapped), for one snapshot: the daemon maps each destination once per config read, not once per sample. */
+export type RouteCache = Map<string, DestinationRoute | null>;
+/** A cache holding more than this is dropped and refilled (destinations that come and go). */
+const MAX_CACHED_ROUTES = 10_000;
+
 /** The hint engine's view of nginx for these destinations. */
-export function nginxEvidence(s: NginxSnapshot, destinations: readonly string[], nowMs: number): NginxEvidence {
+export function nginxEvidence(s: NginxSnapshot, destinations: readonly string[], nowMs: number, cache: RouteCache = new Map()): NginxEvidence {
   const usable = s.read !== null && s.configNote === null;
   const routes = new Map<string, DestinationRoute>();
   if (usable) {
-    for (const m of mapDestinations(destinations, s.read!.model, s.read!.dns.resolved)) {
-      if (m.unmapped) continue;
-      routes.set(m.destination, { upstreams: m.upstreams.map((u) => u.group.name), direct: m.direct.map((d) => d.proxyPass) });
+    if (cache.size > MAX_CACHED_ROUTES) cache.clear();
+    const unknown = destinations.filter((d) => !cache.has(d));
+    for (const m of mapDestinations(unknown, s.read!.model, s.read!.dns.resolved)) {
+      cache.set(m.destination, m.unmapped ? null : { upstreams: m.upstreams.map((u) => u.group.name), direct: m.direct.map((d) => d.proxyPass) });
+    }
+    for (const d of destinations) {
+      const r = cache.get(d);
+      if (r != null) routes.set(d, r);
     }
   }
   return {
@@ -104,6 +114,8 @@ export function nginxEvidence(s: NginxSnapshot, destinations: readonly string[],
  */
 export class NginxWatcher {
   private snapshot: NginxSnapshot | null = null;
+  /** Routes mapped from the current snapshot; a new snapshot starts a new cache. */
+  private routes: RouteCache = new Map();
   private timer: NodeJS.Timeout | null = null;
   private lastProblems = '';
   private reading: Promise<void> | null = null;
@@ -112,11 +124,6 @@ export class NginxWatcher {
     private readonly config: Config,
     private readonly logger: Logger,
   ) {}
-
-  /** Whether a config path is in play (explicitly, or the default that exists). */
-  get enabled(): boolean {
-    return this.config.nginxConf !== '' && (this.config.nginxConf !== DEFAULT_NGINX_CONF || existsSync(DEFAULT_NGINX_CONF));
-  }
 
   async start(): Promise<void> {
     await this.refresh();
@@ -155,15 +162,20 @@ export class NginxWatcher {
       this.lastProblems = key;
     }
     this.snapshot = s;
+    this.routes = new Map();
   }
 
   evidence(destinations: readonly string[], nowMs: number): NginxEvidence | undefined {
-    return this.snapshot === null ? undefined : nginxEvidence(this.snapshot, destinations, nowMs);
+    return this.snapshot === null ? undefined : nginxEvidence(this.snapshot, destinations, nowMs, this.routes);
   }
 
-  /** nginx_port_source_up{source="nginx_config"}: up while the main file reads. Absent when no config is in play. */
+  /**
+   * nginx_port_source_up{source="nginx_config"}: up while the main file reads. Absent
+   * when no config is in play (none given, or the default path does not exist): the
+   * last read says which, so a scrape does no file system call.
+   */
   sources(): { source: string; up: boolean }[] {
-    if (!this.enabled || this.snapshot === null) return [];
+    if (this.snapshot?.read == null) return [];
     return [{ source: 'nginx_config', up: this.snapshot.configNote === null }];
   }
 }

@@ -36,10 +36,9 @@ export function errorLogFindings(
     for (const [dest, kinds] of Object.entries(log.byDestination)) {
       const n = kinds.eaddrnotavail ?? 0;
       if (n === 0) continue;
-      for (const u of upstreamsOf(dest, nginx)) upstreams.add(u);
-      const rows = headroom.destinations.filter((d) => d.destination === dest);
-      const worst = rows[0];
       const via = upstreamsOf(dest, nginx);
+      for (const u of via) upstreams.add(u);
+      const worst = headroom.destinations.find((d) => d.destination === dest);
       const line = `nginx logged ${n} × "(99: Cannot assign requested address)" connecting to ${dest}${via.length > 0 ? ` (upstream ${via.join(', ')})` : ''}`;
       if (worst !== undefined && destinationLevel(worst, t) !== 'ok') {
         confirmed.push(`${line}; now ${worst.headroom}/${worst.capacity} ports free from ${worst.sourceIp}`);

@@ -48,8 +48,6 @@ export function headline(findings: readonly Finding[], severity: Finding['severi
   return same.find((f) => CATEGORY[f.id] === 0) ?? same.find((f) => CATEGORY[f.id] >= 2) ?? same[0];
 }
 
-const CAUSES: readonly FindingId[] = DESTINATION_CAUSE_IDS;
-
 export function computeFindings(input: FindingInput): Finding[] {
   const byLevel = levelsOf(input);
   const findings = kernelFindings(input, byLevel);
@@ -64,7 +62,7 @@ export function computeFindings(input: FindingInput): Finding[] {
   // A symptom whose every destination has a named cause points at that cause instead of repeating a template.
   const causeOf = new Map<string, string[]>();
   for (const f of findings) {
-    if (!CAUSES.includes(f.id)) continue;
+    if (!(DESTINATION_CAUSE_IDS as readonly FindingId[]).includes(f.id)) continue;
     for (const d of f.destinations) causeOf.set(d, [...(causeOf.get(d) ?? []), `${f.id}${f.upstreams.length > 0 ? ` (${f.upstreams.join(', ')})` : ''}`]);
   }
   for (const f of findings) {

@@ -211,13 +211,15 @@ export function nginxFindings(
     if (g === undefined) continue;
     const pool = poolOf(g, nginx.version);
     const passes = locationsOf(config, name);
+    // What each location lacks for the pool to be reused: decides which finding this is.
+    const checked = passes.map((p) => ({ p, m: missingPoolLines(p, nginx.version, config.maps) }));
     const d0 = cs[0]!.d;
     const rate = rateOf(cs);
     const servers = g.servers.map(serverLine);
 
     if (pool.size === null) {
       const k = suggestedPool(concurrencyOf(cs), workers.n, null);
-      const passLines = passes.flatMap((p) => passContext(p, missingPoolLines(p, nginx.version).lines));
+      const passLines = checked.flatMap(({ p, m }) => passContext(p, m.lines));
       const krN = kr(g).n;
       out.push({
         id: 'upstream_no_keepalive',
@@ -254,7 +256,7 @@ export function nginxFindings(
     }
 
     // A pool exists: is every location that uses it able to reuse connections?
-    const broken = passes.map((p) => ({ p, m: missingPoolLines(p, nginx.version, config.maps) })).filter((x) => x.m.lines.length > 0 || x.m.mapFixes.length > 0);
+    const broken = checked.filter((x) => x.m.lines.length > 0 || x.m.mapFixes.length > 0);
     if (broken.length > 0) {
       const unknown = atLeast(nginx.version, KEEPALIVE_DEFAULTS_SINCE) === null;
       out.push({
@@ -324,7 +326,7 @@ export function nginxFindings(
     const ktMs = g.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS;
     const timeChurn = concurrency / (ktMs / 1000);
     // A Connection header set from a variable cannot be checked: it goes in as evidence.
-    const variableConn = passes.map((p) => missingPoolLines(p, nginx.version, config.maps).notes).flat();
+    const variableConn = checked.flatMap(({ m }) => m.notes);
     const evidence = [
       `upstream ${name} at ${where(g.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''} per worker × ${workers.text} = ${capacityKept} idle connections kept`,
       `${krv.text}; keepalive_time ${g.keepaliveTimeMs === null ? '1h (default)' : `${g.keepaliveTimeMs / 1000} s`}`,

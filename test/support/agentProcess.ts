@@ -1,31 +1,14 @@
 /** Runs the built agent (dist/agent/main.js) as a child process, the way users do. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { run, type Ran } from './run.js';
 
 export const AGENT = fileURLToPath(new URL('../../dist/agent/main.js', import.meta.url));
 
-export interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type Finished = Ran;
 
 export function runAgent(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [AGENT, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`agent ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return run(process.execPath, [AGENT, ...args], timeoutMs, { ...process.env, ...env });
 }
 
 export interface Daemon {

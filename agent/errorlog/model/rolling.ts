@@ -37,18 +37,6 @@ interface Bucket {
 /** Kind → index into ERROR_KINDS: arrays instead of maps on the per-line path. */
 const KIND_INDEX = new Map<ErrorKind, number>(ERROR_KINDS.map((k, i) => [k, i]));
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-/**
- * A copy of `s` that does not share memory with the string it was cut from. A
- * line is a slice of the tailer's whole read chunk, and V8 keeps the chunk alive
- * for as long as any slice of it lives: a sample kept per bucket would pin up to
- * a megabyte each. Only the first line of a kind in a bucket is copied.
- */
-function detached(s: string): string {
-  return decoder.decode(encoder.encode(s));
-}
-
 /** The kind the window counts per destination. */
 const PER_DESTINATION: ErrorKind = 'eaddrnotavail';
 
@@ -76,7 +64,7 @@ export class RollingErrorWindow {
     const b = this.current?.startMs === startMs ? this.current : this.bucketAt(startMs, nowMs);
     const ki = KIND_INDEX.get(event.kind)!;
     const k = b.kinds[ki];
-    if (k === undefined) b.kinds[ki] = { count: 1, firstMs: atMs, lastMs: atMs, sample: detached(escapeUntrusted(line, 600)) };
+    if (k === undefined) b.kinds[ki] = { count: 1, firstMs: atMs, lastMs: atMs, sample: escapeUntrusted(line, 600) };
     else {
       k.count++;
       if (atMs < k.firstMs) k.firstMs = atMs;

@@ -279,18 +279,22 @@ export function classifyLine(line: string, memo?: TimeMemo): Classified {
   };
 }
 
+/** Backslash and control bytes: what escapeUntrusted rewrites. */
+// eslint-disable-next-line no-control-regex
+const UNTRUSTED = /[\\\u0000-\u001f\u007f-\u009f]/g;
+
 /**
  * Escapes control bytes (C0, DEL, C1, so ANSI escape sequences too) and
  * backslashes, for showing untrusted log text in a terminal or a log line.
+ * One regular-expression pass over at most maxChars of input: the result is one
+ * flat string, not a chain of one-character pieces, which matters where samples
+ * are kept (the findings window keeps one per kind and bucket).
  */
 export function escapeUntrusted(text: string, maxChars = 300): string {
-  let out = '';
-  for (const ch of text) {
-    const c = ch.codePointAt(0)!;
-    if (c === 0x5c) out += '\\\\';
-    else if (c < 0x20 || c === 0x7f || (c >= 0x80 && c <= 0x9f)) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else out += ch;
-    if (out.length >= maxChars) return `${out.slice(0, maxChars)}…`;
-  }
-  return out;
+  // Escaping only lengthens text, so the first maxChars characters are all that can show.
+  const escaped = text.slice(0, maxChars).replace(UNTRUSTED, (ch) => {
+    const c = ch.charCodeAt(0);
+    return c === 0x5c ? '\\\\' : `\\x${c.toString(16).padStart(2, '0')}`;
+  });
+  return escaped.length >= maxChars ? `${escaped.slice(0, maxChars)}…` : escaped;
 }
