@@ -1,6 +1,6 @@
 import { pino, type Bindings, type ChildLoggerOptions, type Logger } from 'pino';
 import type { LogLevel } from './config.js';
-import { escapeControl, escapeControlKeepNewlines, escapeLogValue } from './logEscape.js';
+import { escapeControl, escapeControlKeepNewlines, escapeLogValue } from './core/logEscape.js';
 
 /** pino's error serializer, then the same escaping as every other field (a stack keeps its line breaks). */
 function escapedError(err: Error): unknown {

@@ -9,7 +9,7 @@ import { durationMs, type Config } from '../config.js';
 import { mergeRecent, type RecentSummary } from '../errorlog/model/recent.js';
 import { expandErrorLogPatterns } from '../errorlog/read/paths.js';
 import { readRecent } from '../errorlog/read/recent.js';
-import { describeReadFailure } from '../regularFile.js';
+import { describeReadFailure } from '../io/files.js';
 import { EXIT_CODES } from '../hints/findings.js';
 import { buildReport, renderReport, type HostFacts, type Report } from '../export/render/report.js';
 import { readHostFacts } from '../host/facts.js';

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { DEFAULT_NGINX_CONF, type Config } from '../config.js';
-import type { DestinationRoute, NginxEvidence } from '../hints/findings.js';
+import type { DestinationRoute, NginxEvidence } from '../nginxconf/model/evidence.js';
 import { mapDestinations } from '../nginxconf/model/destinations.js';
 import { readNginxConfig, type NginxConfigRead } from '../nginxconf/read/config.js';
 import { readNginxVersion } from '../nginxconf/read/version.js';

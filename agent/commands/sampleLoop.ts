@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { describeError, AgentError } from '../errors.js';
 import type { AgentMetrics } from '../export/metrics.js';
 import { counterRate, type CounterReading } from '../sockets/model/rates.js';
-import { SOURCES, type SocketSample, type SourceName } from '../sockets/sample.js';
+import { SOURCES, type SocketSample, type SourceName } from '../sockets/model/types.js';
 import type { Sampler } from '../sockets/sampler.js';
 
 export interface SampleLoopOptions {

@@ -8,7 +8,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { TCP_STATE_NAMES } from '../sockets/parse/procNetTcp.js';
-import type { SocketSample, SourceName } from '../sockets/sample.js';
+import type { SocketSample, SourceName } from '../sockets/model/types.js';
 import type { Finding, Severity } from '../hints/findings.js';
 
 export const METRIC = {

@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { AgentError } from '../errors.js';
-import { describeReadFailure, openRegularFile } from '../regularFile.js';
+import { describeReadFailure, openRegularFile } from '../io/files.js';
 import { parseWebConfig, type PemSource, type TlsSettings, type WebConfig } from './webConfig.js';
 
 export interface WebSecurity {

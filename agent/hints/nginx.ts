@@ -20,6 +20,7 @@
 import type { DestinationHeadroom } from '../sockets/model/headroom.js';
 import type { MapDefinition, NginxConfigModel, ProxyPass, UpstreamGroup } from '../nginxconf/model/types.js';
 import { compareVersions } from '../nginxconf/model/version.js';
+import { TIME_WAIT_SECONDS } from '../core/tcp.js';
 import { heldOpen, timeWaitDominated } from './kernel.js';
 import {
   destinationLevel,
@@ -38,7 +39,6 @@ const DEFAULT_POOL_SINCE_1_29_7 = 32;
 /** keepalive_requests default: 1000 since 1.19.10, 100 before. */
 const KEEPALIVE_REQUESTS_1000_SINCE = '1.19.10';
 const DEFAULT_KEEPALIVE_TIME_MS = 3_600_000;
-const TIME_WAIT_S = 60;
 
 /** true/false, or null when the version is unknown. */
 function atLeast(version: string | null, min: string): boolean | null {
@@ -149,7 +149,7 @@ function passContext(p: ProxyPass, extra: readonly string[]): string[] {
   return [`# ${where(p.at)}, ${p.context}:`, `    proxy_pass ${p.target};`, ...extra.map((e) => `    ${e}`)];
 }
 
-const sustainable = (capacity: number): string => `${perSecond(capacity / TIME_WAIT_S)}/s`;
+const sustainable = (capacity: number): string => `${perSecond(capacity / TIME_WAIT_SECONDS)}/s`;
 
 /**
  * Config-aware findings. Only destinations that matter are considered: at or
@@ -246,9 +246,9 @@ export function nginxFindings(
         ].join('\n'),
         effect:
           `New connections/s to the group fall from about ${perSecond(rate)} to about ${perSecond(rate / krN)} ` +
-          `(one per ${krN} requests, keepalive_requests); TIME_WAIT towards ${d0.destination} from about ${Math.round(rate * TIME_WAIT_S)} to about ` +
-          `${Math.ceil((rate / krN) * TIME_WAIT_S)}. The request rate one destination sustains rises from ${sustainable(d0.capacity)} ` +
-          `to about ${perSecond((d0.capacity / TIME_WAIT_S) * krN)}/s.`,
+          `(one per ${krN} requests, keepalive_requests); TIME_WAIT towards ${d0.destination} from about ${Math.round(rate * TIME_WAIT_SECONDS)} to about ` +
+          `${Math.ceil((rate / krN) * TIME_WAIT_SECONDS)}. The request rate one destination sustains rises from ${sustainable(d0.capacity)} ` +
+          `to about ${perSecond((d0.capacity / TIME_WAIT_SECONDS) * krN)}/s.`,
         destinations: cs.map((c) => destinationName(c.d)),
         upstreams: [name],
       });
@@ -292,7 +292,7 @@ export function nginxFindings(
     // nothing there by itself: a range blocked by churn looks the same until ports
     // free. A config changed less than a TIME_WAIT lifetime ago tells them apart.
     const changedS = nginx.configChangedSecondsAgo ?? null;
-    const justChanged = changedS !== null && changedS < TIME_WAIT_S;
+    const justChanged = changedS !== null && changedS < TIME_WAIT_SECONDS;
     const draining = cs.every((c) => (c.d.headroom > 0 || justChanged) && c.d.recentConnectRatePerSecond < 0.5 * c.d.maxSustainableConnectRate);
     if (draining) {
       out.push({
@@ -300,7 +300,7 @@ export function nginxFindings(
         severity: 'info',
         summary:
           `upstream ${name}'s pool works: the TIME_WAIT sockets towards ${cs.map((c) => c.d.destination).join(', ')} were left by earlier churn ` +
-          `and free within ${TIME_WAIT_S} s`,
+          `and free within ${TIME_WAIT_SECONDS} s`,
         evidence: [
           `upstream ${name} at ${where(g.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''}; ${kr(g).text}`,
           ...(justChanged ? [`the nginx config changed ${Math.round(changedS)} s ago: TIME_WAIT sockets older than that predate it`] : []),
@@ -355,7 +355,7 @@ export function nginxFindings(
       fixLines = upstreamBlock(name, servers, [`keepalive ${pool.size};`, `keepalive_requests ${next};   # was ${krv.n}`]);
       effect =
         `New connections/s fall from about ${perSecond(rate)} to about ${perSecond((rate * krv.n) / next)}; ` +
-        `TIME_WAIT towards ${d0.destination} from about ${Math.round(rate * TIME_WAIT_S)} to about ${Math.ceil(((rate * krv.n) / next) * TIME_WAIT_S)}.`;
+        `TIME_WAIT towards ${d0.destination} from about ${Math.round(rate * TIME_WAIT_SECONDS)} to about ${Math.ceil(((rate * krv.n) / next) * TIME_WAIT_SECONDS)}.`;
     }
     out.push({
       id: 'keepalive_pool_churn',
@@ -401,7 +401,7 @@ export function nginxFindings(
       ].join('\n'),
       effect:
         `New connections/s fall from about ${perSecond(rate)} to about ${perSecond(rate / 1000)} (keepalive_requests 1000); ` +
-        `the request rate ${d0.destination} sustains rises from ${sustainable(d0.capacity)} to about ${perSecond((d0.capacity / TIME_WAIT_S) * 1000)}/s.`,
+        `the request rate ${d0.destination} sustains rises from ${sustainable(d0.capacity)} to about ${perSecond((d0.capacity / TIME_WAIT_SECONDS) * 1000)}/s.`,
       destinations: cs.map((c) => destinationName(c.d)),
       upstreams: [],
     });

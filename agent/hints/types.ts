@@ -3,9 +3,12 @@
  * shared by the rule sets (kernel.ts, errorLog.ts, nginx.ts).
  */
 import type { DestinationHeadroom, HeadroomModel, KernelSettings } from '../sockets/model/headroom.js';
-import type { HostCounters, SysctlValues } from '../sockets/sample.js';
-import type { ErrorKind } from '../errorlog/parse/classify.js';
-import type { NginxConfigModel, ProxyPass } from '../nginxconf/model/types.js';
+import type { HostCounters, SysctlValues } from '../sockets/model/types.js';
+import type { ErrorLogEvidence } from '../errorlog/model/evidence.js';
+import type { NginxEvidence } from '../nginxconf/model/evidence.js';
+
+export type { ErrorLogEvidence } from '../errorlog/model/evidence.js';
+export type { DestinationRoute, NginxEvidence } from '../nginxconf/model/evidence.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
@@ -68,41 +71,6 @@ export interface Finding {
 export interface Thresholds {
   warningHeadroomRatio: number;
   criticalHeadroomRatio: number;
-}
-
-/** What the error log said in a recent window (diagnose --since, or the daemon's rolling window). */
-export interface ErrorLogEvidence {
-  sinceMs: number;
-  /** Events per destination by kind (the daemon's rolling window keeps only eaddrnotavail per destination). */
-  byDestination: Readonly<Record<string, Partial<Record<ErrorKind, number>>>>;
-  byKind: readonly { kind: ErrorKind; count: number; firstMs: number; lastMs: number; sample: string }[];
-}
-
-/** How nginx's configuration reaches one destination (`ip:port`). */
-export interface DestinationRoute {
-  /** Upstream groups with a server that resolves to this destination. */
-  upstreams: readonly string[];
-  /** proxy_pass directives that name this destination directly (no upstream group: no pool possible). */
-  direct: readonly ProxyPass[];
-}
-
-/** nginx's side of the evidence. Every field may be unknown; rules that need it then say so or stay silent. */
-export interface NginxEvidence {
-  /** The parsed configuration, or null when none was read. */
-  config: NginxConfigModel | null;
-  /** Why there is no config, when config is null (e.g. "no --nginx-conf given"). */
-  configNote: string | null;
-  /** nginx's version (e.g. "1.22.1"), or null when unknown. */
-  version: string | null;
-  /** Logical CPUs, for `worker_processes auto`; null when unknown. */
-  cpuCount: number | null;
-  /**
-   * Seconds since the newest of the config's files changed, or null when unknown. TIME_WAIT
-   * sockets older than that were made under the previous settings.
-   */
-  configChangedSecondsAgo?: number | null;
-  /** Destination (`ip:port`, as the headroom model writes it) → how the config reaches it. */
-  routes: ReadonlyMap<string, DestinationRoute>;
 }
 
 export interface FindingInput {

@@ -3,7 +3,14 @@
  * effort: a failure or a slow answer leaves the header without them.
  */
 import si from 'systeminformation';
-import type { HostFacts } from '../export/render/report.js';
+
+/** What the report header says about the host. */
+export interface HostFacts {
+  hostname: string;
+  kernel: string;
+  distro: string;
+  addresses: string[];
+}
 
 export async function readHostFacts(timeoutMs = 3000): Promise<HostFacts | null> {
   const work = (async (): Promise<HostFacts> => {

@@ -9,7 +9,8 @@
 import { Worker } from 'node:worker_threads';
 import { AgentError } from '../errors.js';
 import { ProcBuffer } from './read/procfs.js';
-import { takeSocketSample, type SampleOptions, type SocketSample } from './sample.js';
+import { takeSocketSample, type SampleOptions } from './sample.js';
+import { type SocketSample } from './model/types.js';
 
 export interface Sampler {
   sample(nowMs: number): Promise<SocketSample>;

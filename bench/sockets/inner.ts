@@ -23,7 +23,8 @@ import { computeHeadroom, type KernelSettings } from '../../agent/sockets/model/
 import { SocketTableBuilder } from '../../agent/sockets/model/socketTable.js';
 import { TcpTableStream } from '../../agent/sockets/parse/procNetTcp.js';
 import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
-import { takeSocketSample, type SampleOptions, type SocketSample } from '../../agent/sockets/sample.js';
+import { takeSocketSample, type SampleOptions } from '../../agent/sockets/sample.js';
+import { type SocketSample } from '../../agent/sockets/model/types.js';
 import { WorkerSampler } from '../../agent/sockets/sampler.js';
 import { countRows, fmt, summarise, type Summary } from './stats.js';
 

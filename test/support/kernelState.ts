@@ -3,7 +3,7 @@ import type { FindingInput } from '../../agent/hints/findings.js';
 import { computeHeadroom, type KernelSettings } from '../../agent/sockets/model/headroom.js';
 import { SocketTableBuilder } from '../../agent/sockets/model/socketTable.js';
 import { scanProcNetTcp } from '../../agent/sockets/parse/procNetTcp.js';
-import type { HostCounters, SysctlValues } from '../../agent/sockets/sample.js';
+import type { HostCounters, SysctlValues } from '../../agent/sockets/model/types.js';
 import { tcp4, type Row } from './procText.js';
 
 /** A host whose counters say nothing: no overflow, no conntrack. */

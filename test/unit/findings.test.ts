@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { computeFindings, type FindingInput } from '../../agent/hints/findings.js';
 import type { KernelSettings } from '../../agent/sockets/model/headroom.js';
 import { counterRate } from '../../agent/sockets/model/rates.js';
-import type { HostCounters } from '../../agent/sockets/sample.js';
+import type { HostCounters } from '../../agent/sockets/model/types.js';
 import { findingInput, QUIET_COUNTERS } from '../support/kernelState.js';
 import { established, timeWaits, type Row } from '../support/procText.js';
 

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { escapeControl, escapeLogValue } from '../../agent/logEscape.js';
+import { escapeControl, escapeLogValue } from '../../agent/core/logEscape.js';
 import { createLogger } from '../../agent/logger.js';
 
 // Any control or display-reordering character, decoded.

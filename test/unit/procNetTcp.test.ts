@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIPv6 } from '../../agent/sockets/parse/addresses.js';
+import { formatIPv6 } from '../../agent/core/addresses.js';
 import { MAX_LINE_BYTES, parseProcNetTcp, TcpTableStream, tcpStateName, type TcpRowSink } from '../../agent/sockets/parse/procNetTcp.js';
 
 const fixture = (p: string): string => readFileSync(new URL(`../fixtures/${p}`, import.meta.url), 'latin1');

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeReadFailure } from '../../agent/regularFile.js';
+import { describeReadFailure } from '../../agent/io/files.js';
 import { MAX_TEXT_BYTES, ProcBuffer } from '../../agent/sockets/read/procfs.js';
 import { takeSocketSample } from '../../agent/sockets/sample.js';
 import { FIXTURE_PROC, scratchProc } from '../support/procTree.js';

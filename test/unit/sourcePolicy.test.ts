@@ -183,7 +183,7 @@ describe('the agent source', () => {
   const modules = agentModules();
 
   it('is found', () => {
-    expect(modules.map((m) => m.file)).toEqual(expect.arrayContaining(['agent/cli.ts', 'agent/regularFile.ts', 'agent/errorlog/tail/tailer.ts']));
+    expect(modules.map((m) => m.file)).toEqual(expect.arrayContaining(['agent/cli.ts', 'agent/io/files.ts', 'agent/errorlog/tail/tailer.ts']));
   });
 
   it('runs no shell: child_process only in the allowed module(s), only execFile/execFileSync, no shell option', () => {

@@ -13,7 +13,7 @@
  * joins to a destination's sockets.
  */
 import { ERROR_KINDS, escapeUntrusted, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
-import type { ErrorLogEvidence } from '../../hints/types.js';
+import type { ErrorLogEvidence } from './evidence.js';
 import { NO_DESTINATION, OTHER_DESTINATIONS, type ErrorLogCounts } from './counts.js';
 
 /** Width of one bucket. */

@@ -9,7 +9,7 @@
 import { closeSync, createReadStream, existsSync, fstatSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { openRegularFile } from '../../regularFile.js';
+import { openRegularFile } from '../../io/files.js';
 import { RecentWindow, type RecentSummary } from '../model/recent.js';
 
 const CHUNK = 64 * 1024;

@@ -5,16 +5,12 @@
  */
 import { computeFindings, destinationLevel, headline, statusOf, type Finding, type NginxEvidence, type Status, type Thresholds } from '../../hints/findings.js';
 import type { DestinationHeadroom } from '../../sockets/model/headroom.js';
-import type { SocketSample, SourceStatus } from '../../sockets/sample.js';
+import type { SocketSample, SourceStatus } from '../../sockets/model/types.js';
 import type { RecentSummary } from '../../errorlog/model/recent.js';
 import type { ErrorKind } from '../../errorlog/parse/classify.js';
+import type { HostFacts } from '../../host/facts.js';
 
-export interface HostFacts {
-  hostname: string;
-  kernel: string;
-  distro: string;
-  addresses: string[];
-}
+export type { HostFacts } from '../../host/facts.js';
 
 export interface ReportDestination {
   sourceIp: string;

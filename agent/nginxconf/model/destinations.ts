@@ -10,7 +10,7 @@
  * unmapped (a destination nginx does not proxy to, an address behind a variable,
  * or a host name whose resolution changed or failed).
  *
- * Destinations use the socket model's text form (agent/sockets/parse/addresses.ts
+ * Destinations use the socket model's text form (agent/core/addresses.ts
  * formatEndpoint): `10.0.0.5:8080`, `[2001:db8::5]:443`, IPv4-mapped IPv6 peers
  * already shown as IPv4. Addresses from the configuration and from DNS are put in
  * the same form before they are compared.

@@ -8,7 +8,7 @@
  * not a dotted-quad IPv4 literal is a name nginx resolves (at start-up, for
  * `server` and for a `proxy_pass` without variables).
  */
-import { formatIPv6 } from '../../sockets/parse/addresses.js';
+import { formatIPv6 } from '../../core/addresses.js';
 
 export type Endpoint =
   | { kind: 'inet'; host: string; port: number | null; ip: string | null }

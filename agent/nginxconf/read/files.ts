@@ -6,7 +6,7 @@
  * A configuration file is input the agent does not own: the path is stat()ed
  * first so a FIFO, socket or device is refused without being opened, the open is
  * O_RDONLY|O_NONBLOCK, and the descriptor is fstat()ed again (closing the race
- * with a swap in between), as agent/regularFile.ts does for procfs and logs.
+ * with a swap in between), as agent/io/files.ts does for procfs and logs.
  */
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, readdir, stat, type FileHandle } from 'node:fs/promises';

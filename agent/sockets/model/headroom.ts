@@ -24,10 +24,9 @@
  */
 import { STATE_ESTABLISHED, STATE_TIME_WAIT, TCP_STATES, type TcpStateName } from '../parse/procNetTcp.js';
 import type { PortRange, PortSpan } from '../parse/sysctl.js';
+import { TIME_WAIT_LEN_MS } from '../../core/tcp.js';
 import type { SocketTable } from './socketTable.js';
 
-/** TCP_TIMEWAIT_LEN in include/net/tcp.h: 60 s, not tunable. */
-export const TIME_WAIT_LEN_MS = 60_000;
 /** /proc/net/tcp prints timers in USER_HZ ticks (jiffies_delta_to_clock_t): 100 per second. */
 export const MS_PER_TIMER_TICK = 10;
 /** Window of the recent connect rate: short enough to tell churn that goes on from TIME_WAIT that drains. */

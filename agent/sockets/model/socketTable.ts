@@ -14,7 +14,7 @@
  * tables are read (a tcp6 listener may hold a port used by a tcp row read earlier),
  * so rows are kept and aggregated later by the headroom model.
  */
-import { formatEndpoint, formatIPv4, formatIPv6, IPV6_LOOPBACK_HEX, isLoopbackIPv4 } from '../parse/addresses.js';
+import { formatEndpoint, formatIPv4, formatIPv6, IPV6_LOOPBACK_HEX, isLoopbackIPv4 } from '../../core/addresses.js';
 import { STATE_LISTEN, type TcpRowSink } from '../parse/procNetTcp.js';
 import type { PortRange } from '../parse/sysctl.js';
 

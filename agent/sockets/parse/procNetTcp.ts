@@ -21,7 +21,7 @@
  * parsed without building a string or an object per line. It is pure: bytes in,
  * calls out.
  */
-import { formatIPv4, formatIPv6 } from './addresses.js';
+import { formatIPv4, formatIPv6 } from '../../core/addresses.js';
 
 export type Endianness = 'LE' | 'BE';
 export type AddressFamily = 4 | 6;

@@ -8,7 +8,7 @@
  */
 import { closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeReadFailure, openRegularFile } from '../../regularFile.js';
+import { describeReadFailure, openRegularFile } from '../../io/files.js';
 import { newRecordArrays, type RecordArrays } from '../model/socketTable.js';
 
 export type ReadOutcome<T> =

@@ -17,9 +17,9 @@ import { describeWith, type Requirement } from '../../support/gate.js';
 const IS_ROOT = process.getuid?.() === 0;
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Every .ts file under agent/nginxconf, and the socket address helpers it imports, as .js under `out`. */
+/** Every .ts file under agent/nginxconf and the shared modules it imports (agent/core, agent/io), as .js under `out`. */
 function transpileReader(out: string): string {
-  const files = [join(REPO, 'agent/sockets/parse/addresses.ts')];
+  const files: string[] = [];
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir)) {
       const p = join(dir, name);
@@ -27,7 +27,7 @@ function transpileReader(out: string): string {
       else if (name.endsWith('.ts')) files.push(p);
     }
   };
-  walk(join(REPO, 'agent/nginxconf'));
+  for (const dir of ['agent/nginxconf', 'agent/core', 'agent/io']) walk(join(REPO, dir));
   for (const f of files) {
     const js = ts.transpileModule(readFileSync(f, 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },

@@ -3,7 +3,7 @@ import { hostsToResolve, mapDestinations, parseDestination } from '../../../agen
 import { extractModel } from '../../../agent/nginxconf/model/extract.js';
 import type { NginxConfigModel } from '../../../agent/nginxconf/model/types.js';
 import { parseConfig } from '../../../agent/nginxconf/parse/parse.js';
-import { formatEndpoint } from '../../../agent/sockets/parse/addresses.js';
+import { formatEndpoint } from '../../../agent/core/addresses.js';
 
 function model(text: string): NginxConfigModel {
   const p = parseConfig(text, '/n.conf');
