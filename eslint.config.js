@@ -2,6 +2,69 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+
+const ROOT = import.meta.dirname;
+const abs = (/** @type {string} */ glob) => `${ROOT}/${glob}`;
+
+/**
+ * The pure core: text and records in, records out. No I/O, no clock, no
+ * environment, and imports of pure modules only, so no I/O is reached through
+ * another file either (DEVELOPERS.md, "Where does a change go").
+ */
+const PURE = [
+  'agent/core/**',
+  'agent/{errors,config}.ts',
+  'agent/*/parse/**',
+  'agent/*/model/**',
+  'agent/hints/**',
+  'agent/diagnosis/**',
+  'agent/export/render/**',
+  'agent/export/{webConfig,clientCert}.ts',
+  'agent/errorlog/tail/+(lineSplitter).ts',
+];
+
+/**
+ * The one-way flow, lowest layer first: read → parse → model → hints → diagnosis
+ * → export → commands → cli. A module imports from its own layer and the layers
+ * below it. The domains share a layer and never import each other: what two of
+ * them need lives in core/ (pure) or io/ (I/O).
+ */
+const LAYERS = [
+  { name: 'core', paths: ['agent/core/**', 'agent/{errors,config}.ts'] },
+  { name: 'io', paths: ['agent/io/**', 'agent/{logger,version,nodeFlags}.ts'] },
+  { name: 'domains', domains: ['agent/sockets/**', 'agent/errorlog/**', 'agent/nginxconf/**', 'agent/host/**', 'agent/nat/**'] },
+  { name: 'hints', paths: ['agent/hints/**'] },
+  { name: 'diagnosis', paths: ['agent/diagnosis/**'] },
+  { name: 'export', paths: ['agent/export/**'] },
+  { name: 'commands', paths: ['agent/commands/**'] },
+  { name: 'cli', paths: ['agent/{cli,main}.ts'] },
+];
+
+const pathsOf = (/** @type {typeof LAYERS[number]} */ layer) => layer.paths ?? layer.domains ?? [];
+
+/** @type {{ target: string[]; from: string[]; message: string }[]} */
+const layerZones = [];
+LAYERS.forEach((layer, i) => {
+  const higher = LAYERS.slice(i + 1).flatMap(pathsOf);
+  if (layer.domains !== undefined) {
+    for (const domain of layer.domains) {
+      const others = layer.domains.filter((d) => d !== domain);
+      layerZones.push({
+        target: [domain],
+        from: [...others, ...higher].map(abs),
+        message: `${domain.replace('/**', '')} is a domain: it imports core/, io/ and itself only (one-way layers, eslint.config.js).`,
+      });
+    }
+  } else if (higher.length > 0) {
+    layerZones.push({
+      target: pathsOf(layer),
+      from: higher.map(abs),
+      message: `the ${layer.name} layer imports only from itself and lower layers (one-way layers, eslint.config.js).`,
+    });
+  }
+});
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
@@ -26,10 +89,35 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    // The pure core must stay free of I/O, clocks and environment (see README, "Code layout").
-    files: ['agent/**/parse/**/*.ts', 'agent/**/model/**/*.ts', 'agent/hints/**/*.ts', 'agent/export/render/**/*.ts', 'agent/errorlog/tail/lineSplitter.ts', 'agent/errorlog/tail/glob.ts', 'agent/export/webConfig.ts', 'agent/export/clientCert.ts', 'agent/logEscape.ts'],
+    files: ['agent/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: `${ROOT}/tsconfig.json` })] },
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'os', 'pino', 'systeminformation'] }],
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: ROOT,
+          zones: [
+            ...layerZones,
+            {
+              target: PURE,
+              from: [abs('agent/**')],
+              except: PURE.map(abs),
+              message: 'a pure module imports only pure modules (no I/O, directly or through another file).',
+            },
+          ],
+        },
+      ],
+      'import-x/no-cycle': 'error',
+      // One clock: commands take `now` from a clock they are given, and pass it on.
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Time is a parameter: take `now` (or a clock) from the caller.' }],
+    },
+  },
+  {
+    // The pure core must stay free of I/O, clocks and environment.
+    files: PURE,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'os', 'pino', 'systeminformation', 'chokidar', 'fastify', 'prom-client'] }],
       'no-restricted-properties': ['error',
         { object: 'Date', property: 'now', message: 'Time is a parameter in the pure core.' },
         { object: 'process', property: 'env', message: 'The pure core reads no environment.' }],

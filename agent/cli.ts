@@ -12,6 +12,7 @@ import { AgentError, describeError } from './errors.js';
 import { diagnose } from './commands/diagnose.js';
 import { startDaemon } from './commands/run.js';
 import { createLogger } from './logger.js';
+import { systemClock } from './io/clock.js';
 import { agentVersion } from './version.js';
 
 const HELP: Record<ConfigKey, string> = {
@@ -178,7 +179,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       return;
     }
     try {
-      const result = await diagnose(loaded.config, { json: opts['json'] === true, rateIntervalMs, hostFacts: true });
+      const result = await diagnose(loaded.config, { json: opts['json'] === true, rateIntervalMs, hostFacts: true, clock: systemClock });
       io.stdout(result.output);
       exitCode = result.exitCode;
     } catch (err) {

@@ -1,22 +1,27 @@
 /**
  * `agent diagnose`: one sample now, a report for the on-call human (or JSON), and
  * a monitoring-plugin exit code. Shares every reader, parser and model with the
- * daemon.
+ * daemon; the findings come from the same assess() (diagnosis/diagnosis.ts).
  */
 import { endianness } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { durationMs, type Config } from '../config.js';
+import { diagnoseSample } from '../diagnosis/diagnosis.js';
+import type { HostFacts, Report } from '../diagnosis/report.js';
 import { mergeRecent, type RecentSummary } from '../errorlog/model/recent.js';
 import { expandErrorLogPatterns } from '../errorlog/read/paths.js';
 import { readRecent } from '../errorlog/read/recent.js';
-import { describeReadFailure } from '../io/files.js';
+import { renderReport } from '../export/render/report.js';
 import { EXIT_CODES } from '../hints/findings.js';
-import { buildReport, renderReport, type HostFacts, type Report } from '../export/render/report.js';
+import { hostContext } from '../host/context.js';
 import { readHostFacts } from '../host/facts.js';
+import type { Clock } from '../io/clock.js';
+import { describeReadFailure } from '../io/files.js';
+import { nginxEvidence, nginxProblems } from '../nginxconf/model/evidence.js';
+import { loadNginx } from '../nginxconf/read/snapshot.js';
 import { counterRate } from '../sockets/model/rates.js';
 import { ProcBuffer } from '../sockets/read/procfs.js';
 import { readActiveOpens, takeSocketSample } from '../sockets/sample.js';
-import { loadNginx, nginxEvidence, nginxProblems } from './nginxContext.js';
 
 export interface DiagnoseOptions {
   json: boolean;
@@ -24,6 +29,7 @@ export interface DiagnoseOptions {
   rateIntervalMs: number;
   /** Read host facts with systeminformation (off in golden tests). */
   hostFacts: boolean;
+  clock: Clock;
 }
 
 /** Upper bound on bytes scanned backwards per file, so a huge window cannot read a huge file whole. */
@@ -50,6 +56,15 @@ async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: 
   return { summary: mergeRecent(sinceMs, parts), problems };
 }
 
+/** Connect attempts per second over rateIntervalMs from two Tcp ActiveOpens readings, or null. */
+async function measureConnectRate(procRoot: string, first: number | null, startedMs: number, intervalMs: number, clock: Clock): Promise<number | null> {
+  if (intervalMs <= 0 || first === null) return null;
+  const wait = intervalMs - (clock.now() - startedMs);
+  if (wait > 0) await sleep(wait);
+  const again = readActiveOpens(procRoot);
+  return counterRate({ value: first, atMs: startedMs }, again === null ? null : { value: again, atMs: clock.now() });
+}
+
 export interface DiagnoseResult {
   output: string;
   exitCode: number;
@@ -57,7 +72,7 @@ export interface DiagnoseResult {
 }
 
 export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<DiagnoseResult> {
-  const started = Date.now();
+  const started = opts.clock.now();
   const hostPromise: Promise<HostFacts | null> = opts.hostFacts ? readHostFacts() : Promise.resolve(null);
   const nginxPromise = loadNginx(config);
   const sample = takeSocketSample(
@@ -65,29 +80,18 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
     new ProcBuffer(),
     started,
   );
-  let connectAttemptsPerSecond: number | null = null;
-  if (opts.rateIntervalMs > 0 && sample.counters.activeOpens !== null) {
-    const wait = opts.rateIntervalMs - (Date.now() - started);
-    if (wait > 0) await sleep(wait);
-    const again = readActiveOpens(config.procRoot);
-    connectAttemptsPerSecond = counterRate(
-      { value: sample.counters.activeOpens, atMs: started },
-      again === null ? null : { value: again, atMs: Date.now() },
-    );
-  }
-  const thresholds = {
-    warningHeadroomRatio: config.warningHeadroomRatio,
-    criticalHeadroomRatio: config.criticalHeadroomRatio,
-  };
+  const connectAttemptsPerSecond = await measureConnectRate(config.procRoot, sample.counters.activeOpens, started, opts.rateIntervalMs, opts.clock);
+  const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const errorLog = await readErrorLogs(config, started);
   const nginx = await nginxPromise;
-  const report = buildReport({
+  const report = diagnoseSample({
     sample,
     thresholds,
     top: config.reportTop,
     host: await hostPromise,
     connectAttemptsPerSecond,
     generatedAtMs: started,
+    context: hostContext(started),
     ...(errorLog !== null ? { errorLog } : {}),
     nginx: {
       evidence: nginxEvidence(nginx, sample.headroom?.destinations.map((d) => d.destination) ?? [], started),

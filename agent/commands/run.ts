@@ -14,10 +14,12 @@ import { buildServer } from '../export/server.js';
 import { loadWebConfig } from '../export/webConfigReader.js';
 import { WorkerSampler, type Sampler } from '../sockets/sampler.js';
 import { agentVersion } from '../version.js';
-import { computeFindings, statusOf, type Finding } from '../hints/findings.js';
+import { assess } from '../diagnosis/diagnosis.js';
 import type { FindingsView } from '../export/server.js';
+import { hostContext } from '../host/context.js';
+import { systemClock, type Clock } from '../io/clock.js';
+import { NginxWatcher } from '../nginxconf/watch.js';
 import { SampleLoop } from './sampleLoop.js';
-import { NginxWatcher } from './nginxContext.js';
 
 export interface Daemon {
   /** Resolves once the daemon has shut down. */
@@ -30,6 +32,8 @@ export interface Daemon {
 export interface DaemonOptions {
   sampler?: Sampler;
   installSignalHandlers?: boolean;
+  /** The clock samples, findings and error-log windows are stamped with (the system clock by default). */
+  clock?: Clock;
 }
 
 /** Destinations mapped to nginx upstreams per sample, least headroom first. */
@@ -37,8 +41,9 @@ const MAX_MAPPED_DESTINATIONS = 1000;
 
 export async function startDaemon(config: Config, logger: Logger, options: DaemonOptions = {}): Promise<Daemon> {
   const version = agentVersion();
+  const clock = options.clock ?? systemClock;
   // First, so a bad web config fails the start before anything else is set up.
-  const web = loadWebConfig(config.webConfigFile, logger);
+  const web = loadWebConfig(config.webConfigFile, logger, clock.now());
   const registry = new Registry();
   const metrics = new AgentMetrics(registry, { maxDestinations: config.maxDestinations, defaultMetrics: true, version });
   const sampler =
@@ -47,7 +52,7 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
       { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds },
       config.sampleTimeoutMs,
     );
-  const errorLogs = new ErrorLogPipeline(config, logger);
+  const errorLogs = new ErrorLogPipeline(config, logger, clock);
   registerErrorLogMetrics(registry, errorLogs.counts, () => errorLogs.totals(), logger.child({ component: 'metrics' }));
   const nginx = new NginxWatcher(config, logger.child({ component: 'nginxconf' }));
   metrics.reportSources(() => [...errorLogs.sources(), ...nginx.sources()]);
@@ -55,27 +60,26 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
   const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const loop = new SampleLoop(sampler, metrics, logger.child({ component: 'sampler' }), {
     intervalMs: config.sampleIntervalMs,
-    now: () => Date.now(),
+    now: () => clock.now(),
     onSample: (sample) => {
       if (sample.headroom === null || sample.settings === null) return; // keep the last findings; source_up says why
       // Only the destinations a rule may look at need mapping to upstream groups: the worst ones come first.
       const nginxView = nginx.evidence(sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination), sample.takenAtMs);
-      const findings: Finding[] = computeFindings({
-        headroom: sample.headroom,
-        settings: sample.settings,
-        sysctls: sample.sysctls,
-        counters: sample.counters,
+      const { findings, status } = assess({
+        sample,
         thresholds,
-        ...(errorLogs.enabled ? { errorLog: errorLogs.recent.evidence(Date.now()) } : {}),
+        host: hostContext(sample.takenAtMs),
+        ...(errorLogs.enabled ? { errorLog: errorLogs.recent.evidence(clock.now()) } : {}),
         ...(nginxView !== undefined ? { nginx: nginxView } : {}),
       });
       metrics.setFindings(findings);
-      findingsView = { generatedAt: new Date(sample.takenAtMs).toISOString(), status: statusOf(findings, true), findings };
+      findingsView = { generatedAt: new Date(sample.takenAtMs).toISOString(), status, findings };
     },
   });
   const server = buildServer({
     registry,
     generation: () => metrics.generation,
+    clock,
     findings: () => findingsView,
     logger,
     web,

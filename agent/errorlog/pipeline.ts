@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { Clock } from '../io/clock.js';
 import { ErrorLogCounts } from './model/counts.js';
 import { RollingErrorWindow } from './model/rolling.js';
 import { classifyLine, TimeMemo } from './parse/classify.js';
@@ -25,7 +26,7 @@ export class ErrorLogPipeline {
   readonly recent: RollingErrorWindow;
   private readonly tailer: Tailer | null;
 
-  constructor(config: Config, logger: Logger) {
+  constructor(config: Config, logger: Logger, clock: Clock) {
     this.counts = new ErrorLogCounts(config.maxDestinations);
     this.recent = new RollingErrorWindow(FINDINGS_WINDOW_MS, this.counts);
     const log = logger.child({ component: 'errorlog' });
@@ -40,11 +41,12 @@ export class ErrorLogPipeline {
       fromStart: config.errorLogBackfill,
       maxLineBytes: config.maxLineBytes,
       reconcileIntervalMs: 500,
+      now: () => clock.now(),
       logger, // the tailer names itself (component "errorlog-tailer")
       onLine: (_path, line) => {
         const r = classifyLine(line, memo);
         if (r.ok) {
-          this.recent.add(r.event, line, Date.now()); // first: it may copy the totals before this event
+          this.recent.add(r.event, line, clock.now()); // first: it may copy the totals before this event
           this.counts.add(r.event);
         } else this.counts.addUnparsed();
       },

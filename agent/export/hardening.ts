@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { BasicAuth } from './auth.js';
 import { clientCertProblem } from './clientCert.js';
 import type { WebSecurity } from './webConfigReader.js';
+import type { Clock } from '../io/clock.js';
 
 /**
  * /metrics (and /api/findings) requests in flight beyond which the agent answers
@@ -114,7 +115,7 @@ function plain(reply: FastifyReply, status: number, text: string): FastifyReply 
 type App = FastifyInstance<HttpsServer, IncomingMessage, ServerResponse, Logger>;
 
 /** Installs the defences on a new server; call before adding routes. */
-export function installHardening(app: App, web: WebSecurity | null | undefined, logger: Logger): void {
+export function installHardening(app: App, web: WebSecurity | null | undefined, logger: Logger, clock: Clock): void {
   const log = logger.child({ component: 'http' });
   const headers = Object.entries(web?.config.headers ?? {});
   const auth = web != null && web.config.users.size > 0 ? new BasicAuth(web.config.users) : null;
@@ -126,7 +127,7 @@ export function installHardening(app: App, web: WebSecurity | null | undefined, 
 
   app.addHook('onRequest', async (req, reply) => {
     for (const [name, value] of headers) reply.header(name, value);
-    if (bucket !== null && !bucket.take(Date.now())) return plain(reply, 429, 'too many requests');
+    if (bucket !== null && !bucket.take(clock.now())) return plain(reply, 429, 'too many requests');
     if (auth !== null) {
       const verdict = await auth.check(req.headers.authorization);
       if (verdict === 'busy') return plain(reply.header('retry-after', '1'), 503, 'busy verifying credentials, retry');

@@ -5,6 +5,7 @@
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Clock } from '../io/clock.js';
 import { hardenedServerOptions, installHardening } from './hardening.js';
 import type { WebSecurity } from './webConfigReader.js';
 
@@ -30,6 +31,8 @@ export interface ServerDeps {
   generation?: () => number;
   state: ServerState;
   logger: Logger;
+  /** For the /metrics cache and the rate limit. */
+  clock: Clock;
   version: string;
   /** TLS and basic auth from --web.config.file; null or absent: plain HTTP, no authentication. */
   web?: WebSecurity | null;
@@ -61,7 +64,7 @@ export function buildServer(deps: ServerDeps) {
     logController: new LogController({ disableRequestLogging: true }),
   });
   // Before any route: authentication, methods, bounds, 404 and error replies (hardening.ts).
-  installHardening(app, deps.web, deps.logger);
+  installHardening(app, deps.web, deps.logger, deps.clock);
 
   // Registry.metrics() only serialises values set when the last sample landed, but
   // it builds a ~100 kB string per call and each reply copies it into a new buffer.
@@ -72,7 +75,7 @@ export function buildServer(deps: ServerDeps) {
   let cached: { body: Buffer; atMs: number; generation: number } | null = null;
   const generation = deps.generation ?? (() => 0);
   app.get('/metrics', async (_req, reply) => {
-    const now = Date.now();
+    const now = deps.clock.now();
     const gen = generation();
     if (cached === null || cached.generation !== gen || now - cached.atMs >= METRICS_CACHE_MS) {
       cached = { body: Buffer.from(await deps.registry.metrics()), atMs: now, generation: gen };

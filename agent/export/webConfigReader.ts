@@ -103,7 +103,7 @@ function summary(c: WebConfig): string {
 }
 
 /** '' → null (plain HTTP, no authentication). Throws AgentError on any problem. */
-export function loadWebConfig(path: string, logger: Logger, nowMs = Date.now()): WebSecurity | null {
+export function loadWebConfig(path: string, logger: Logger, nowMs: number): WebSecurity | null {
   if (path === '') return null;
   const log = logger.child({ component: 'web' });
   let text: string;

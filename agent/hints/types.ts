@@ -1,53 +1,20 @@
 /**
- * What the hint engine takes in and gives out. Pure types and two tiny helpers
- * shared by the rule sets (kernel.ts, errorLog.ts, nginx.ts).
+ * What the hint engine takes in and gives out. Pure types and the small helpers
+ * every rule shares.
  */
 import type { DestinationHeadroom, HeadroomModel, KernelSettings } from '../sockets/model/headroom.js';
 import type { HostCounters, SysctlValues } from '../sockets/model/types.js';
 import type { ErrorLogEvidence } from '../errorlog/model/evidence.js';
 import type { NginxEvidence } from '../nginxconf/model/evidence.js';
+import type { FindingId } from './catalogue.js';
+import type { HostContext } from '../host/model/types.js';
 
 export type { ErrorLogEvidence } from '../errorlog/model/evidence.js';
 export type { DestinationRoute, NginxEvidence } from '../nginxconf/model/evidence.js';
+export type { FindingId } from './catalogue.js';
+export type { HostContext } from '../host/model/types.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
-
-/** Findings that name, from nginx's config, why a destination is short of ports. */
-export const DESTINATION_CAUSE_IDS = [
-  'upstream_no_keepalive',
-  'proxy_pass_no_pool',
-  'keepalive_needs_http11',
-  'keepalive_pool_churn',
-  'established_exhaustion',
-  'time_wait_draining',
-] as const;
-
-/** Every finding id; docs/hints.md documents each one (a test keeps them in step). */
-export const FINDING_IDS = [
-  // Causes in nginx's configuration: the fix is a change to nginx.conf.
-  ...DESTINATION_CAUSE_IDS,
-  'single_destination_ip',
-  // Causes in the kernel's settings: the fix is a sysctl.
-  'port_range_narrow',
-  'time_wait_reuse_off',
-  'timestamps_off',
-  'listener_in_range',
-  'port_range_odd',
-  'time_wait_overflow',
-  'conntrack_near_full',
-  // A different exhaustion than ports.
-  'fd_limit',
-  'worker_connections_exhausted',
-  // Symptoms: how close each destination is, and what nginx saw.
-  'exhaustion_confirmed',
-  'headroom_exhausted',
-  'headroom_critical',
-  'headroom_low',
-  'connect_rate_near_limit',
-  'exhaustion_recent',
-  'upstream_no_live_servers',
-] as const;
-export type FindingId = (typeof FINDING_IDS)[number];
 
 export interface Finding {
   id: FindingId;
@@ -79,6 +46,7 @@ export interface FindingInput {
   sysctls: SysctlValues;
   counters: HostCounters;
   thresholds: Thresholds;
+  host: HostContext;
   errorLog?: ErrorLogEvidence;
   nginx?: NginxEvidence;
 }

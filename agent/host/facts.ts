@@ -3,14 +3,7 @@
  * effort: a failure or a slow answer leaves the header without them.
  */
 import si from 'systeminformation';
-
-/** What the report header says about the host. */
-export interface HostFacts {
-  hostname: string;
-  kernel: string;
-  distro: string;
-  addresses: string[];
-}
+import type { HostFacts } from './model/types.js';
 
 export async function readHostFacts(timeoutMs = 3000): Promise<HostFacts | null> {
   const work = (async (): Promise<HostFacts> => {

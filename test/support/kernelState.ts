@@ -1,10 +1,13 @@
 /** Kernel counters and sysctls for hint-engine tests built from synthetic socket rows. */
-import type { FindingInput } from '../../agent/hints/findings.js';
+import type { FindingInput, HostContext } from '../../agent/hints/findings.js';
 import { computeHeadroom, type KernelSettings } from '../../agent/sockets/model/headroom.js';
 import { SocketTableBuilder } from '../../agent/sockets/model/socketTable.js';
 import { scanProcNetTcp } from '../../agent/sockets/parse/procNetTcp.js';
 import type { HostCounters, SysctlValues } from '../../agent/sockets/model/types.js';
 import { tcp4, type Row } from './procText.js';
+
+/** The host the rules are told about: two CPUs, a fixed now, UTC. */
+export const TEST_HOST: HostContext = { cpuCount: 2, nowMs: Date.UTC(2026, 10, 21, 10, 0, 0), timeZone: 'UTC' };
 
 /** A host whose counters say nothing: no overflow, no conntrack. */
 export const QUIET_COUNTERS: HostCounters = {
@@ -47,6 +50,7 @@ export function findingInput(rows: readonly Row[], settings: KernelSettings, ext
     sysctls: sysctlsFor(settings),
     counters: QUIET_COUNTERS,
     thresholds: { warningHeadroomRatio: 0.2, criticalHeadroomRatio: 0.05 },
+    host: TEST_HOST,
     ...extra,
   };
 }

@@ -16,7 +16,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { Report, ReportDestination } from '../../agent/export/render/report.js';
+import type { Report, ReportDestination } from '../../agent/diagnosis/report.js';
 import { describeWith } from '../support/gate.js';
 import { AGENT_MAIN, destroyAll, Netns, sweepStale, type Helper } from './support/netns.js';
 

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildServer } from '../../agent/export/server.js';
+import { systemClock } from '../../agent/io/clock.js';
 import { loadWebConfig } from '../../agent/export/webConfigReader.js';
 import { CLIENT_SAN_URI, makeTestPki, type KeyPair, type TestPki } from '../support/certs.js';
 import { describeWith } from '../support/gate.js';
@@ -38,9 +39,10 @@ describeWith(['command:openssl'], 'TLS client authentication (in-process server,
     const app = buildServer({
       registry: new Registry(),
       logger,
+      clock: systemClock,
       version: '0.0.0-test',
       state: { ready: () => true, notReadyReason: () => '' },
-      web: loadWebConfig(file, logger),
+      web: loadWebConfig(file, logger, Date.now()),
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     try {
@@ -86,7 +88,7 @@ describeWith(['command:openssl'], 'TLS client authentication (in-process server,
     const file = join(pki.dir, 'tls13.yml');
     writeFileSync(file, 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS13\n');
     const logger = pino({ level: 'silent' });
-    const app = buildServer({ registry: new Registry(), logger, version: 't', state: { ready: () => true, notReadyReason: () => '' }, web: loadWebConfig(file, logger) });
+    const app = buildServer({ registry: new Registry(), logger, clock: systemClock, version: 't', state: { ready: () => true, notReadyReason: () => '' }, web: loadWebConfig(file, logger, Date.now()) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     try {
       const { connect } = await import('node:tls');

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { AgentMetrics, METRIC } from '../../agent/export/metrics.js';
 import { buildServer } from '../../agent/export/server.js';
+import { systemClock } from '../../agent/io/clock.js';
 import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
 import { takeSocketSample } from '../../agent/sockets/sample.js';
 import { SOURCES, type SocketSample } from '../../agent/sockets/model/types.js';
@@ -38,6 +39,7 @@ function setup(maxDestinations = 100) {
     registry,
     generation: () => metrics.generation,
     logger: pino({ level: 'silent' }),
+    clock: systemClock,
     version: '0.0.0-test',
     state: { ready: () => ready, notReadyReason: () => 'no socket sample has completed yet' },
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildReport, renderReport } from '../../agent/export/render/report.js';
+import { diagnoseSample, type DiagnosisInput } from '../../agent/diagnosis/diagnosis.js';
+import { renderReport } from '../../agent/export/render/report.js';
 import { EXIT_CODES } from '../../agent/hints/findings.js';
 import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
 import { takeSocketSample } from '../../agent/sockets/sample.js';
@@ -7,12 +8,14 @@ import { type SocketSample } from '../../agent/sockets/model/types.js';
 import { readFileSync } from 'node:fs';
 import { RecentWindow } from '../../agent/errorlog/model/recent.js';
 import { readNginxConfig } from '../../agent/nginxconf/read/config.js';
-import { nginxEvidence, nginxProblems, type NginxSnapshot } from '../../agent/commands/nginxContext.js';
+import { nginxEvidence, nginxProblems, type NginxSnapshot } from '../../agent/nginxconf/model/evidence.js';
 
 // Relative, so the golden files do not depend on where the repository lives.
 const PROC = 'test/fixtures/real-tw-exhaustion/proc';
 const T = { warningHeadroomRatio: 0.2, criticalHeadroomRatio: 0.05 };
 const AT = Date.UTC(2026, 10, 21, 8, 44, 0);
+/** The findings and the report, as `agent diagnose` makes them, on a two-CPU host in UTC. */
+const buildReport = (input: Omit<DiagnosisInput, 'context'>) => diagnoseSample({ ...input, context: { cpuCount: 2, nowMs: AT, timeZone: 'UTC' } });
 
 function fixtureSample(): SocketSample {
   return takeSocketSample({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 }, new ProcBuffer(), AT);

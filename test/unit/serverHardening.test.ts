@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exposureWarning, MAX_SCRAPES_IN_FLIGHT, TokenBucket } from '../../agent/export/hardening.js';
 import { buildServer, type ServerDeps } from '../../agent/export/server.js';
+import { systemClock } from '../../agent/io/clock.js';
 import type { WebConfig } from '../../agent/export/webConfig.js';
 import type { WebSecurity } from '../../agent/export/webConfigReader.js';
 import { basic, request } from '../support/httpClient.js';
@@ -23,6 +24,7 @@ function server(extra: Partial<ServerDeps> = {}) {
   return buildServer({
     registry: new Registry(),
     logger: pino({ level: 'silent' }),
+    clock: systemClock,
     version: '0.0.0-test',
     state: { ready: () => true, notReadyReason: () => '' },
     ...extra,

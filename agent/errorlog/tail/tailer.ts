@@ -52,6 +52,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { globToRegExp, hasGlob, patternProblems, splitPattern } from './glob.js';
 import { LineSplitter } from './lineSplitter.js';
+import { systemClock } from '../../io/clock.js';
 
 export type RotationType = 'rename' | 'copytruncate' | 'recreate';
 export const ROTATION_TYPES: readonly RotationType[] = ['rename', 'copytruncate', 'recreate'];
@@ -276,7 +277,7 @@ export class Tailer {
       maxLineBytes: options.maxLineBytes,
       reconcileIntervalMs: options.reconcileIntervalMs,
       onLine: options.onLine,
-      now: options.now ?? Date.now,
+      now: options.now ?? (() => systemClock.now()),
       watch: options.watch ?? true,
       rotateWaitMs: options.rotateWaitMs ?? TAILER_DEFAULTS.rotateWaitMs,
       backoffInitialMs: options.backoffInitialMs ?? TAILER_DEFAULTS.backoffInitialMs,

@@ -1,8 +1,10 @@
 /**
  * nginx's side of the evidence the hint engine weighs: the configuration model,
- * the version, and how each destination is reached. Pure types.
+ * the version, and how each destination is reached. Pure: the snapshot (what
+ * read/snapshot.ts read) and the destinations in, the evidence out.
  */
-import type { NginxConfigModel, ProxyPass } from './types.js';
+import { mapDestinations } from './destinations.js';
+import type { NginxConfigModel, NginxConfigRead, ProxyPass } from './types.js';
 
 /** How nginx's configuration reaches one destination (`ip:port`). */
 export interface DestinationRoute {
@@ -20,8 +22,6 @@ export interface NginxEvidence {
   configNote: string | null;
   /** nginx's version (e.g. "1.22.1"), or null when unknown. */
   version: string | null;
-  /** Logical CPUs, for `worker_processes auto`; null when unknown. */
-  cpuCount: number | null;
   /**
    * Seconds since the newest of the config's files changed, or null when unknown. TIME_WAIT
    * sockets older than that were made under the previous settings.
@@ -31,3 +31,54 @@ export interface NginxEvidence {
   routes: ReadonlyMap<string, DestinationRoute>;
 }
 
+/** What one read of nginx's configuration and version found. */
+export interface NginxSnapshot {
+  /** The configuration read, or null when none was (configNote says why). */
+  read: NginxConfigRead | null;
+  /** The path given, or null when none. */
+  configPath: string | null;
+  configNote: string | null;
+  version: string | null;
+  /** Where the version came from, or why it is unknown. */
+  versionSource: string;
+  /** Newest modification time of the config's files (Unix ms), or null. */
+  configChangedAtMs: number | null;
+}
+
+/** "file:line: message" for every problem met reading the config, and every host name that did not resolve. */
+export function nginxProblems(snapshot: NginxSnapshot): string[] {
+  if (snapshot.read === null) return [];
+  return [
+    ...snapshot.read.model.problems.map((p) => (p.line === null ? `${p.file}: ${p.message}` : `${p.file}:${p.line}: ${p.message}`)),
+    ...snapshot.read.dns.failures.map((f) => `${f.host}: ${f.error}`),
+  ];
+}
+
+/** Destination → its route (null: unmapped), for one snapshot: the daemon maps each destination once per config read, not once per sample. */
+export type RouteCache = Map<string, DestinationRoute | null>;
+/** A cache holding more than this is dropped and refilled (destinations that come and go). */
+const MAX_CACHED_ROUTES = 10_000;
+
+/** The hint engine's view of nginx for these destinations, at `nowMs`. */
+export function nginxEvidence(snapshot: NginxSnapshot, destinations: readonly string[], nowMs: number, cache: RouteCache = new Map()): NginxEvidence {
+  const read = snapshot.configNote === null ? snapshot.read : null;
+  const routes = new Map<string, DestinationRoute>();
+  if (read !== null) {
+    if (cache.size > MAX_CACHED_ROUTES) cache.clear();
+    const unknown = destinations.filter((d) => !cache.has(d));
+    for (const m of mapDestinations(unknown, read.model, read.dns.resolved)) {
+      cache.set(m.destination, m.unmapped ? null : { upstreams: m.upstreams.map((u) => u.group.name), direct: m.direct.map((d) => d.proxyPass) });
+    }
+    for (const d of destinations) {
+      const route = cache.get(d);
+      if (route != null) routes.set(d, route);
+    }
+  }
+  return {
+    config: read === null ? null : read.model,
+    configNote: read === null ? snapshot.configNote : null,
+    version: snapshot.version,
+    routes,
+    configChangedSecondsAgo: snapshot.configChangedAtMs === null ? null : Math.max(0, (nowMs - snapshot.configChangedAtMs) / 1000),
+  };
+}

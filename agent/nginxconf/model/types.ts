@@ -125,3 +125,21 @@ export interface NginxConfigModel {
   /** Variables defined by `map`. Always set by extractModel. */
   maps?: MapDefinition[];
 }
+
+export interface HostResolution {
+  /** Host name (lower case) → its addresses in canonical form (IPv4-mapped IPv6 as IPv4). */
+  resolved: Map<string, string[]>;
+  /** Hosts that did not resolve, with why. */
+  failures: { host: string; error: string }[];
+}
+
+/** A configuration as read from the disk or a dump, with its host names resolved. */
+export interface NginxConfigRead {
+  model: NginxConfigModel;
+  /** `files` when read from the disk following includes, `dump` when the path held `nginx -T` output. */
+  source: 'files' | 'dump';
+  /** The main file's full path (for a dump, the path of the dump itself). */
+  path: string;
+  /** Host names of upstream servers and proxy_pass targets: resolved, and failed. Empty when resolution is off. */
+  dns: HostResolution;
+}

@@ -26,7 +26,9 @@
 import { resolve as resolvePath } from 'node:path';
 import { extractModel } from '../model/extract.js';
 import { hostsToResolve } from '../model/destinations.js';
-import type { ConfigProblem, NginxConfigModel } from '../model/types.js';
+import type { ConfigProblem, HostResolution, NginxConfigModel, NginxConfigRead } from '../model/types.js';
+
+export type { NginxConfigRead } from '../model/types.js';
 import { looksLikeNginxDump, splitNginxDump } from '../parse/dumpT.js';
 import {
   assembleConfig,
@@ -43,7 +45,7 @@ import {
 } from '../parse/includes.js';
 import { parseConfig, type ParsedFile } from '../parse/parse.js';
 import { expandIncludeOnDisk, openReadOnly, readConfigFile, type OpenFile } from './files.js';
-import { resolveHosts, systemLookup, type HostResolution, type LookupAll } from './resolve.js';
+import { resolveHosts, systemLookup, type LookupAll } from './resolve.js';
 
 export interface ConfigReadLimits extends AssembleLimits {
   /** Largest single file read, in bytes (also the largest `nginx -T` output). */
@@ -70,15 +72,6 @@ export interface ReadNginxConfigOptions {
   openFile?: OpenFile;
 }
 
-export interface NginxConfigRead {
-  model: NginxConfigModel;
-  /** `files` when read from the disk following includes, `dump` when the path held `nginx -T` output. */
-  source: 'files' | 'dump';
-  /** The main file's full path (for a dump, the path of the dump itself). */
-  path: string;
-  /** Host names of upstream servers and proxy_pass targets: resolved, and failed. Empty when resolution is off. */
-  dns: HostResolution;
-}
 
 /** Reads the configuration at `path` (main file or `nginx -T` output). Never throws. */
 export async function readNginxConfig(path: string, options: ReadNginxConfigOptions = {}): Promise<NginxConfigRead> {

@@ -11,18 +11,15 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { canonicalIp } from '../model/endpoints.js';
+import type { HostResolution } from '../model/types.js';
+
+export type { HostResolution } from '../model/types.js';
 
 /** Every address a host name resolves to. */
 export type LookupAll = (host: string) => Promise<string[]>;
 
 export const systemLookup: LookupAll = async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
-export interface HostResolution {
-  /** Host name (lower case) → its addresses in canonical form (IPv4-mapped IPv6 as IPv4). */
-  resolved: Map<string, string[]>;
-  /** Hosts that did not resolve, with why. */
-  failures: { host: string; error: string }[];
-}
 
 const CONCURRENCY = 4;
 

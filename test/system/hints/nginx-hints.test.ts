@@ -67,7 +67,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { Report, ReportDestination } from '../../../agent/export/render/report.js';
+import type { Report, ReportDestination } from '../../../agent/diagnosis/report.js';
 import type { Finding, FindingId } from '../../../agent/hints/types.js';
 import { describeWith } from '../../support/gate.js';
 import { addUpstreamServer, applyFix } from '../support/applyFix.js';

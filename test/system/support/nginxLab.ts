@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import type { Report } from '../../../agent/export/render/report.js';
+import type { Report } from '../../../agent/diagnosis/report.js';
 import { AGENT_MAIN, HELPERS_DIR, Netns, type Helper } from './netns.js';
 
 const execFileP = promisify(execFile);

@@ -36,7 +36,7 @@ function config(over: Partial<NginxConfigModel>): NginxEvidence {
     splitClients: [],
     ...over,
   };
-  return { config: model, configNote: null, version: '1.22.1', cpuCount: 2, routes: new Map() };
+  return { config: model, configNote: null, version: '1.22.1', routes: new Map() };
 }
 
 function input(rows: Row[], errorLog: ErrorLogEvidence, nginx?: NginxEvidence): FindingInput {

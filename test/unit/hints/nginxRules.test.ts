@@ -4,7 +4,7 @@
  * config from a hand-built model (the parser has its own tests).
  */
 import { describe, expect, it } from 'vitest';
-import { computeFindings, DESTINATION_CAUSE_IDS, type DestinationRoute, type FindingInput, type NginxEvidence } from '../../../agent/hints/findings.js';
+import { computeFindings, destinationCauseIds, type DestinationRoute, type FindingInput, type NginxEvidence } from '../../../agent/hints/findings.js';
 import { compareVersions } from '../../../agent/nginxconf/model/version.js';
 import type { KernelSettings } from '../../../agent/sockets/model/headroom.js';
 import { findingInput } from '../../support/kernelState.js';
@@ -60,7 +60,7 @@ function model(upstreams: UpstreamGroup[], passes: ProxyPass[], over: Partial<Ng
 }
 
 function nginx(config: NginxConfigModel | null, version: string | null, routes: Record<string, DestinationRoute> = { [DEST]: { upstreams: ['backend'], direct: [] } }): NginxEvidence {
-  return { config, configNote: config === null ? 'no --nginx-conf given' : null, version, cpuCount: 2, routes: new Map(Object.entries(routes)) };
+  return { config, configNote: config === null ? 'no --nginx-conf given' : null, version, routes: new Map(Object.entries(routes)) };
 }
 
 function input(rows: Row[], n?: NginxEvidence): FindingInput {
@@ -75,7 +75,7 @@ const churn = (n: number, dest = DEST, firstPort = 40000): Row[] => {
 };
 const open = (n: number, from = 40900): Row[] => established(n, '10.0.0.1', from, '10.0.0.5', 8080);
 
-const NGINX_CAUSES = new Set<string>([...DESTINATION_CAUSE_IDS, 'single_destination_ip']);
+const NGINX_CAUSES = new Set<string>([...destinationCauseIds(), 'single_destination_ip']);
 const causes = (i: FindingInput): string[] => computeFindings(i).filter((f) => NGINX_CAUSES.has(f.id)).map((f) => `${f.id}:${f.severity}`);
 
 describe('config-aware findings', () => {

@@ -1,0 +1,248 @@
+/**
+ * The diagnosis: one socket sample, what the error log and nginx's config add,
+ * and the findings, as one report. `diagnose` renders it, the daemon serves it.
+ * Pure: the findings come in computed (diagnosis.ts), the report comes out.
+ */
+import { destinationLevel, headline, statusOf, type Finding, type NginxEvidence, type Status, type Thresholds } from '../hints/findings.js';
+import type { DestinationHeadroom } from '../sockets/model/headroom.js';
+import type { SocketSample, SourceStatus } from '../sockets/model/types.js';
+import type { RecentSummary } from '../errorlog/model/recent.js';
+import type { ErrorKind } from '../errorlog/parse/classify.js';
+import type { HostFacts } from '../host/model/types.js';
+
+export type { HostFacts } from '../host/model/types.js';
+
+export interface ReportDestination {
+  sourceIp: string;
+  destination: string;
+  capacity: number;
+  used: number;
+  headroom: number;
+  headroomRatio: number;
+  established: number;
+  timeWait: number;
+  timeWaitReusable: number;
+  other: number;
+  connectRatePerSecond: number;
+  maxSustainableConnectRate: number;
+  timeWaitReuse: boolean;
+  secondsUntilNextRelease: number | null;
+  level: string;
+  /** Error-log events naming this destination in the --since window, by kind (absent without error logs). */
+  recentErrors?: Partial<Record<ErrorKind, number>>;
+  /** Upstream groups (or direct proxy_pass targets) that reach this destination; [] when unmapped; absent without a config. */
+  upstreams?: string[];
+}
+
+/** nginx's side, as diagnose read it. */
+export interface NginxReportInput {
+  evidence: NginxEvidence;
+  /** The config path given (or the default that existed), or null when none was read. */
+  configPath: string | null;
+  files: string[];
+  /** "file:line: message" for every problem met while reading. */
+  problems: string[];
+  /** Where the version came from, or why it is unknown. */
+  versionSource: string;
+}
+
+export interface ReportNginx {
+  config: string | null;
+  note: string | null;
+  files: string[];
+  version: string | null;
+  versionSource: string;
+  problems: string[];
+  upstreams: { name: string; servers: string[]; keepalive: number | null; at: string }[];
+}
+
+export interface ReportErrorLog {
+  since: string;
+  files: string[];
+  lines: number;
+  unparsed: number;
+  truncated: boolean;
+  byKind: { kind: ErrorKind; count: number; first: string; last: string; sample: string }[];
+  byDestination: Record<string, Partial<Record<ErrorKind, number>>>;
+  /** Error logs that could not be read, with why. */
+  problems: string[];
+}
+
+export interface Report {
+  status: Status;
+  summary: string;
+  generatedAt: string;
+  host: HostFacts | null;
+  procRoot: string;
+  portRange: { low: number; high: number; size: number; reserved: number; listenersInRange: number; usable: number } | null;
+  sysctls: {
+    ip_local_port_range: string | null;
+    ip_local_reserved_ports: string | null;
+    tcp_tw_reuse: number | null;
+    tcp_tw_reuse_delay_ms: number | null;
+    tcp_timestamps: number | null;
+    tcp_fin_timeout_seconds: number | null;
+    tcp_max_tw_buckets: number | null;
+  };
+  hostSockets: {
+    total: number;
+    byState: Record<string, number>;
+    timeWait: number;
+    timeWaitOverflow: number | null;
+    connectAttemptsPerSecond: number | null;
+    conntrack: { count: number; max: number } | null;
+  } | null;
+  destinationsTotal: number;
+  destinations: ReportDestination[];
+  errorLog: ReportErrorLog | null;
+  nginx: ReportNginx | null;
+  findings: Finding[];
+  sources: SourceStatus[];
+  assumptions: string[];
+  problems: string[];
+}
+
+export interface ReportInput {
+  sample: SocketSample;
+  /** The hint engine's findings for this sample (diagnosis.ts computes them). */
+  findings: Finding[];
+  thresholds: Thresholds;
+  top: number;
+  host: HostFacts | null;
+  connectAttemptsPerSecond: number | null;
+  generatedAtMs: number;
+  errorLog?: { summary: RecentSummary; problems: string[] };
+  nginx?: NginxReportInput;
+}
+
+function toReportDestination(d: DestinationHeadroom, t: Thresholds, errors: RecentSummary | undefined, nginx: NginxEvidence | undefined): ReportDestination {
+  const base: ReportDestination = {
+    sourceIp: d.sourceIp,
+    destination: d.destination,
+    capacity: d.capacity,
+    used: d.used,
+    headroom: d.headroom,
+    headroomRatio: d.headroomRatio,
+    established: d.established,
+    timeWait: d.timeWait,
+    timeWaitReusable: d.timeWaitReusable,
+    other: d.other,
+    connectRatePerSecond: d.connectRatePerSecond,
+    maxSustainableConnectRate: d.maxSustainableConnectRate,
+    timeWaitReuse: d.timeWaitReuse,
+    secondsUntilNextRelease: d.secondsUntilNextRelease,
+    level: destinationLevel(d, t),
+  };
+  if (errors !== undefined) base.recentErrors = errors.byDestination[d.destination] ?? {};
+  if (nginx?.config != null) {
+    const r = nginx.routes.get(d.destination);
+    base.upstreams = r === undefined ? [] : [...r.upstreams, ...r.direct.map((p) => p.target)];
+  }
+  return base;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function verdict(status: Status, sample: SocketSample, findings: Finding[]): string {
+  const h = sample.headroom;
+  if (h === null) {
+    const failed = sample.sources
+      .filter((s) => s.state === 'error' && s.code !== undefined)
+      .map((s) => `${s.code ?? ''}: ${s.detail ?? s.source}`);
+    return `cannot compute headroom: ${failed.join('; ') || 'required sources unavailable'}`;
+  }
+  const worst = h.destinations[0];
+  const top = headline(findings, status === 'CRITICAL' ? 'critical' : 'warning');
+  if (status === 'OK') {
+    return worst === undefined
+      ? `no outgoing connections in the ephemeral range; ${h.portRange.usable} ports usable per destination`
+      : `${h.destinations.length} destination(s); least headroom ${worst.headroom}/${worst.capacity} ports free (${(worst.headroomRatio * 100).toFixed(1)} %) to ${worst.destination} from ${worst.sourceIp}`;
+  }
+  const lead = top?.summary ?? '';
+  return worst === undefined ? lead : `${lead}; worst: ${worst.sourceIp} → ${worst.destination} ${worst.headroom}/${worst.capacity} ports free`;
+}
+
+const fmtSpans = (spans: { from: number; to: number }[] | null): string | null =>
+  spans === null ? null : spans.map((s) => (s.from === s.to ? `${s.from}` : `${s.from}-${s.to}`)).join(',');
+
+export function buildReport(input: ReportInput): Report {
+  const { sample, thresholds } = input;
+  const h = sample.headroom;
+  const log = input.errorLog?.summary;
+  const findings = input.findings;
+  const status = statusOf(findings, h !== null);
+  const s = sample.sysctls;
+  const c = sample.counters;
+  return {
+    status,
+    summary: verdict(status, sample, findings),
+    generatedAt: new Date(input.generatedAtMs).toISOString(),
+    host: input.host,
+    procRoot: sample.procRoot,
+    portRange:
+      h === null
+        ? null
+        : {
+            low: h.portRange.low,
+            high: h.portRange.high,
+            size: h.portRange.size,
+            reserved: h.portRange.reserved,
+            listenersInRange: h.portRange.listenersInRange,
+            usable: h.portRange.usable,
+          },
+    sysctls: {
+      ip_local_port_range: s.ipLocalPortRange === null ? null : `${s.ipLocalPortRange.low} ${s.ipLocalPortRange.high}`,
+      ip_local_reserved_ports: fmtSpans(s.ipLocalReservedPorts),
+      tcp_tw_reuse: s.tcpTwReuse,
+      tcp_tw_reuse_delay_ms: s.tcpTwReuseDelayMs,
+      tcp_timestamps: s.tcpTimestamps,
+      tcp_fin_timeout_seconds: s.tcpFinTimeoutSeconds,
+      tcp_max_tw_buckets: s.tcpMaxTwBuckets,
+    },
+    hostSockets:
+      h === null
+        ? null
+        : {
+            total: h.sockets,
+            byState: Object.fromEntries(Object.entries(h.socketsByState).filter(([, n]) => n > 0)),
+            timeWait: h.timeWait,
+            timeWaitOverflow: c.timeWaitOverflow,
+            connectAttemptsPerSecond: input.connectAttemptsPerSecond,
+            conntrack: c.conntrackCount !== null && c.conntrackMax !== null ? { count: c.conntrackCount, max: c.conntrackMax } : null,
+          },
+    destinationsTotal: h?.destinations.length ?? 0,
+    destinations: (h?.destinations ?? []).slice(0, input.top).map((d) => toReportDestination(d, thresholds, log, input.nginx?.evidence)),
+    errorLog:
+      input.errorLog === undefined
+        ? null
+        : {
+            since: iso(input.errorLog.summary.sinceMs),
+            files: input.errorLog.summary.files,
+            lines: input.errorLog.summary.lines,
+            unparsed: input.errorLog.summary.unparsed,
+            truncated: input.errorLog.summary.truncated,
+            byKind: input.errorLog.summary.byKind.map((k) => ({ kind: k.kind, count: k.count, first: iso(k.firstMs), last: iso(k.lastMs), sample: k.sample })),
+            byDestination: input.errorLog.summary.byDestination,
+            problems: input.errorLog.problems,
+          },
+    nginx: input.nginx === undefined ? null : reportNginx(input.nginx),
+    findings,
+    sources: sample.sources,
+    assumptions: sample.assumptions,
+    problems: sample.problems,
+  };
+}
+
+function reportNginx(n: NginxReportInput): ReportNginx {
+  const c = n.evidence.config;
+  return {
+    config: n.configPath,
+    note: c === null ? n.evidence.configNote : null,
+    files: n.files,
+    version: n.evidence.version,
+    versionSource: n.versionSource,
+    problems: n.problems,
+    upstreams:
+      c?.upstreams.map((u) => ({ name: u.name, servers: u.servers.map((x) => x.address), keepalive: u.keepalive, at: `${u.at.file}:${u.at.line}` })) ?? [],
+  };
+}

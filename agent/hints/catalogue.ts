@@ -1,0 +1,76 @@
+/**
+ * The one catalogue of findings: every id the hint engine can emit, with its
+ * category (which decides the order of a report: causes before symptoms), its
+ * severity policy and the section of docs/hints.md that explains it. A test
+ * keeps this table, the rules in rules/ and docs/hints.md in step.
+ */
+
+/** Where a finding sits in the causal chain; reports list them in this order within a severity. */
+export type FindingCategory =
+  /** A cause in nginx's configuration (the fix is a change to nginx.conf), or a different exhaustion nginx reported. */
+  | 'nginx_cause'
+  /** A cause in the kernel's settings: the fix is a sysctl. */
+  | 'kernel_cause'
+  /** nginx itself confirms the exhaustion in its error log. */
+  | 'confirmation'
+  /** How close each destination is, and what nginx saw. */
+  | 'symptom';
+
+export const CATEGORY_ORDER: Readonly<Record<FindingCategory, number>> = { nginx_cause: 0, kernel_cause: 1, confirmation: 2, symptom: 3 };
+
+export interface CatalogueEntry {
+  category: FindingCategory;
+  /** Names, from nginx's config, why a destination is short of ports: a symptom of the same destination points at it. */
+  destinationCause: boolean;
+  /** How the severity is chosen. */
+  severity: string;
+  /** The heading of docs/hints.md that documents the id. */
+  doc: string;
+}
+
+const BY_HEADROOM = 'critical when a destination it names is exhausted or below the critical ratio, warning otherwise';
+
+export const FINDINGS = {
+  upstream_no_keepalive: { category: 'nginx_cause', destinationCause: true, severity: BY_HEADROOM, doc: 'upstream_no_keepalive' },
+  proxy_pass_no_pool: { category: 'nginx_cause', destinationCause: true, severity: BY_HEADROOM, doc: 'proxy_pass_no_pool' },
+  keepalive_needs_http11: { category: 'nginx_cause', destinationCause: true, severity: BY_HEADROOM, doc: 'keepalive_needs_http11' },
+  keepalive_pool_churn: { category: 'nginx_cause', destinationCause: true, severity: BY_HEADROOM, doc: 'keepalive_pool_churn' },
+  established_exhaustion: { category: 'nginx_cause', destinationCause: true, severity: BY_HEADROOM, doc: 'established_exhaustion' },
+  time_wait_draining: { category: 'nginx_cause', destinationCause: true, severity: 'info: nothing to change', doc: 'time_wait_draining' },
+  single_destination_ip: { category: 'kernel_cause', destinationCause: false, severity: 'info', doc: 'single_destination_ip' },
+  port_range_narrow: { category: 'kernel_cause', destinationCause: false, severity: 'warning', doc: 'port_range_narrow' },
+  time_wait_reuse_off: { category: 'kernel_cause', destinationCause: false, severity: 'warning', doc: 'time_wait_reuse_off' },
+  timestamps_off: { category: 'kernel_cause', destinationCause: false, severity: 'warning while a destination is short of ports, info otherwise', doc: 'timestamps_off' },
+  listener_in_range: { category: 'kernel_cause', destinationCause: false, severity: 'info', doc: 'listener_in_range' },
+  port_range_odd: { category: 'kernel_cause', destinationCause: false, severity: 'info', doc: 'port_range_odd' },
+  time_wait_overflow: { category: 'kernel_cause', destinationCause: false, severity: 'warning at the cap, info when it was reached earlier', doc: 'time_wait_overflow' },
+  conntrack_near_full: { category: 'kernel_cause', destinationCause: false, severity: 'critical from 95 % full, warning from 80 %', doc: 'conntrack_near_full' },
+  fd_limit: { category: 'nginx_cause', destinationCause: false, severity: 'warning', doc: 'fd_limit' },
+  worker_connections_exhausted: { category: 'nginx_cause', destinationCause: false, severity: 'warning', doc: 'worker_connections_exhausted' },
+  exhaustion_confirmed: { category: 'confirmation', destinationCause: false, severity: 'critical', doc: 'exhaustion_confirmed' },
+  headroom_exhausted: { category: 'symptom', destinationCause: false, severity: 'critical', doc: 'headroom_exhausted, headroom_critical, headroom_low' },
+  headroom_critical: { category: 'symptom', destinationCause: false, severity: 'critical', doc: 'headroom_exhausted, headroom_critical, headroom_low' },
+  headroom_low: { category: 'symptom', destinationCause: false, severity: 'warning', doc: 'headroom_exhausted, headroom_critical, headroom_low' },
+  connect_rate_near_limit: { category: 'symptom', destinationCause: false, severity: 'warning', doc: 'connect_rate_near_limit' },
+  exhaustion_recent: { category: 'symptom', destinationCause: false, severity: 'warning', doc: 'exhaustion_recent' },
+  upstream_no_live_servers: { category: 'symptom', destinationCause: false, severity: 'warning', doc: 'upstream_no_live_servers' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type FindingId = keyof typeof FINDINGS;
+
+/** Every finding id, in the catalogue's order. */
+export const FINDING_IDS = Object.keys(FINDINGS) as FindingId[];
+
+export function catalogueEntry(id: FindingId): CatalogueEntry {
+  return FINDINGS[id];
+}
+
+/** The ids that name a destination's cause in nginx's config. */
+export function destinationCauseIds(): FindingId[] {
+  return FINDING_IDS.filter((id) => FINDINGS[id].destinationCause);
+}
+
+/** The anchor GitHub gives the id's heading in docs/hints.md. */
+export function docAnchor(id: FindingId): string {
+  return `docs/hints.md#${FINDINGS[id].doc.toLowerCase().replace(/[^a-z0-9_ -]/g, '').replace(/ /g, '-')}`;
+}

@@ -1,0 +1,179 @@
+/**
+ * What every rule reads, worked out once per evaluation: destinations by level,
+ * why nginx's config is unknown (if it is), and, with a config, the troubled
+ * destinations grouped by the upstream group or proxy_pass that reaches them,
+ * with each group's pool assessed. Pure.
+ */
+import type { DestinationHeadroom } from '../sockets/model/headroom.js';
+import type { NginxConfigModel, ProxyPass, UpstreamGroup } from '../nginxconf/model/types.js';
+import type { NginxEvidence } from '../nginxconf/model/evidence.js';
+import { TIME_WAIT_SECONDS } from '../core/tcp.js';
+import { heldOpen, levelsOf, timeWaitDominated } from './destinations.js';
+import { genericHeadroomFix } from './genericFix.js';
+import { locationsOf, missingPoolLines, poolOf, sustainable, workersOf, type MissingPoolLines, type Pool, type Workers } from './nginxPool.js';
+import { destinationLevel, destinationName, perSecond, type DestinationLevel, type FindingInput, type Severity } from './types.js';
+
+/** A destination a config-aware rule looks at, with how bad it is. */
+export interface DestinationContext {
+  destination: DestinationHeadroom;
+  level: DestinationLevel;
+  severity: Severity;
+}
+
+/** Which of the pool findings an upstream group with TIME_WAIT-bound destinations gets. */
+export type PoolVerdict = 'upstream_no_keepalive' | 'keepalive_needs_http11' | 'time_wait_draining' | 'keepalive_pool_churn';
+
+export interface GroupAssessment {
+  name: string;
+  group: UpstreamGroup;
+  destinations: DestinationContext[];
+  pool: Pool;
+  /** Every http location proxying to the group, with what it lacks for the pool to be reused. */
+  locations: { pass: ProxyPass; missing: MissingPoolLines }[];
+  verdict: PoolVerdict;
+  /** Seconds since the config changed, when under a TIME_WAIT lifetime ago. */
+  changedSecondsAgo: number | null;
+}
+
+export interface NginxRuleContext {
+  evidence: NginxEvidence;
+  config: NginxConfigModel;
+  workers: Workers;
+  versionText: string;
+  /** TIME_WAIT-bound destinations by http upstream group, in the order they were met, with the group's pool assessed. */
+  churningGroups: GroupAssessment[];
+  /** TIME_WAIT-bound destinations by proxy_pass that names them directly (no pool possible). */
+  churningDirect: Map<ProxyPass, DestinationContext[]>;
+  /** Destinations held by open connections, by upstream group (any module), and those reached only directly. */
+  heldByGroup: Map<string, DestinationContext[]>;
+  heldDirect: DestinationContext[];
+}
+
+export interface RuleContext {
+  input: FindingInput;
+  byLevel: Record<DestinationLevel, DestinationHeadroom[]>;
+  /** Destinations at or below the warning threshold, worst first. */
+  troubled: DestinationHeadroom[];
+  /** Why nginx's config cannot be used, or null when it can. */
+  configNote: string | null;
+  /** The template fix for destinations short of ports (labelled a template when the config is unknown). */
+  headroomFix(ds: readonly DestinationHeadroom[]): string;
+  /** The config-aware view, or null without a usable config. */
+  nginx: NginxRuleContext | null;
+}
+
+export function buildRuleContext(input: FindingInput): RuleContext {
+  const byLevel = levelsOf(input);
+  const configNote = input.nginx === undefined ? 'nginx config not read' : input.nginx.config === null ? (input.nginx.configNote ?? 'nginx config not read') : null;
+  return {
+    input,
+    byLevel,
+    troubled: [...byLevel.exhausted, ...byLevel.critical, ...byLevel.warning],
+    configNote,
+    headroomFix: (ds) => genericHeadroomFix(ds, input.settings, configNote),
+    nginx: input.nginx?.config != null ? nginxContext(input, input.nginx, input.nginx.config) : null,
+  };
+}
+
+function severityFor(level: DestinationLevel, rateShare: number): Severity | null {
+  if (level === 'exhausted' || level === 'critical') return 'critical';
+  if (level === 'warning' || rateShare >= 0.5) return 'warning';
+  return null;
+}
+
+const append = <K, V>(map: Map<K, V[]>, key: K, value: V): void => {
+  map.set(key, [...(map.get(key) ?? []), value]);
+};
+
+/**
+ * Only destinations that matter are considered: at or below the warning
+ * threshold, or opening connections at half the sustainable rate or more. A
+ * healthy destination gets no config-aware finding, whatever its config.
+ */
+function nginxContext(input: FindingInput, evidence: NginxEvidence, config: NginxConfigModel): NginxRuleContext {
+  const churnByGroup = new Map<string, DestinationContext[]>();
+  const churningDirect = new Map<ProxyPass, DestinationContext[]>();
+  const heldByGroup = new Map<string, DestinationContext[]>();
+  const heldDirect: DestinationContext[] = [];
+  for (const d of input.headroom.destinations) {
+    const level = destinationLevel(d, input.thresholds);
+    const rateShare = d.maxSustainableConnectRate > 0 ? d.connectRatePerSecond / d.maxSustainableConnectRate : 0;
+    const severity = severityFor(level, rateShare);
+    if (severity === null) continue;
+    const route = evidence.routes.get(d.destination);
+    if (route === undefined) continue;
+    // stream {} proxying pools nothing and has no HTTP settings: only http groups and locations are judged here.
+    const httpGroups = route.upstreams.filter((name) => (config.upstreams.find((u) => u.name === name)?.module ?? 'http') === 'http');
+    const httpDirect = route.direct.filter((p) => (p.module ?? 'http') === 'http');
+    const context = { destination: d, level, severity };
+    if (timeWaitDominated(d)) {
+      for (const name of httpGroups) append(churnByGroup, name, context);
+      for (const pass of httpDirect) append(churningDirect, pass, context);
+    } else if (heldOpen(d) && level !== 'ok') {
+      for (const name of route.upstreams) append(heldByGroup, name, context);
+      if (route.upstreams.length === 0 && route.direct.length > 0) heldDirect.push(context);
+    }
+  }
+  const churningGroups: GroupAssessment[] = [];
+  for (const [name, destinations] of churnByGroup) {
+    const group = config.upstreams.find((u) => u.name === name);
+    if (group !== undefined) churningGroups.push(assessGroup(evidence, config, name, group, destinations));
+  }
+  return {
+    evidence,
+    config,
+    workers: workersOf(config, input.host.cpuCount),
+    versionText: evidence.version === null ? 'nginx version unknown (give --nginx-version or --nginx-bin)' : `nginx ${evidence.version}`,
+    churningGroups,
+    churningDirect,
+    heldByGroup,
+    heldDirect,
+  };
+}
+
+/**
+ * Which pool finding a group gets: no pool at all; a pool some location cannot
+ * reuse; a working pool whose TIME_WAIT is left over from before (draining); or a
+ * working pool that still churns.
+ */
+function assessGroup(evidence: NginxEvidence, config: NginxConfigModel, name: string, group: UpstreamGroup, destinations: DestinationContext[]): GroupAssessment {
+  const pool = poolOf(group, evidence.version);
+  const locations = locationsOf(config, name).map((pass) => ({ pass, missing: missingPoolLines(pass, evidence.version, config.maps) }));
+  // If connections are no longer opened at a rate that matters (over the last 10 s: the rate window
+  // may span the time before a fix), the TIME_WAIT sockets are left over from before (a fix just
+  // applied, a reload that emptied the pools): they drain within 60 s and there is nothing to change.
+  // At 0 free ports nothing new can connect, so a quiet last few seconds proves nothing there by
+  // itself: a range blocked by churn looks the same until ports free. A config changed less than a
+  // TIME_WAIT lifetime ago tells them apart.
+  const changedS = evidence.configChangedSecondsAgo ?? null;
+  const justChanged = changedS !== null && changedS < TIME_WAIT_SECONDS;
+  const draining = destinations.every(
+    (c) => (c.destination.headroom > 0 || justChanged) && c.destination.recentConnectRatePerSecond < 0.5 * c.destination.maxSustainableConnectRate,
+  );
+  const verdict: PoolVerdict =
+    pool.size === null
+      ? 'upstream_no_keepalive'
+      : locations.some(({ missing }) => missing.lines.length > 0 || missing.mapFixes.length > 0)
+        ? 'keepalive_needs_http11'
+        : draining
+          ? 'time_wait_draining'
+          : 'keepalive_pool_churn';
+  return { name, group, destinations, pool, locations, verdict, changedSecondsAgo: justChanged ? changedS : null };
+}
+
+/** The worst severity among these destinations. */
+export const worstSeverity = (contexts: readonly DestinationContext[]): Severity => (contexts.some((c) => c.severity === 'critical') ? 'critical' : 'warning');
+
+/** One evidence line per destination (at most five): what holds its ports and how fast it churns. */
+export function churnEvidence(contexts: readonly DestinationContext[]): string[] {
+  return contexts.slice(0, 5).map(
+    ({ destination: d }) =>
+      `${destinationName(d)}: ${d.timeWait - d.timeWaitReusable} TIME_WAIT blocking, ${d.established} established, ` +
+      `${d.headroom}/${d.capacity} ports free; ${perSecond(d.connectRatePerSecond)} new connections/s (sustainable ${sustainable(d.capacity)})`,
+  );
+}
+
+/** New connections per second over these destinations. */
+export const connectRateOf = (contexts: readonly DestinationContext[]): number => contexts.reduce((sum, c) => sum + c.destination.connectRatePerSecond, 0);
+/** Connections open now over these destinations. */
+export const openConnectionsOf = (contexts: readonly DestinationContext[]): number => contexts.reduce((sum, c) => sum + c.destination.established, 0);

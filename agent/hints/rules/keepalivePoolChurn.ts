@@ -1,0 +1,92 @@
+/**
+ * keepalive_pool_churn: the group's pool works on paper, yet connections are
+ * still opened at a rate that matters. nginx closes a pooled connection when the
+ * pool is full as it comes back idle (keepalive per worker), after
+ * keepalive_requests requests, or after keepalive_time; each close leaves
+ * TIME_WAIT on this host. The fix names whichever of the three does it.
+ */
+import { TIME_WAIT_SECONDS } from '../../core/tcp.js';
+import { churnEvidence, connectRateOf, openConnectionsOf, worstSeverity, type GroupAssessment, type NginxRuleContext } from '../context.js';
+import { DEFAULT_KEEPALIVE_TIME_MS, keepaliveRequestsOf, niceCeil, serverLine, suggestedPool, upstreamBlock, where } from '../nginxPool.js';
+import type { FindingRule } from '../rule.js';
+import { destinationName, perSecond, type Finding } from '../types.js';
+
+interface ChurnCause {
+  cause: string;
+  fixLines: string[];
+  effect: string;
+}
+
+/** Which of the pool's three limits retires the connections, with the change that lifts it. */
+function churnCause(nginx: NginxRuleContext, assessed: GroupAssessment): ChurnCause {
+  const { name, group, destinations: cs } = assessed;
+  const poolSize = assessed.pool.size ?? 0;
+  const servers = group.servers.map(serverLine);
+  const rate = connectRateOf(cs);
+  const open = openConnectionsOf(cs);
+  const kept = poolSize * nginx.workers.count;
+  const requests = keepaliveRequestsOf(group, nginx.evidence.version);
+  const timeChurn = open / ((group.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS) / 1000);
+  if (open > kept) {
+    const next = suggestedPool(open, nginx.workers.count, poolSize);
+    return {
+      cause: `the pool keeps ${kept} idle connections but ${open} are in use at once: the rest are closed after each response`,
+      fixLines: upstreamBlock(name, servers, [`keepalive ${next};   # was ${poolSize}`, ...(group.keepaliveRequests !== null ? [`keepalive_requests ${group.keepaliveRequests};`] : [])]),
+      effect: `Idle connections kept: ${kept} → ${next * nginx.workers.count}, above the ${open} in use now; connections beyond the pool stop being closed after each response.`,
+    };
+  }
+  if (group.keepaliveTimeMs !== null && timeChurn >= 0.5 * rate) {
+    const next = Math.max(3600, Math.ceil((group.keepaliveTimeMs / 1000) * 10));
+    return {
+      cause: `keepalive_time ${group.keepaliveTimeMs / 1000} s retires about ${perSecond(timeChurn)} connections/s`,
+      fixLines: upstreamBlock(name, servers, [`keepalive ${poolSize};`, `keepalive_time ${next}s;   # was ${group.keepaliveTimeMs / 1000}s`]),
+      effect: `Connections retired by age: about ${perSecond(timeChurn)}/s → ${perSecond(open / next)}/s.`,
+    };
+  }
+  // Enough requests per connection that the churn left is a tenth of what the range sustains.
+  const sustainableRate = Math.min(...cs.map((c) => c.destination.maxSustainableConnectRate));
+  const next = Math.min(10_000_000, niceCeil(Math.max(10_000, requests.count * 10, (rate * requests.count) / (0.1 * sustainableRate))));
+  const worst = cs[0]!.destination;
+  return {
+    cause: `at about ${perSecond(rate * requests.count)} requests/s, ${requests.count} requests per connection still retires ${perSecond(rate)} connections/s`,
+    fixLines: upstreamBlock(name, servers, [`keepalive ${poolSize};`, `keepalive_requests ${next};   # was ${requests.count}`]),
+    effect:
+      `New connections/s fall from about ${perSecond(rate)} to about ${perSecond((rate * requests.count) / next)}; ` +
+      `TIME_WAIT towards ${worst.destination} from about ${Math.round(rate * TIME_WAIT_SECONDS)} to about ${Math.ceil(((rate * requests.count) / next) * TIME_WAIT_SECONDS)}.`,
+  };
+}
+
+export const keepalivePoolChurn: FindingRule = {
+  id: 'keepalive_pool_churn',
+  evaluate({ nginx }) {
+    if (nginx === null) return [];
+    const out: Finding[] = [];
+    for (const assessed of nginx.churningGroups) {
+      if (assessed.verdict !== 'keepalive_pool_churn') continue;
+      const { name, group, destinations: cs, pool } = assessed;
+      const { cause, fixLines, effect } = churnCause(nginx, assessed);
+      out.push({
+        id: 'keepalive_pool_churn',
+        severity: worstSeverity(cs),
+        summary: `upstream ${name} has a keepalive pool but still opens ${perSecond(connectRateOf(cs))} connections/s: ${cause}`,
+        evidence: [
+          `upstream ${name} at ${where(group.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''} per worker × ${nginx.workers.text} = ${(pool.size ?? 0) * nginx.workers.count} idle connections kept`,
+          `${keepaliveRequestsOf(group, nginx.evidence.version).text}; keepalive_time ${group.keepaliveTimeMs === null ? '1h (default)' : `${group.keepaliveTimeMs / 1000} s`}`,
+          ...churnEvidence(cs),
+          `${openConnectionsOf(cs)} connections open to the group now`,
+          // A Connection header set from a variable cannot be checked: it goes in as evidence.
+          ...assessed.locations.flatMap(({ missing }) => missing.notes),
+        ],
+        why:
+          'A pooled connection is closed by nginx when the pool is full as it comes back idle (keepalive per worker), after ' +
+          'keepalive_requests requests or keepalive_time; each close leaves a TIME_WAIT socket on this host for 60 s. ' +
+          '(When the upstream closes first, TIME_WAIT lands on the upstream instead, so TIME_WAIT here means nginx closed.)',
+        fix: [`# ${where(group.at)}`, ...fixLines, '', '# then: nginx -t && nginx -s reload'].join('\n'),
+        effect,
+        destinations: cs.map((c) => destinationName(c.destination)),
+        upstreams: [name],
+      });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,45 @@
+/**
+ * time_wait_draining: the group's pool works, and the TIME_WAIT sockets towards
+ * it were left by earlier churn (before a fix, or closed by a reload that
+ * emptied the pools): they free within 60 s and there is nothing to change.
+ */
+import { TIME_WAIT_SECONDS } from '../../core/tcp.js';
+import { keepaliveRequestsOf, sustainable, where } from '../nginxPool.js';
+import type { FindingRule } from '../rule.js';
+import { destinationName, perSecond, type Finding } from '../types.js';
+
+export const timeWaitDraining: FindingRule = {
+  id: 'time_wait_draining',
+  evaluate({ nginx }) {
+    if (nginx === null) return [];
+    const out: Finding[] = [];
+    for (const assessed of nginx.churningGroups) {
+      if (assessed.verdict !== 'time_wait_draining') continue;
+      const { name, group, destinations: cs, pool, changedSecondsAgo } = assessed;
+      out.push({
+        id: 'time_wait_draining',
+        severity: 'info',
+        summary:
+          `upstream ${name}'s pool works: the TIME_WAIT sockets towards ${cs.map((c) => c.destination.destination).join(', ')} were left by earlier churn ` +
+          `and free within ${TIME_WAIT_SECONDS} s`,
+        evidence: [
+          `upstream ${name} at ${where(group.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''}; ${keepaliveRequestsOf(group, nginx.evidence.version).text}`,
+          ...(changedSecondsAgo !== null ? [`the nginx config changed ${Math.round(changedSecondsAgo)} s ago: TIME_WAIT sockets older than that predate it`] : []),
+          ...cs.slice(0, 5).map(
+            ({ destination: d }) =>
+              `${destinationName(d)}: ${d.timeWait - d.timeWaitReusable} TIME_WAIT blocking, ${d.headroom}/${d.capacity} ports free; ` +
+              `new connections over the last 10 s: ${perSecond(d.recentConnectRatePerSecond)}/s, under half the ${sustainable(d.capacity)} the range sustains`,
+          ),
+        ],
+        why:
+          'A TIME_WAIT socket lasts 60 s whatever the config does now. Connections opened before a fix (or closed by a reload, ' +
+          'which empties the pools) keep their ports until then; the rate of new connections says whether churn goes on.',
+        fix: null,
+        effect: null,
+        destinations: cs.map((c) => destinationName(c.destination)),
+        upstreams: [name],
+      });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,71 @@
+/**
+ * upstream_no_keepalive: an upstream group whose destinations are bound by
+ * TIME_WAIT has no keepalive pool, so nginx closes each upstream connection
+ * after one response and keeps its TIME_WAIT for 60 s.
+ */
+import { TIME_WAIT_SECONDS } from '../../core/tcp.js';
+import { churnEvidence, connectRateOf, openConnectionsOf, worstSeverity } from '../context.js';
+import {
+  DEFAULT_POOL_SINCE_1_29_7,
+  KEEPALIVE_DEFAULTS_SINCE,
+  keepaliveRequestsOf,
+  passContext,
+  serverLine,
+  suggestedPool,
+  sustainable,
+  upstreamBlock,
+  where,
+} from '../nginxPool.js';
+import type { FindingRule } from '../rule.js';
+import { destinationName, perSecond, type Finding } from '../types.js';
+
+export const upstreamNoKeepalive: FindingRule = {
+  id: 'upstream_no_keepalive',
+  evaluate({ nginx }) {
+    if (nginx === null) return [];
+    const out: Finding[] = [];
+    for (const assessed of nginx.churningGroups) {
+      if (assessed.verdict !== 'upstream_no_keepalive') continue;
+      const { name, group, destinations: cs, pool } = assessed;
+      const worst = cs[0]!.destination;
+      const rate = connectRateOf(cs);
+      const poolSize = suggestedPool(openConnectionsOf(cs), nginx.workers.count, null);
+      const passLines = assessed.locations.flatMap(({ pass, missing }) => passContext(pass, missing.lines));
+      const requestsPerConnection = keepaliveRequestsOf(group, nginx.evidence.version).count;
+      out.push({
+        id: 'upstream_no_keepalive',
+        severity: worstSeverity(cs),
+        summary:
+          `upstream ${name} (${cs.map((c) => c.destination.destination).join(', ')}) opens a new connection per request: ` +
+          `${perSecond(rate)} connections/s and no keepalive pool`,
+        evidence: [
+          `upstream ${name} at ${where(group.at)} has no keepalive directive` +
+            (pool.source === 'unknown'
+              ? ` (${nginx.versionText}: from ${KEEPALIVE_DEFAULTS_SINCE} it would keep ${DEFAULT_POOL_SINCE_1_29_7} by default)`
+              : ` (${nginx.versionText})`),
+          ...churnEvidence(cs),
+          `${nginx.workers.text}; ${openConnectionsOf(cs)} connections open to the group now`,
+        ],
+        why:
+          'Without a pool nginx closes each upstream connection after one response, and as the side that closes it keeps the ' +
+          'TIME_WAIT socket for 60 s. The TIME_WAIT count towards a destination is then about new connections/s × 60, which ' +
+          'runs into the port range long before the upstream is busy.',
+        fix: [
+          `# ${where(group.at)}`,
+          ...upstreamBlock(name, group.servers.map(serverLine), [`keepalive ${poolSize};   # idle connections kept per worker`]),
+          ...(passLines.length > 0 ? ['', ...passLines] : []),
+          '',
+          '# then: nginx -t && nginx -s reload',
+        ].join('\n'),
+        effect:
+          `New connections/s to the group fall from about ${perSecond(rate)} to about ${perSecond(rate / requestsPerConnection)} ` +
+          `(one per ${requestsPerConnection} requests, keepalive_requests); TIME_WAIT towards ${worst.destination} from about ${Math.round(rate * TIME_WAIT_SECONDS)} to about ` +
+          `${Math.ceil((rate / requestsPerConnection) * TIME_WAIT_SECONDS)}. The request rate one destination sustains rises from ${sustainable(worst.capacity)} ` +
+          `to about ${perSecond((worst.capacity / TIME_WAIT_SECONDS) * requestsPerConnection)}/s.`,
+        destinations: cs.map((c) => destinationName(c.destination)),
+        upstreams: [name],
+      });
+    }
+    return out;
+  },
+};
