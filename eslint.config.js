@@ -109,6 +109,8 @@ export default tseslint.config(
         },
       ],
       'import-x/no-cycle': 'error',
+      // A function a newcomer can read in one sitting (DEVELOPERS.md, "Code layout").
+      'max-lines-per-function': ['error', { max: 120 }],
       // One clock: commands take `now` from a clock they are given, and pass it on.
       'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Time is a parameter: take `now` (or a clock) from the caller.' }],
     },

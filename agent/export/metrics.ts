@@ -100,7 +100,7 @@ function makeGauges(r: Registry[]) {
 
 export class AgentMetrics {
   readonly registry: Registry;
-  private readonly g: ReturnType<typeof makeGauges>;
+  private readonly gauges: ReturnType<typeof makeGauges>;
   private readonly twOverflow: Counter;
   private readonly activeOpens: Counter;
   private readonly attemptFails: Counter;
@@ -117,7 +117,7 @@ export class AgentMetrics {
   ) {
     this.registry = registry;
     const r = [registry];
-    this.g = makeGauges(r);
+    this.gauges = makeGauges(r);
     const sourceUp: Gauge<'source'> = new Gauge({
       name: METRIC.sourceUp,
       help: 'Whether the last read of this source succeeded (1) or failed (0); absent for optional sources this kernel does not have.',
@@ -209,7 +209,7 @@ export class AgentMetrics {
   update(view: DaemonView): void {
     this.generation++;
     const { sample } = view;
-    const g = this.g;
+    const gauges = this.gauges;
     this.samples.inc({ result: 'ok' });
     this.socketSources.clear();
     for (const s of sample.sources) {
@@ -217,53 +217,53 @@ export class AgentMetrics {
     }
     if (sample.malformedLines.tcp > 0) this.malformed.inc({ source: 'tcp' }, sample.malformedLines.tcp);
     if (sample.malformedLines.tcp6 > 0) this.malformed.inc({ source: 'tcp6' }, sample.malformedLines.tcp6);
-    g.sampleDuration.set(sample.durationMs / 1000);
+    gauges.sampleDuration.set(sample.durationMs / 1000);
 
     const s = sample.sysctls;
-    setOrRemove(g.twReuse, s.tcpTwReuse);
-    setOrRemove(g.twReuseDelay, sample.settings === null ? null : sample.settings.tcpTwReuseDelayMs / 1000);
-    setOrRemove(g.timestamps, s.tcpTimestamps);
-    setOrRemove(g.maxTwBuckets, s.tcpMaxTwBuckets);
+    setOrRemove(gauges.twReuse, s.tcpTwReuse);
+    setOrRemove(gauges.twReuseDelay, sample.settings === null ? null : sample.settings.tcpTwReuseDelayMs / 1000);
+    setOrRemove(gauges.timestamps, s.tcpTimestamps);
+    setOrRemove(gauges.maxTwBuckets, s.tcpMaxTwBuckets);
     const c = sample.counters;
-    setOrRemove(g.conntrackEntries, c.conntrackCount);
-    setOrRemove(g.conntrackMax, c.conntrackMax);
-    setOrRemove(g.connectAttemptsRate, view.connectAttemptsPerSecond);
+    setOrRemove(gauges.conntrackEntries, c.conntrackCount);
+    setOrRemove(gauges.conntrackMax, c.conntrackMax);
+    setOrRemove(gauges.connectAttemptsRate, view.connectAttemptsPerSecond);
     mirror(this.twOverflow, c.timeWaitOverflow);
     mirror(this.activeOpens, c.activeOpens);
     mirror(this.attemptFails, c.attemptFails);
 
     const h = sample.headroom;
     if (h === null) return; // keep the last good headroom; nginx_port_source_up says why it is stale
-    g.lastSample.set(sample.takenAtMs / 1000);
-    g.rangeSize.set(h.portRange.usable);
-    g.rangeFirst.set(h.portRange.low);
-    g.rangeLast.set(h.portRange.high);
-    g.rangeReserved.set(h.portRange.reserved);
-    g.rangeListeners.set(h.portRange.listenersInRange);
-    g.headroomRatioMin.set(h.headroomRatioMin);
-    g.destinations.set(h.destinations.length);
-    for (const state of TCP_STATE_NAMES) g.sockets.set({ state }, h.socketsByState[state]);
+    gauges.lastSample.set(sample.takenAtMs / 1000);
+    gauges.rangeSize.set(h.portRange.usable);
+    gauges.rangeFirst.set(h.portRange.low);
+    gauges.rangeLast.set(h.portRange.high);
+    gauges.rangeReserved.set(h.portRange.reserved);
+    gauges.rangeListeners.set(h.portRange.listenersInRange);
+    gauges.headroomRatioMin.set(h.headroomRatioMin);
+    gauges.destinations.set(h.destinations.length);
+    for (const state of TCP_STATE_NAMES) gauges.sockets.set({ state }, h.socketsByState[state]);
 
-    const perDest = [g.capacity, g.used, g.headroom, g.headroomRatio, g.established, g.timeWait, g.timeWaitReusable, g.connectRate, g.maxRate];
+    const perDest = [gauges.capacity, gauges.used, gauges.headroom, gauges.headroomRatio, gauges.established, gauges.timeWait, gauges.timeWaitReusable, gauges.connectRate, gauges.maxRate];
     for (const m of perDest) m.reset();
     for (const d of h.destinations.slice(0, this.opts.maxDestinations)) {
       const labels = { source_ip: d.sourceIp, destination: d.destination };
-      g.capacity.set(labels, d.capacity);
-      g.used.set(labels, d.used);
-      g.headroom.set(labels, d.headroom);
-      g.headroomRatio.set(labels, d.headroomRatio);
-      g.established.set(labels, d.established);
-      g.timeWait.set(labels, d.timeWait);
-      g.timeWaitReusable.set(labels, d.timeWaitReusable);
-      g.connectRate.set(labels, d.connectRatePerSecond);
-      g.maxRate.set(labels, d.maxSustainableConnectRate);
+      gauges.capacity.set(labels, d.capacity);
+      gauges.used.set(labels, d.used);
+      gauges.headroom.set(labels, d.headroom);
+      gauges.headroomRatio.set(labels, d.headroomRatio);
+      gauges.established.set(labels, d.established);
+      gauges.timeWait.set(labels, d.timeWait);
+      gauges.timeWaitReusable.set(labels, d.timeWaitReusable);
+      gauges.connectRate.set(labels, d.connectRatePerSecond);
+      gauges.maxRate.set(labels, d.maxSustainableConnectRate);
     }
   }
 }
 
-function setOrRemove(g: Gauge, v: number | null): void {
-  if (v === null) g.reset();
-  else g.set(v);
+function setOrRemove(gauge: Gauge, value: number | null): void {
+  if (value === null) gauge.reset();
+  else gauge.set(value);
 }
 
 /**

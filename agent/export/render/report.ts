@@ -34,13 +34,7 @@ function onOff(name: string, v: number | null): string {
   return `${v} (${v === 0 ? 'off' : 'on'})`;
 }
 
-export function renderText(r: Report, t: Thresholds): string {
-  const out: string[] = [];
-  out.push(`NGINX-PORTS ${r.status} - ${r.summary} | ${perfdata(r, t)}`);
-  if (r.host) out.push(`Host ${r.host.hostname}, ${r.host.kernel}${r.host.distro ? `, ${r.host.distro}` : ''}; proc root ${r.procRoot}`);
-  else out.push(`Proc root ${r.procRoot}`);
-  out.push('');
-  out.push('Port range and reuse');
+function settingsSection(r: Report): string[] {
   const s = r.sysctls;
   const kv: [string, string][] = [
     ['ip_local_port_range', r.portRange ? `${r.portRange.low}-${r.portRange.high} (${r.portRange.size} ports)` : num(null)],
@@ -61,98 +55,111 @@ export function renderText(r: Report, t: Thresholds): string {
     kv.push(['conntrack', hs.conntrack ? `${hs.conntrack.count}/${hs.conntrack.max}` : 'unavailable']);
   }
   const keyWidth = Math.max(...kv.map(([k]) => k.length));
-  for (const [k, v] of kv) out.push(`  ${k.padEnd(keyWidth)}  ${v}`);
+  return ['Port range and reuse', ...kv.map(([k, v]) => `  ${k.padEnd(keyWidth)}  ${v}`), ''];
+}
+
+function destinationsSection(r: Report): string[] {
+  if (r.destinations.length === 0) return ['Destinations: none (no outgoing TCP connections from the ephemeral range)', ''];
+  const withLog = r.errorLog !== null;
+  const withNginx = r.nginx !== null && r.nginx.config !== null && r.nginx.note === null;
+  const rows = [['SOURCE', 'DESTINATION', ...(withNginx ? ['UPSTREAM'] : []), 'USED/CAP', 'FREE', 'FREE%', 'ESTAB', 'TIME_WAIT', 'REUSABLE', 'OTHER', 'RATE/s', 'MAX/s', 'NEXT FREE', ...(withLog ? ['ERR 99', 'ERR OTHER'] : [])]];
+  for (const d of r.destinations) {
+    const errors = d.recentErrors ?? {};
+    const addressErrors = errors.eaddrnotavail ?? 0;
+    const otherErrors = Object.entries(errors).reduce((sum, [k, n]) => (k === 'eaddrnotavail' ? sum : sum + n), 0);
+    rows.push([
+      d.sourceIp,
+      d.destination,
+      ...(withNginx ? [d.upstreams === undefined || d.upstreams.length === 0 ? '(unmapped)' : d.upstreams.join(',')] : []),
+      `${d.used}/${d.capacity}`,
+      `${d.headroom}`,
+      (d.headroomRatio * 100).toFixed(1),
+      `${d.established}`,
+      `${d.timeWait}`,
+      `${d.timeWaitReusable}`,
+      `${d.other}`,
+      perSecond(d.connectRatePerSecond),
+      perSecond(d.maxSustainableConnectRate),
+      d.secondsUntilNextRelease === null ? '-' : `${d.secondsUntilNextRelease.toFixed(1)} s`,
+      ...(withLog ? [`${addressErrors}`, `${otherErrors}`] : []),
+    ]);
+  }
+  const first = withNginx ? 3 : 2;
+  return [
+    `Destinations, least headroom first (${r.destinations.length} of ${r.destinationsTotal})`,
+    ...table(rows, new Set(Array.from({ length: 12 }, (_, i) => first + i))).map((line) => `  ${line}`),
+    '',
+  ];
+}
+
+function errorLogSection(r: Report): string[] {
+  const log = r.errorLog;
+  if (log === null) return [];
+  const out = [`Error log since ${log.since}: ${log.lines} line(s) in ${log.files.join(', ') || 'no file'}${log.truncated ? ' (scan limit reached: older lines not read)' : ''}`];
+  for (const p of log.problems) out.push(`  problem: ${p}`);
+  if (log.byKind.length === 0) out.push('  no events');
+  for (const k of log.byKind) {
+    out.push(`  ${k.kind.padEnd(22)} ${String(k.count).padStart(7)}  ${k.first} … ${k.last}`);
+    out.push(`    e.g. ${k.sample}`);
+  }
+  const destinations = Object.entries(log.byDestination);
+  if (destinations.length > 0) {
+    out.push('  by destination:');
+    for (const [destination, kinds] of destinations.slice(0, 20)) {
+      out.push(`    ${destination}: ${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    }
+  }
+  if (log.unparsed > 0) out.push(`  ${log.unparsed} line(s) not in nginx's error-log format`);
   out.push('');
+  return out;
+}
 
-  if (r.destinations.length === 0) {
-    out.push('Destinations: none (no outgoing TCP connections from the ephemeral range)');
-  } else {
-    out.push(`Destinations, least headroom first (${r.destinations.length} of ${r.destinationsTotal})`);
-    const withLog = r.errorLog !== null;
-    const withNginx = r.nginx !== null && r.nginx.config !== null && r.nginx.note === null;
-    const rows = [['SOURCE', 'DESTINATION', ...(withNginx ? ['UPSTREAM'] : []), 'USED/CAP', 'FREE', 'FREE%', 'ESTAB', 'TIME_WAIT', 'REUSABLE', 'OTHER', 'RATE/s', 'MAX/s', 'NEXT FREE', ...(withLog ? ['ERR 99', 'ERR OTHER'] : [])]];
-    for (const d of r.destinations) {
-      const errs = d.recentErrors ?? {};
-      const e99 = errs.eaddrnotavail ?? 0;
-      const eOther = Object.entries(errs).reduce((sum, [k, n]) => (k === 'eaddrnotavail' ? sum : sum + n), 0);
-      rows.push([
-        d.sourceIp,
-        d.destination,
-        ...(withNginx ? [d.upstreams === undefined || d.upstreams.length === 0 ? '(unmapped)' : d.upstreams.join(',')] : []),
-        `${d.used}/${d.capacity}`,
-        `${d.headroom}`,
-        (d.headroomRatio * 100).toFixed(1),
-        `${d.established}`,
-        `${d.timeWait}`,
-        `${d.timeWaitReusable}`,
-        `${d.other}`,
-        perSecond(d.connectRatePerSecond),
-        perSecond(d.maxSustainableConnectRate),
-        d.secondsUntilNextRelease === null ? '-' : `${d.secondsUntilNextRelease.toFixed(1)} s`,
-        ...(withLog ? [`${e99}`, `${eOther}`] : []),
-      ]);
-    }
-    const first = withNginx ? 3 : 2;
-    for (const line of table(rows, new Set(Array.from({ length: 12 }, (_, i) => first + i)))) out.push(`  ${line}`);
+function nginxSection(r: Report): string[] {
+  const n = r.nginx;
+  if (n === null) return [];
+  const out = [n.config === null || n.note !== null ? `nginx config: ${n.note ?? 'not read'}` : `nginx config ${n.config}: ${n.files.length} file(s), ${n.upstreams.length} upstream group(s)`];
+  out.push(`  version: ${n.version ?? 'unknown'} (${n.versionSource})`);
+  for (const u of n.upstreams.slice(0, 20)) {
+    out.push(`  upstream ${u.name} (${u.at}): ${u.servers.join(', ') || 'no servers'}; keepalive ${u.keepalive ?? 'not set'}`);
   }
+  for (const p of n.problems) out.push(`  problem: ${p}`);
   out.push('');
+  return out;
+}
 
-  if (r.errorLog !== null) {
-    const el = r.errorLog;
-    out.push(`Error log since ${el.since}: ${el.lines} line(s) in ${el.files.join(', ') || 'no file'}${el.truncated ? ' (scan limit reached: older lines not read)' : ''}`);
-    for (const p of el.problems) out.push(`  problem: ${p}`);
-    if (el.byKind.length === 0) out.push('  no events');
-    for (const k of el.byKind) {
-      out.push(`  ${k.kind.padEnd(22)} ${String(k.count).padStart(7)}  ${k.first} … ${k.last}`);
-      out.push(`    e.g. ${k.sample}`);
+function findingsSection(r: Report): string[] {
+  if (r.findings.length === 0) return ['Findings: none'];
+  const out = ['Findings'];
+  for (const f of r.findings) {
+    out.push(`  [${f.severity.toUpperCase()}] ${f.id}: ${f.summary}`);
+    for (const e of f.evidence) out.push(`    - ${e}`);
+    out.push(`    why: ${f.why}`);
+    if (f.fix !== null) {
+      out.push('    fix:');
+      for (const line of f.fix.split('\n')) out.push(`      ${line}`);
     }
-    const dests = Object.entries(el.byDestination);
-    if (dests.length > 0) {
-      out.push('  by destination:');
-      for (const [dest, kinds] of dests.slice(0, 20)) {
-        out.push(`    ${dest}: ${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}`);
-      }
-    }
-    if (el.unparsed > 0) out.push(`  ${el.unparsed} line(s) not in nginx's error-log format`);
-    out.push('');
+    if (f.effect !== null) out.push(`    effect: ${f.effect}`);
   }
+  return out;
+}
 
-  if (r.nginx !== null) {
-    const n = r.nginx;
-    if (n.config === null || n.note !== null) out.push(`nginx config: ${n.note ?? 'not read'}`);
-    else out.push(`nginx config ${n.config}: ${n.files.length} file(s), ${n.upstreams.length} upstream group(s)`);
-    out.push(`  version: ${n.version ?? 'unknown'} (${n.versionSource})`);
-    for (const u of n.upstreams.slice(0, 20)) {
-      out.push(`  upstream ${u.name} (${u.at}): ${u.servers.join(', ') || 'no servers'}; keepalive ${u.keepalive ?? 'not set'}`);
-    }
-    for (const p of n.problems) out.push(`  problem: ${p}`);
-    out.push('');
-  }
-
-  if (r.findings.length === 0) {
-    out.push('Findings: none');
-  } else {
-    out.push('Findings');
-    for (const f of r.findings) {
-      out.push(`  [${f.severity.toUpperCase()}] ${f.id}: ${f.summary}`);
-      for (const e of f.evidence) out.push(`    - ${e}`);
-      out.push(`    why: ${f.why}`);
-      if (f.fix !== null) {
-        out.push('    fix:');
-        for (const line of f.fix.split('\n')) out.push(`      ${line}`);
-      }
-      if (f.effect !== null) out.push(`    effect: ${f.effect}`);
-    }
-  }
-  out.push('');
-  out.push(
-    `Sources: ${r.sources.map((src) => `${src.source} ${src.state}`).join(', ')}`,
-  );
+function sourcesSection(r: Report): string[] {
+  const out = [`Sources: ${r.sources.map((src) => `${src.source} ${src.state}`).join(', ')}`];
   for (const src of r.sources.filter((x) => x.state === 'error' || (x.state === 'ok' && x.detail !== undefined))) {
     out.push(`  ${src.source}: ${src.detail ?? ''}`);
   }
   for (const a of r.assumptions) out.push(`Assumed: ${a}`);
   for (const p of r.problems) out.push(`Problem: ${p}`);
+  return out;
+}
+
+export function renderText(r: Report, t: Thresholds): string {
+  const header = [
+    `NGINX-PORTS ${r.status} - ${r.summary} | ${perfdata(r, t)}`,
+    r.host ? `Host ${r.host.hostname}, ${r.host.kernel}${r.host.distro ? `, ${r.host.distro}` : ''}; proc root ${r.procRoot}` : `Proc root ${r.procRoot}`,
+    '',
+  ];
+  const out = [...header, ...settingsSection(r), ...destinationsSection(r), ...errorLogSection(r), ...nginxSection(r), ...findingsSection(r), '', ...sourcesSection(r)];
   return out.join('\n') + '\n';
 }
 

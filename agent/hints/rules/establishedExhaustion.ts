@@ -16,9 +16,9 @@ export const establishedExhaustion: FindingRule = {
     if (nginx === null) return [];
     const out: Finding[] = [];
     const held: [string | null, DestinationContext[]][] = [...nginx.heldByGroup.entries(), ...(nginx.heldDirect.length > 0 ? [[null, nginx.heldDirect] as [null, DestinationContext[]]] : [])];
-    for (const [name, cs] of held) {
+    for (const [name, groupDestinations] of held) {
       const group = name === null ? undefined : nginx.config.upstreams.find((u) => u.name === name);
-      const worst = cs[0]!.destination;
+      const worst = groupDestinations[0]!.destination;
       const passes = name === null ? [] : locationsOf(nginx.config, name);
       const bind = passes.find((p) => p.bind !== null)?.bind ?? null;
       const split = bind?.startsWith('$') === true ? nginx.config.splitClients.find((s) => s.variable === bind.split(/\s/)[0]) : undefined;
@@ -26,12 +26,12 @@ export const establishedExhaustion: FindingRule = {
       const primaries = group?.servers.filter((s) => !s.backup && !s.down) ?? [];
       out.push({
         id: 'established_exhaustion',
-        severity: worstSeverity(cs),
+        severity: worstSeverity(groupDestinations),
         summary:
           `${name === null ? 'a proxied destination' : `upstream ${name}`} is short of ports because ${worst.established} connections are open at once, ` +
           'not because of TIME_WAIT: keepalive will not fix it',
         evidence: [
-          ...cs.slice(0, 5).map(({ destination: d }) => `${destinationName(d)}: ${d.established} established, ${d.other} in other states, ${d.timeWait} TIME_WAIT; ${d.headroom}/${d.capacity} ports free`),
+          ...groupDestinations.slice(0, 5).map(({ destination: d }) => `${destinationName(d)}: ${d.established} established, ${d.other} in other states, ${d.timeWait} TIME_WAIT; ${d.headroom}/${d.capacity} ports free`),
           ...(group !== undefined ? [`upstream ${group.name} at ${where(group.at)}: ${primaries.length} primary server(s)`] : []),
           bind === null ? 'no proxy_bind: one source IP' : `proxy_bind ${bind}${split !== undefined ? ` (split_clients over ${sourceIps} values)` : ''}`,
         ],
@@ -52,7 +52,7 @@ export const establishedExhaustion: FindingRule = {
           '# then: nginx -t && nginx -s reload',
         ].join('\n'),
         effect: `With one more source IP, ports towards ${worst.destination}: ${worst.capacity * sourceIps} → ${worst.capacity * (sourceIps + 1)}.`,
-        destinations: cs.map((c) => destinationName(c.destination)),
+        destinations: groupDestinations.map((c) => destinationName(c.destination)),
         upstreams: name === null ? [] : [name],
       });
     }

@@ -6,19 +6,19 @@ import { destinationName, MAX_LISTED } from '../types.js';
 export const exhaustionConfirmed: FindingRule = {
   id: 'exhaustion_confirmed',
   evaluate(context) {
-    const e = exhaustionEvidence(context);
-    if (e === null || e.confirmed.length === 0) return [];
+    const exhaustion = exhaustionEvidence(context);
+    if (exhaustion === null || exhaustion.confirmed.length === 0) return [];
     return [
       {
         id: 'exhaustion_confirmed',
         severity: 'critical',
-        summary: `exhaustion confirmed by nginx: connect() failed with EADDRNOTAVAIL ${e.window} and headroom is low now`,
-        evidence: [...e.confirmed.slice(0, MAX_LISTED), `sample: ${e.kind.sample}`],
+        summary: `exhaustion confirmed by nginx: connect() failed with EADDRNOTAVAIL ${exhaustion.window} and headroom is low now`,
+        evidence: [...exhaustion.confirmed.slice(0, MAX_LISTED), `sample: ${exhaustion.kind.sample}`],
         why: EADDRNOTAVAIL_WHY,
-        fix: context.headroomFix(e.confirmedDestinations),
+        fix: context.headroomFix(exhaustion.confirmedDestinations),
         effect: null,
-        destinations: e.confirmedDestinations.map(destinationName),
-        upstreams: e.upstreams,
+        destinations: exhaustion.confirmedDestinations.map(destinationName),
+        upstreams: exhaustion.upstreams,
       },
     ];
   },

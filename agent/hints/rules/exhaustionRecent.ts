@@ -6,19 +6,19 @@ import { MAX_LISTED } from '../types.js';
 export const exhaustionRecent: FindingRule = {
   id: 'exhaustion_recent',
   evaluate(context) {
-    const e = exhaustionEvidence(context);
-    if (e === null || e.recovered.length === 0) return [];
+    const exhaustion = exhaustionEvidence(context);
+    if (exhaustion === null || exhaustion.recovered.length === 0) return [];
     return [
       {
         id: 'exhaustion_recent',
         severity: 'warning',
-        summary: `nginx ran out of ephemeral ports ${e.window}; headroom has recovered since`,
-        evidence: [...e.recovered.slice(0, MAX_LISTED), `sample: ${e.kind.sample}`],
+        summary: `nginx ran out of ephemeral ports ${exhaustion.window}; headroom has recovered since`,
+        evidence: [...exhaustion.recovered.slice(0, MAX_LISTED), `sample: ${exhaustion.kind.sample}`],
         why: EADDRNOTAVAIL_WHY,
         fix: 'The load that exhausted the range may return: apply the fixes the other findings give (upstream keepalive, tcp_tw_reuse, a wider range) before it does.',
         effect: null,
-        destinations: e.recoveredDestinations,
-        upstreams: e.upstreams,
+        destinations: exhaustion.recoveredDestinations,
+        upstreams: exhaustion.upstreams,
       },
     ];
   },

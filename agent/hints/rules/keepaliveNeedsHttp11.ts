@@ -15,18 +15,18 @@ export const keepaliveNeedsHttp11: FindingRule = {
     const out: Finding[] = [];
     for (const assessed of nginx.churningGroups) {
       if (assessed.verdict !== 'keepalive_needs_http11') continue;
-      const { name, group, destinations: cs, pool } = assessed;
+      const { name, group, destinations: groupDestinations, pool } = assessed;
       const broken = assessed.locations.filter(({ missing }) => missing.lines.length > 0 || missing.mapFixes.length > 0);
       const versionUnknown = atLeast(nginx.evidence.version, KEEPALIVE_DEFAULTS_SINCE) === null;
-      const rate = connectRateOf(cs);
+      const rate = connectRateOf(groupDestinations);
       out.push({
         id: 'keepalive_needs_http11',
-        severity: worstSeverity(cs),
+        severity: worstSeverity(groupDestinations),
         summary: `upstream ${name} has a keepalive pool that ${broken.length} location${broken.length > 1 ? 's' : ''} cannot reuse (HTTP/1.0 or "Connection: close")`,
         evidence: [
           `upstream ${name} at ${where(group.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''}; ${nginx.versionText}`,
           ...broken.slice(0, 5).map(({ pass, missing }) => `${where(pass.at)} ${pass.context}: ${missing.notes.join('; ')}`),
-          ...churnEvidence(cs),
+          ...churnEvidence(groupDestinations),
           ...(versionUnknown ? [`the version is unknown: these lines are required before ${KEEPALIVE_DEFAULTS_SINCE} and harmless after`] : []),
         ],
         why:
@@ -39,7 +39,7 @@ export const keepaliveNeedsHttp11: FindingRule = {
           '# then: nginx -t && nginx -s reload',
         ].join('\n'),
         effect: `New connections/s to the group fall from about ${perSecond(rate)} to about ${perSecond(rate / keepaliveRequestsOf(group, nginx.evidence.version).count)} once the pool is reused.`,
-        destinations: cs.map((c) => destinationName(c.destination)),
+        destinations: groupDestinations.map((c) => destinationName(c.destination)),
         upstreams: [name],
       });
     }

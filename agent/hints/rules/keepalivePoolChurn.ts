@@ -19,11 +19,11 @@ interface ChurnCause {
 
 /** Which of the pool's three limits retires the connections, with the change that lifts it. */
 function churnCause(nginx: NginxRuleContext, assessed: GroupAssessment): ChurnCause {
-  const { name, group, destinations: cs } = assessed;
+  const { name, group, destinations: groupDestinations } = assessed;
   const poolSize = assessed.pool.size ?? 0;
   const servers = group.servers.map(serverLine);
-  const rate = connectRateOf(cs);
-  const open = openConnectionsOf(cs);
+  const rate = connectRateOf(groupDestinations);
+  const open = openConnectionsOf(groupDestinations);
   const kept = poolSize * nginx.workers.count;
   const requests = keepaliveRequestsOf(group, nginx.evidence.version);
   const timeChurn = open / ((group.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS) / 1000);
@@ -44,9 +44,9 @@ function churnCause(nginx: NginxRuleContext, assessed: GroupAssessment): ChurnCa
     };
   }
   // Enough requests per connection that the churn left is a tenth of what the range sustains.
-  const sustainableRate = Math.min(...cs.map((c) => c.destination.maxSustainableConnectRate));
+  const sustainableRate = Math.min(...groupDestinations.map((c) => c.destination.maxSustainableConnectRate));
   const next = Math.min(10_000_000, niceCeil(Math.max(10_000, requests.count * 10, (rate * requests.count) / (0.1 * sustainableRate))));
-  const worst = cs[0]!.destination;
+  const worst = groupDestinations[0]!.destination;
   return {
     cause: `at about ${perSecond(rate * requests.count)} requests/s, ${requests.count} requests per connection still retires ${perSecond(rate)} connections/s`,
     fixLines: upstreamBlock(name, servers, [`keepalive ${poolSize};`, `keepalive_requests ${next};   # was ${requests.count}`]),
@@ -63,17 +63,17 @@ export const keepalivePoolChurn: FindingRule = {
     const out: Finding[] = [];
     for (const assessed of nginx.churningGroups) {
       if (assessed.verdict !== 'keepalive_pool_churn') continue;
-      const { name, group, destinations: cs, pool } = assessed;
+      const { name, group, destinations: groupDestinations, pool } = assessed;
       const { cause, fixLines, effect } = churnCause(nginx, assessed);
       out.push({
         id: 'keepalive_pool_churn',
-        severity: worstSeverity(cs),
-        summary: `upstream ${name} has a keepalive pool but still opens ${perSecond(connectRateOf(cs))} connections/s: ${cause}`,
+        severity: worstSeverity(groupDestinations),
+        summary: `upstream ${name} has a keepalive pool but still opens ${perSecond(connectRateOf(groupDestinations))} connections/s: ${cause}`,
         evidence: [
           `upstream ${name} at ${where(group.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''} per worker × ${nginx.workers.text} = ${(pool.size ?? 0) * nginx.workers.count} idle connections kept`,
           `${keepaliveRequestsOf(group, nginx.evidence.version).text}; keepalive_time ${group.keepaliveTimeMs === null ? '1h (default)' : `${group.keepaliveTimeMs / 1000} s`}`,
-          ...churnEvidence(cs),
-          `${openConnectionsOf(cs)} connections open to the group now`,
+          ...churnEvidence(groupDestinations),
+          `${openConnectionsOf(groupDestinations)} connections open to the group now`,
           // A Connection header set from a variable cannot be checked: it goes in as evidence.
           ...assessed.locations.flatMap(({ missing }) => missing.notes),
         ],
@@ -83,7 +83,7 @@ export const keepalivePoolChurn: FindingRule = {
           '(When the upstream closes first, TIME_WAIT lands on the upstream instead, so TIME_WAIT here means nginx closed.)',
         fix: [`# ${where(group.at)}`, ...fixLines, '', '# then: nginx -t && nginx -s reload'].join('\n'),
         effect,
-        destinations: cs.map((c) => destinationName(c.destination)),
+        destinations: groupDestinations.map((c) => destinationName(c.destination)),
         upstreams: [name],
       });
     }

@@ -14,19 +14,19 @@ export const proxyPassNoPool: FindingRule = {
   evaluate({ nginx }) {
     if (nginx === null) return [];
     const out: Finding[] = [];
-    for (const [pass, cs] of nginx.churningDirect) {
-      const worst = cs[0]!.destination;
-      const rate = connectRateOf(cs);
+    for (const [pass, groupDestinations] of nginx.churningDirect) {
+      const worst = groupDestinations[0]!.destination;
+      const rate = connectRateOf(groupDestinations);
       const address = pass.host === null ? worst.destination : `${pass.host.includes(':') ? `[${pass.host}]` : pass.host}:${pass.port ?? 80}`;
       const name = `backend_${address.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`;
       const target = /^(\w+:\/\/)([^/]+)(.*)$/.exec(pass.target);
       const uri = target?.[3] ?? '';
-      const poolSize = suggestedPool(openConnectionsOf(cs), nginx.workers.count, null);
+      const poolSize = suggestedPool(openConnectionsOf(groupDestinations), nginx.workers.count, null);
       out.push({
         id: 'proxy_pass_no_pool',
-        severity: worstSeverity(cs),
+        severity: worstSeverity(groupDestinations),
         summary: `proxy_pass ${pass.target} at ${where(pass.at)} names the server directly, so no keepalive pool is possible: ${perSecond(rate)} connections/s`,
-        evidence: [`${where(pass.at)} ${pass.context}: proxy_pass ${pass.target} (no upstream block)`, ...churnEvidence(cs), nginx.versionText],
+        evidence: [`${where(pass.at)} ${pass.context}: proxy_pass ${pass.target} (no upstream block)`, ...churnEvidence(groupDestinations), nginx.versionText],
         why:
           'keepalive is a directive of an upstream {} block; a proxy_pass to a literal address or host name gets an implicit ' +
           'group without a pool, so every request opens and closes a connection and leaves TIME_WAIT for 60 s.',
@@ -43,7 +43,7 @@ export const proxyPassNoPool: FindingRule = {
         effect:
           `New connections/s fall from about ${perSecond(rate)} to about ${perSecond(rate / 1000)} (keepalive_requests 1000); ` +
           `the request rate ${worst.destination} sustains rises from ${sustainable(worst.capacity)} to about ${perSecond((worst.capacity / TIME_WAIT_SECONDS) * 1000)}/s.`,
-        destinations: cs.map((c) => destinationName(c.destination)),
+        destinations: groupDestinations.map((c) => destinationName(c.destination)),
         upstreams: [],
       });
     }

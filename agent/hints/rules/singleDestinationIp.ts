@@ -13,15 +13,15 @@ export const singleDestinationIp: FindingRule = {
     if (nginx === null) return [];
     const single = new Map<string, DestinationContext[]>();
     const troubledGroups: [string, DestinationContext[]][] = [...nginx.churningGroups.map((g): [string, DestinationContext[]] => [g.name, g.destinations]), ...nginx.heldByGroup];
-    for (const [name, cs] of troubledGroups) {
+    for (const [name, groupDestinations] of troubledGroups) {
       const group = nginx.config.upstreams.find((u) => u.name === name);
       if (group === undefined) continue;
       const primaries = group.servers.filter((s) => !s.backup && !s.down);
-      if (primaries.length === 1 && cs.some((c) => c.level !== 'ok')) single.set(name, cs.filter((c) => c.level !== 'ok'));
+      if (primaries.length === 1 && groupDestinations.some((c) => c.level !== 'ok')) single.set(name, groupDestinations.filter((c) => c.level !== 'ok'));
     }
     const out: Finding[] = [];
-    for (const [name, cs] of single) {
-      const worst = cs[0]!.destination;
+    for (const [name, groupDestinations] of single) {
+      const worst = groupDestinations[0]!.destination;
       out.push({
         id: 'single_destination_ip',
         severity: 'info',
@@ -30,7 +30,7 @@ export const singleDestinationIp: FindingRule = {
         why: 'Exhaustion is per (source IP, destination IP, destination port): each more upstream address gets a port range of its own.',
         fix: `# the upstream ${name} block: add servers (more IPs, or more ports on the same host)\n    server <second-ip>:${worst.destinationPort};`,
         effect: `Ports towards the group: ${worst.capacity} → ${worst.capacity * 2} with a second server.`,
-        destinations: cs.map((c) => destinationName(c.destination)),
+        destinations: groupDestinations.map((c) => destinationName(c.destination)),
         upstreams: [name],
       });
     }

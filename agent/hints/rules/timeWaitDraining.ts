@@ -15,17 +15,17 @@ export const timeWaitDraining: FindingRule = {
     const out: Finding[] = [];
     for (const assessed of nginx.churningGroups) {
       if (assessed.verdict !== 'time_wait_draining') continue;
-      const { name, group, destinations: cs, pool, changedSecondsAgo } = assessed;
+      const { name, group, destinations: groupDestinations, pool, changedSecondsAgo } = assessed;
       out.push({
         id: 'time_wait_draining',
         severity: 'info',
         summary:
-          `upstream ${name}'s pool works: the TIME_WAIT sockets towards ${cs.map((c) => c.destination.destination).join(', ')} were left by earlier churn ` +
+          `upstream ${name}'s pool works: the TIME_WAIT sockets towards ${groupDestinations.map((c) => c.destination.destination).join(', ')} were left by earlier churn ` +
           `and free within ${TIME_WAIT_SECONDS} s`,
         evidence: [
           `upstream ${name} at ${where(group.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''}; ${keepaliveRequestsOf(group, nginx.evidence.version).text}`,
           ...(changedSecondsAgo !== null ? [`the nginx config changed ${Math.round(changedSecondsAgo)} s ago: TIME_WAIT sockets older than that predate it`] : []),
-          ...cs.slice(0, 5).map(
+          ...groupDestinations.slice(0, 5).map(
             ({ destination: d }) =>
               `${destinationName(d)}: ${d.timeWait - d.timeWaitReusable} TIME_WAIT blocking, ${d.headroom}/${d.capacity} ports free; ` +
               `new connections over the last 10 s: ${perSecond(d.recentConnectRatePerSecond)}/s, under half the ${sustainable(d.capacity)} the range sustains`,
@@ -36,7 +36,7 @@ export const timeWaitDraining: FindingRule = {
           'which empties the pools) keep their ports until then; the rate of new connections says whether churn goes on.',
         fix: null,
         effect: null,
-        destinations: cs.map((c) => destinationName(c.destination)),
+        destinations: groupDestinations.map((c) => destinationName(c.destination)),
         upstreams: [name],
       });
     }

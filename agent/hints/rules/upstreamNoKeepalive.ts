@@ -26,25 +26,25 @@ export const upstreamNoKeepalive: FindingRule = {
     const out: Finding[] = [];
     for (const assessed of nginx.churningGroups) {
       if (assessed.verdict !== 'upstream_no_keepalive') continue;
-      const { name, group, destinations: cs, pool } = assessed;
-      const worst = cs[0]!.destination;
-      const rate = connectRateOf(cs);
-      const poolSize = suggestedPool(openConnectionsOf(cs), nginx.workers.count, null);
+      const { name, group, destinations: groupDestinations, pool } = assessed;
+      const worst = groupDestinations[0]!.destination;
+      const rate = connectRateOf(groupDestinations);
+      const poolSize = suggestedPool(openConnectionsOf(groupDestinations), nginx.workers.count, null);
       const passLines = assessed.locations.flatMap(({ pass, missing }) => passContext(pass, missing.lines));
       const requestsPerConnection = keepaliveRequestsOf(group, nginx.evidence.version).count;
       out.push({
         id: 'upstream_no_keepalive',
-        severity: worstSeverity(cs),
+        severity: worstSeverity(groupDestinations),
         summary:
-          `upstream ${name} (${cs.map((c) => c.destination.destination).join(', ')}) opens a new connection per request: ` +
+          `upstream ${name} (${groupDestinations.map((c) => c.destination.destination).join(', ')}) opens a new connection per request: ` +
           `${perSecond(rate)} connections/s and no keepalive pool`,
         evidence: [
           `upstream ${name} at ${where(group.at)} has no keepalive directive` +
             (pool.source === 'unknown'
               ? ` (${nginx.versionText}: from ${KEEPALIVE_DEFAULTS_SINCE} it would keep ${DEFAULT_POOL_SINCE_1_29_7} by default)`
               : ` (${nginx.versionText})`),
-          ...churnEvidence(cs),
-          `${nginx.workers.text}; ${openConnectionsOf(cs)} connections open to the group now`,
+          ...churnEvidence(groupDestinations),
+          `${nginx.workers.text}; ${openConnectionsOf(groupDestinations)} connections open to the group now`,
         ],
         why:
           'Without a pool nginx closes each upstream connection after one response, and as the side that closes it keeps the ' +
@@ -62,7 +62,7 @@ export const upstreamNoKeepalive: FindingRule = {
           `(one per ${requestsPerConnection} requests, keepalive_requests); TIME_WAIT towards ${worst.destination} from about ${Math.round(rate * TIME_WAIT_SECONDS)} to about ` +
           `${Math.ceil((rate / requestsPerConnection) * TIME_WAIT_SECONDS)}. The request rate one destination sustains rises from ${sustainable(worst.capacity)} ` +
           `to about ${perSecond((worst.capacity / TIME_WAIT_SECONDS) * requestsPerConnection)}/s.`,
-        destinations: cs.map((c) => destinationName(c.destination)),
+        destinations: groupDestinations.map((c) => destinationName(c.destination)),
         upstreams: [name],
       });
     }

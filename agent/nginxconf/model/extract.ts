@@ -210,8 +210,8 @@ class Extractor {
     if (module === 'http') {
       const ka = this.single(block, 'keepalive');
       if (ka !== null) group.keepalive = this.count(ka, 1);
-      const kr = this.single(block, 'keepalive_requests');
-      if (kr !== null) group.keepaliveRequests = this.count(kr);
+      const requests = this.single(block, 'keepalive_requests');
+      if (requests !== null) group.keepaliveRequests = this.count(requests);
       const kt = this.single(block, 'keepalive_time');
       if (kt !== null) group.keepaliveTimeMs = this.time(kt);
       const ko = this.single(block, 'keepalive_timeout');

@@ -74,178 +74,201 @@ export function decodeWord(rawText: string): string {
 
 const RAW_BLOCK_SUFFIX = '_by_lua_block';
 
+/** What the lexer does with the character it is at: carry on with the next one, or jump to an index. */
+type Step = { next: number };
+
+/**
+ * ngx_conf_read_token()'s state machine, one method per state of its loop:
+ * after a closing quote (a separator must follow), between words, and inside a
+ * word.
+ */
+class Lexer {
+  readonly tokens: Token[] = [];
+  readonly problems: ConfigProblem[] = [];
+  private line = 1;
+  private lastSpace = true;
+  private needSpace = false;
+  private escaped = false;
+  private singleQuoted = false;
+  private doubleQuoted = false;
+  private variable = false;
+  private comment = false;
+  private start = 0;
+  private wordLine = 1;
+  private wordQuoted = false;
+  /** Words in the statement being read, and its first word (for the Lua raw blocks). */
+  private statementWords = 0;
+  private statementFirst = '';
+
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+  ) {}
+
+  run(): TokenizeResult {
+    const text = this.text;
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i]!;
+      if (ch === '\n') {
+        this.line++;
+        this.comment = false;
+      }
+      if (this.comment) continue;
+      if (this.escaped) {
+        this.escaped = false;
+        continue;
+      }
+      if (this.needSpace) {
+        const step = this.afterQuote(ch, i);
+        if (step !== null) {
+          i = step.next;
+          continue;
+        }
+      }
+      i = this.lastSpace ? this.betweenWords(ch, i).next : this.inWord(ch, i).next;
+    }
+    return this.finish();
+  }
+
+  private problem(line: number, message: string): void {
+    this.problems.push({ file: this.file, line, message });
+  }
+
+  /** After a closing quote: a separator, ";", "{" or ")" must follow. Null: read ch as the start of a word. */
+  private afterQuote(ch: string, i: number): Step | null {
+    if (isSpace(ch)) {
+      this.lastSpace = true;
+      this.needSpace = false;
+      return { next: i };
+    }
+    if (ch === ';' || ch === '{') {
+      this.needSpace = false;
+      this.lastSpace = true;
+      return { next: this.endStatement(ch, i) };
+    }
+    if (ch !== ')') {
+      // nginx stops here. Reading the character as the start of the next word
+      // keeps both words, which is what the author most likely meant.
+      this.problem(this.line, `unexpected "${ch}" after a quoted string (a space, ";" or "{" must follow the closing quote)`);
+    }
+    this.lastSpace = true;
+    this.needSpace = false;
+    return null;
+  }
+
+  /** Between words: skip space, or start a word, a comment or a statement end. */
+  private betweenWords(ch: string, i: number): Step {
+    if (isSpace(ch)) return { next: i };
+    this.start = i;
+    this.wordLine = this.line;
+    this.wordQuoted = false;
+    switch (ch) {
+      case ';':
+      case '{':
+      case '}':
+        return { next: this.endStatement(ch, i) };
+      case '#':
+        this.comment = true;
+        return { next: i };
+      case '\\':
+        this.escaped = true;
+        break;
+      case '"':
+        this.start = i + 1;
+        this.doubleQuoted = true;
+        this.wordQuoted = true;
+        break;
+      case "'":
+        this.start = i + 1;
+        this.singleQuoted = true;
+        this.wordQuoted = true;
+        break;
+      case '$':
+        this.variable = true;
+        break;
+    }
+    this.lastSpace = false;
+    return { next: i };
+  }
+
+  /** Inside a word: does ch end it? */
+  private inWord(ch: string, i: number): Step {
+    if (ch === '{' && this.variable) return { next: i };
+    this.variable = false;
+    if (ch === '\\') {
+      this.escaped = true;
+      return { next: i };
+    }
+    if (ch === '$') {
+      this.variable = true;
+      return { next: i };
+    }
+    let found = false;
+    if (this.doubleQuoted) {
+      if (ch === '"') {
+        this.doubleQuoted = false;
+        this.needSpace = true;
+        found = true;
+      }
+    } else if (this.singleQuoted) {
+      if (ch === "'") {
+        this.singleQuoted = false;
+        this.needSpace = true;
+        found = true;
+      }
+    } else if (isSpace(ch) || ch === ';' || ch === '{') {
+      this.lastSpace = true;
+      found = true;
+    }
+    if (!found) return { next: i };
+    this.pushWord(i);
+    return { next: ch === ';' || ch === '{' ? this.endStatement(ch, i) : i };
+  }
+
+  private pushWord(end: number): void {
+    const value = decodeWord(this.text.slice(this.start, end));
+    this.tokens.push({ type: 'word', value, line: this.wordLine, quoted: this.wordQuoted });
+    if (this.statementWords === 0) this.statementFirst = value;
+    this.statementWords++;
+  }
+
+  /** Emits `;`, `{` or `}`; a `*_by_lua_block {` is read to its closing brace as one raw token. Returns where to go on. */
+  private endStatement(type: ';' | '{' | '}', at: number): number {
+    this.tokens.push({ type, line: this.line });
+    const opensRaw = type === '{' && this.statementWords > 0 && this.statementFirst.endsWith(RAW_BLOCK_SUFFIX);
+    this.statementWords = 0;
+    this.statementFirst = '';
+    if (!opensRaw) return at;
+    const raw = scanLuaBlock(this.text, at + 1, this.line);
+    this.tokens.push({ type: 'raw', value: this.text.slice(at + 1, raw.end), line: this.line });
+    this.line = raw.line;
+    // Unclosed, the parser reports the block as it reports any other unclosed block.
+    if (!raw.closed) return this.text.length;
+    this.tokens.push({ type: '}', line: this.line });
+    return raw.end;
+  }
+
+  private finish(): TokenizeResult {
+    let truncated = false;
+    if (this.doubleQuoted || this.singleQuoted) {
+      this.problem(this.wordLine, `unterminated ${this.doubleQuoted ? 'double' : 'single'} quote: the string opened here runs to the end of the file`);
+      truncated = true;
+    } else if (this.statementWords > 0 || !this.lastSpace) {
+      const at = this.statementWords > 0 ? firstWordLine(this.tokens, this.statementWords) : this.wordLine;
+      this.problem(at, 'unexpected end of file, expecting ";" or "}": the last directive is not terminated');
+      truncated = true;
+    }
+    if (truncated && this.statementWords > 0) this.tokens.splice(this.tokens.length - this.statementWords, this.statementWords);
+    return { tokens: this.tokens, problems: this.problems, truncated };
+  }
+}
+
 /**
  * Splits configuration text into words and `;` `{` `}`. Never throws; every
  * problem names `file` and the line it is on.
  */
 export function tokenize(text: string, file: string): TokenizeResult {
-  const tokens: Token[] = [];
-  const problems: ConfigProblem[] = [];
-  const problem = (line: number, message: string): void => {
-    problems.push({ file, line, message });
-  };
-
-  let line = 1;
-  let lastSpace = true;
-  let needSpace = false;
-  let escaped = false;
-  let sQuoted = false;
-  let dQuoted = false;
-  let variable = false;
-  let comment = false;
-  let start = 0;
-  let wordLine = 1;
-  let wordQuoted = false;
-  /** Words in the statement being read, and its first word (for the Lua raw blocks). */
-  let stmtWords = 0;
-  let stmtFirst = '';
-
-  const pushWord = (end: number): void => {
-    const value = decodeWord(text.slice(start, end));
-    tokens.push({ type: 'word', value, line: wordLine, quoted: wordQuoted });
-    if (stmtWords === 0) stmtFirst = value;
-    stmtWords++;
-  };
-
-  const endStatement = (type: ';' | '{' | '}', at: number): number => {
-    tokens.push({ type, line });
-    const opensRaw = type === '{' && stmtWords > 0 && stmtFirst.endsWith(RAW_BLOCK_SUFFIX);
-    stmtWords = 0;
-    stmtFirst = '';
-    if (!opensRaw) return at;
-    const raw = scanLuaBlock(text, at + 1, line);
-    tokens.push({ type: 'raw', value: text.slice(at + 1, raw.end), line });
-    line = raw.line;
-    // Unclosed, the parser reports the block as it reports any other unclosed block.
-    if (!raw.closed) return text.length;
-    tokens.push({ type: '}', line });
-    return raw.end;
-  };
-
-  let i = 0;
-  for (; i < text.length; i++) {
-    const ch = text[i]!;
-
-    if (ch === '\n') {
-      line++;
-      comment = false;
-    }
-    if (comment) continue;
-    if (escaped) {
-      escaped = false;
-      continue;
-    }
-
-    if (needSpace) {
-      if (isSpace(ch)) {
-        lastSpace = true;
-        needSpace = false;
-        continue;
-      }
-      if (ch === ';' || ch === '{') {
-        needSpace = false;
-        lastSpace = true;
-        i = endStatement(ch, i);
-        continue;
-      }
-      if (ch === ')') {
-        lastSpace = true;
-        needSpace = false;
-      } else {
-        // nginx stops here. Reading the character as the start of the next word
-        // keeps both words, which is what the author most likely meant.
-        problem(line, `unexpected "${ch}" after a quoted string (a space, ";" or "{" must follow the closing quote)`);
-        lastSpace = true;
-        needSpace = false;
-      }
-    }
-
-    if (lastSpace) {
-      if (isSpace(ch)) continue;
-      start = i;
-      wordLine = line;
-      wordQuoted = false;
-      switch (ch) {
-        case ';':
-        case '{':
-        case '}':
-          i = endStatement(ch, i);
-          continue;
-        case '#':
-          comment = true;
-          continue;
-        case '\\':
-          escaped = true;
-          lastSpace = false;
-          continue;
-        case '"':
-          start = i + 1;
-          dQuoted = true;
-          wordQuoted = true;
-          lastSpace = false;
-          continue;
-        case "'":
-          start = i + 1;
-          sQuoted = true;
-          wordQuoted = true;
-          lastSpace = false;
-          continue;
-        case '$':
-          variable = true;
-          lastSpace = false;
-          continue;
-        default:
-          lastSpace = false;
-          continue;
-      }
-    }
-
-    if (ch === '{' && variable) continue;
-    variable = false;
-    if (ch === '\\') {
-      escaped = true;
-      continue;
-    }
-    if (ch === '$') {
-      variable = true;
-      continue;
-    }
-
-    let found = false;
-    if (dQuoted) {
-      if (ch === '"') {
-        dQuoted = false;
-        needSpace = true;
-        found = true;
-      }
-    } else if (sQuoted) {
-      if (ch === "'") {
-        sQuoted = false;
-        needSpace = true;
-        found = true;
-      }
-    } else if (isSpace(ch) || ch === ';' || ch === '{') {
-      lastSpace = true;
-      found = true;
-    }
-
-    if (found) {
-      pushWord(i);
-      if (ch === ';' || ch === '{') i = endStatement(ch, i);
-    }
-  }
-
-  let truncated = false;
-  if (dQuoted || sQuoted) {
-    problem(wordLine, `unterminated ${dQuoted ? 'double' : 'single'} quote: the string opened here runs to the end of the file`);
-    truncated = true;
-  } else if (stmtWords > 0 || !lastSpace) {
-    const at = stmtWords > 0 ? firstWordLine(tokens, stmtWords) : wordLine;
-    problem(at, 'unexpected end of file, expecting ";" or "}": the last directive is not terminated');
-    truncated = true;
-  }
-  if (truncated && stmtWords > 0) tokens.splice(tokens.length - stmtWords, stmtWords);
-  return { tokens, problems, truncated };
+  return new Lexer(text, file).run();
 }
 
 function firstWordLine(tokens: readonly Token[], words: number): number {

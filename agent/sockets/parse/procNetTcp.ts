@@ -202,55 +202,75 @@ export function scanLines(
     }
     const state = s1 * 16 + s2;
     p += 2;
-    // tx_queue:rx_queue, skipped
-    while (p < eol && buf[p] === SPACE) p++;
-    while (p < eol && buf[p] !== SPACE) p++;
-    // tr:tm->when
-    while (p < eol && buf[p] === SPACE) p++;
-    while (p < eol && buf[p] !== COLON && buf[p] !== SPACE) p++;
-    if (buf[p] !== COLON) {
-      sink.malformed(lineNumber, 'no "tr:tm->when" timer column');
-      continue;
-    }
-    p++;
-    let when = 0;
-    let digits = 0;
-    while (p < eol) {
-      const d = HEX[buf[p]!]!;
-      if (d < 0) break;
-      when = when * 16 + d;
-      digits++;
-      p++;
-    }
-    if (digits === 0) {
-      sink.malformed(lineNumber, 'bad tm->when value');
+    const when = timerWhen(buf, p, eol);
+    if (when < 0) {
+      sink.malformed(lineNumber, when === NO_TIMER_COLUMN ? 'no "tr:tm->when" timer column' : 'bad tm->when value');
       continue;
     }
     rows++;
-    if (family === 4) {
-      sink.row4(state, words[0]!, localPort, words[4]!, remotePort, when);
-      continue;
-    }
-    const localMapped = words[0] === 0 && words[1] === 0 && words[2] === 0xffff;
-    const remoteMapped = words[4] === 0 && words[5] === 0 && words[6] === 0xffff;
-    // A socket is IPv4-mapped on both ends or on none (except the unspecified
-    // address of a listener bound to ::), so treat the pair by its remote end, and
-    // a listener by its local end.
-    const remoteUnspecified = words[4] === 0 && words[5] === 0 && words[6] === 0 && words[7] === 0;
-    if (remoteMapped || (remoteUnspecified && localMapped)) {
-      sink.row4(state, localMapped ? words[3]! : 0, localPort, remoteMapped ? words[7]! : 0, remotePort, when);
-      continue;
-    }
-    sink.row6(
-      state,
-      hex8(words[0]!) + hex8(words[1]!) + hex8(words[2]!) + hex8(words[3]!),
-      localPort,
-      hex8(words[4]!) + hex8(words[5]!) + hex8(words[6]!) + hex8(words[7]!),
-      remotePort,
-      when,
-    );
+    emitRow(sink, family, state, words, localPort, remotePort, when);
   }
   return { rows, lines: lineNumber - linesBefore };
+}
+
+const NO_TIMER_COLUMN = -1;
+const BAD_TIMER_VALUE = -2;
+
+/**
+ * tm->when of a row, read from just after the state column: skips tx_queue:rx_queue,
+ * then reads the hex digits after "tr:". NO_TIMER_COLUMN or BAD_TIMER_VALUE when
+ * the columns are not there.
+ */
+function timerWhen(buf: Uint8Array, from: number, eol: number): number {
+  let p = from;
+  // tx_queue:rx_queue, skipped
+  while (p < eol && buf[p] === SPACE) p++;
+  while (p < eol && buf[p] !== SPACE) p++;
+  // tr:tm->when
+  while (p < eol && buf[p] === SPACE) p++;
+  while (p < eol && buf[p] !== COLON && buf[p] !== SPACE) p++;
+  if (buf[p] !== COLON) return NO_TIMER_COLUMN;
+  p++;
+  let when = 0;
+  let digits = 0;
+  while (p < eol) {
+    const d = HEX[buf[p]!]!;
+    if (d < 0) break;
+    when = when * 16 + d;
+    digits++;
+    p++;
+  }
+  return digits === 0 ? BAD_TIMER_VALUE : when;
+}
+
+/**
+ * Hands one decoded row to the sink. IPv4-mapped IPv6 peers share the IPv4
+ * 4-tuple space (tcp_v6_connect() hands them to tcp_v4_connect()), so they go
+ * out as IPv4 rows.
+ */
+function emitRow(sink: TcpRowSink, family: AddressFamily, state: number, words: Uint32Array, localPort: number, remotePort: number, when: number): void {
+  if (family === 4) {
+    sink.row4(state, words[0]!, localPort, words[4]!, remotePort, when);
+    return;
+  }
+  const localMapped = words[0] === 0 && words[1] === 0 && words[2] === 0xffff;
+  const remoteMapped = words[4] === 0 && words[5] === 0 && words[6] === 0xffff;
+  // A socket is IPv4-mapped on both ends or on none (except the unspecified
+  // address of a listener bound to ::), so treat the pair by its remote end, and
+  // a listener by its local end.
+  const remoteUnspecified = words[4] === 0 && words[5] === 0 && words[6] === 0 && words[7] === 0;
+  if (remoteMapped || (remoteUnspecified && localMapped)) {
+    sink.row4(state, localMapped ? words[3]! : 0, localPort, remoteMapped ? words[7]! : 0, remotePort, when);
+    return;
+  }
+  sink.row6(
+    state,
+    hex8(words[0]!) + hex8(words[1]!) + hex8(words[2]!) + hex8(words[3]!),
+    localPort,
+    hex8(words[4]!) + hex8(words[5]!) + hex8(words[6]!) + hex8(words[7]!),
+    remotePort,
+    when,
+  );
 }
 
 /**
