@@ -27,7 +27,7 @@ export default tseslint.config(
   },
   {
     // The pure core must stay free of I/O, clocks and environment (see README, "Code layout").
-    files: ['agent/**/parse/**/*.ts', 'agent/**/model/**/*.ts', 'agent/hints/**/*.ts', 'agent/export/render/**/*.ts', 'agent/errorlog/tail/lineSplitter.ts', 'agent/errorlog/tail/glob.ts', 'agent/export/webConfig.ts', 'agent/export/clientCert.ts', 'agent/logEscape.ts'],
+    files: ['agent/**/parse/**/*.ts', 'agent/**/model/**/*.ts', 'agent/hints/**/*.ts', 'agent/export/render/**/*.ts', 'agent/errorlog/tail/lineSplitter.ts', 'agent/export/webConfig.ts', 'agent/export/clientCert.ts', 'agent/core/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'os', 'pino', 'systeminformation'] }],
       'no-restricted-properties': ['error',

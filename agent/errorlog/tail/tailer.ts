@@ -45,12 +45,13 @@
  * Reads are synchronous preads of 64 KiB into one buffer, with a yield to the
  * event loop every MiB, so a large backlog does not stall the HTTP server.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
-import { globToRegExp, hasGlob, patternProblems, splitPattern } from './glob.js';
+import { compilePatterns, entryPath, patternProblems, type ErrorLogPatterns } from '../parse/patterns.js';
+import { matchingEntries } from '../../io/directories.js';
 import { LineSplitter } from './lineSplitter.js';
 
 export type RotationType = 'rename' | 'copytruncate' | 'recreate';
@@ -246,8 +247,7 @@ function stdStreamLink(path: string): string | null {
 export class Tailer {
   private readonly o: Required<Omit<TailerOptions, 'logger' | 'onLine'>> & Pick<TailerOptions, 'onLine'>;
   private readonly log: Logger;
-  private readonly literals: string[];
-  private readonly globs: { dir: string; re: RegExp }[];
+  private readonly patterns: ErrorLogPatterns;
   private readonly tracked = new Map<string, Tracked>();
   private readonly buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
   private readonly fpScratch = Buffer.allocUnsafe(FINGERPRINT_BYTES);
@@ -284,11 +284,7 @@ export class Tailer {
       openFile: options.openFile ?? openSync,
     };
     this.log = options.logger.child({ component: 'errorlog-tailer' });
-    this.literals = [...new Set(options.patterns.filter((p) => !hasGlob(p)))];
-    this.globs = options.patterns.filter(hasGlob).map((p) => {
-      const { dir, name } = splitPattern(p);
-      return { dir, re: globToRegExp(name) };
-    });
+    this.patterns = compilePatterns(options.patterns);
   }
 
   /** Runs the first pass (which decides what "present at start" means), then starts the watcher and the timer. */
@@ -365,24 +361,17 @@ export class Tailer {
   }
 
   private async startWatcher(): Promise<void> {
-    const dirs = new Map<string, RegExp[]>();
-    const want = (dir: string, re: RegExp) => {
+    const dirs = new Map<string, ((name: string) => boolean)[]>();
+    for (const { dir, matches } of this.patterns.all) {
       const abs = resolve(dir);
-      const list = dirs.get(abs) ?? [];
-      list.push(re);
-      dirs.set(abs, list);
-    };
-    for (const p of this.literals) {
-      const { dir, name } = splitPattern(p);
-      want(dir, new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'u'));
+      dirs.set(abs, [...(dirs.get(abs) ?? []), matches]);
     }
-    for (const g of this.globs) want(g.dir, g.re);
     /** abs is an entry of a watched directory whose name one of our patterns matches. */
     const matches = (abs: string): boolean => {
       const slash = abs.lastIndexOf('/');
-      const res = dirs.get(slash <= 0 ? '/' : abs.slice(0, slash));
+      const tests = dirs.get(slash <= 0 ? '/' : abs.slice(0, slash));
       const name = abs.slice(slash + 1);
-      return res !== undefined && res.some((re) => re.test(name));
+      return tests !== undefined && tests.some((test) => test(name));
     };
     const w = watch([...dirs.keys()], {
       persistent: false,
@@ -433,17 +422,11 @@ export class Tailer {
   /** The paths the patterns name now: literals always, glob matches as listed. */
   private expand(): Map<string, boolean> {
     const out = new Map<string, boolean>();
-    for (const p of this.literals) out.set(p, true);
-    for (const g of this.globs) {
-      let names: string[];
-      try {
-        names = readdirSync(g.dir);
-      } catch {
-        continue; // No directory, no matches; literal paths report their own state.
-      }
-      for (const name of names) {
-        if (!g.re.test(name)) continue;
-        const path = g.dir === '/' ? `/${name}` : `${g.dir}/${name}`;
+    for (const p of this.patterns.literals) out.set(p, true);
+    for (const { dir, name } of this.patterns.globs) {
+      // No directory, no matches; literal paths report their own state.
+      for (const entry of matchingEntries(dir, name)) {
+        const path = entryPath(dir, entry);
         if (!out.has(path)) out.set(path, false);
       }
     }

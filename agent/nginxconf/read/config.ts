@@ -24,17 +24,16 @@
  *     mapDestinations(['10.0.0.5:8080'], read.model, read.dns.resolved);
  */
 import { resolve as resolvePath } from 'node:path';
+import { compareGlobOrder, globMatches } from '../../core/glob.js';
 import { extractModel } from '../model/extract.js';
 import { hostsToResolve } from '../model/destinations.js';
 import type { ConfigProblem, NginxConfigModel } from '../model/types.js';
 import { looksLikeNginxDump, splitNginxDump } from '../parse/dumpT.js';
 import {
   assembleConfig,
-  compareGlobOrder,
   confPrefixOf,
   DEFAULT_ASSEMBLE_LIMITS,
   fullIncludePath,
-  globMatches,
   includeArguments,
   isIncludePattern,
   type AssembledConfig,

@@ -1,6 +1,6 @@
 /**
  * Reading nginx configuration files: read-only, regular files only, with a size
- * cap, and glob(3)-style pattern expansion on the disk for `include`. I/O only;
+ * cap, and glob(3) pattern expansion on the disk for `include`. I/O only;
  * parsing is elsewhere.
  *
  * A configuration file is input the agent does not own: the path is stat()ed
@@ -10,7 +10,8 @@
  */
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, readdir, stat, type FileHandle } from 'node:fs/promises';
-import { compareGlobOrder, globSegments, isIncludePattern } from '../parse/includes.js';
+import { compareGlobOrder, globSegments } from '../../core/glob.js';
+import { isIncludePattern } from '../parse/includes.js';
 
 /** Opens a file for reading; injectable so tests can produce errors root cannot (EACCES). */
 export type OpenFile = (path: string, flags: number) => Promise<FileHandle>;
