@@ -45,13 +45,28 @@
  * Reads are synchronous preads of 64 KiB into one buffer, with a yield to the
  * event loop every MiB, so a large backlog does not stall the HTTP server.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { resolve } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { compilePatterns, entryPath, patternProblems, type ErrorLogPatterns } from '../parse/patterns.js';
 import { matchingEntries } from '../../io/directories.js';
+import {
+  describeFileError,
+  errnoCode,
+  fileKind,
+  goesToContainerOutput,
+  isMissing,
+  kindOf,
+  NotRegularFileError,
+  openVerified,
+  stdStreamLink,
+  symlinkTarget,
+  type FileKind,
+  type KindWording,
+  type OpenFileSync,
+} from '../../io/files.js';
 import { LineSplitter } from './lineSplitter.js';
 
 export type RotationType = 'rename' | 'copytruncate' | 'recreate';
@@ -82,7 +97,7 @@ export interface TailedFileStatus {
 }
 
 /** Open a file read-only; the flags include O_NONBLOCK. A seam for tests (inject EACCES as root). */
-export type OpenFile = (path: string, flags: number) => number;
+export type OpenFile = OpenFileSync;
 
 export interface TailerOptions {
   /** Paths; wildcards (* ? [..]) are allowed in the file-name part: /var/log/nginx/*error.log. */
@@ -131,7 +146,6 @@ const FINGERPRINT_BYTES = 32;
  * old offset can match by chance when lines repeat with the same length.
  */
 const HEAD_BYTES = 64;
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 interface Generation {
   fd: number;
@@ -178,70 +192,18 @@ function idOf(st: BigIntStats): string {
   return `${st.dev}:${st.ino}`;
 }
 
-function errCode(err: unknown): string {
-  return (err as NodeJS.ErrnoException).code ?? '';
-}
+/** Said of a FIFO: its other name, for readers who know it by that one. */
+const TAILER_KIND_WORDING: KindWording = { FIFO: 'a FIFO (named pipe)' };
 
-function describeError(err: unknown): string {
-  const code = errCode(err);
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ELOOP') return 'too many levels of symbolic links';
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** "is a character device (symlink to /dev/stderr)"; never opens the path. */
-function describeNotRegular(path: string, st: BigIntStats): string {
-  const kind = st.isDirectory()
-    ? 'a directory'
-    : st.isCharacterDevice()
-      ? 'a character device'
-      : st.isBlockDevice()
-        ? 'a block device'
-        : st.isFIFO()
-          ? 'a FIFO (named pipe)'
-          : st.isSocket()
-            ? 'a socket'
-            : 'not a regular file';
+/** "is a character device (symlink to /dev/stderr); only regular files are tailed"; never opens the path. */
+function describeNotRegular(path: string, kind: FileKind): string {
+  const target = symlinkTarget(path);
   let via = '';
-  try {
-    if (lstatSync(path).isSymbolicLink()) {
-      const target = readlinkSync(path);
-      via = ` (symlink to ${target})`;
-      // The official nginx image: ln -sf /dev/stderr /var/log/nginx/error.log.
-      if (/^\/(dev\/std(err|out)|proc\/self\/fd\/)/.test(target)) {
-        via += '; the log goes to the container output, set error_log to a file to tail it';
-      }
-    }
-  } catch {
-    // Gone between the stat and the lstat: the next pass will say so.
+  if (target !== null) {
+    via = ` (symlink to ${target})`;
+    if (goesToContainerOutput(target)) via += '; the log goes to the container output, set error_log to a file to tail it';
   }
-  return `is ${kind}${via}; only regular files are tailed`;
-}
-
-/** Where /dev/stderr and friends lead: a process's standard streams, never a log file. */
-const STD_STREAM_LINK = /^\/(?:dev\/(?:std(?:in|out|err)|fd\/)|proc\/(?:self|thread-self|\d+)\/fd\/)/;
-
-/**
- * The target, if the path is a symlink (chain) through /dev/stderr, /dev/fd/N or
- * /proc/…/fd/N. stat() follows such a link to whatever the *agent's* fd 2 is, which
- * may well be a regular file (a daemon's stderr redirected to a file): tailing it
- * would read our own output, not nginx's. So the link itself is refused.
- */
-function stdStreamLink(path: string): string | null {
-  let p = path;
-  for (let hop = 0; hop < 40; hop++) {
-    let target: string;
-    try {
-      if (!lstatSync(p).isSymbolicLink()) return null;
-      target = readlinkSync(p);
-    } catch {
-      return null;
-    }
-    const abs = isAbsolute(target) ? target : resolve(dirname(p), target);
-    if (STD_STREAM_LINK.test(abs)) return target;
-    p = abs;
-  }
-  return null;
+  return `is ${kindOf(kind, TAILER_KIND_WORDING)}${via}; only regular files are tailed`;
 }
 
 export class Tailer {
@@ -333,7 +295,7 @@ export class Tailer {
         await this.pass();
       } catch (err) {
         // A bug here must not stop the timer from trying again.
-        this.log.error({ err }, `error-log pass failed: ${describeError(err)}`);
+        this.log.error({ err }, `error-log pass failed: ${describeFileError(err)}`);
       }
     });
     this.queued = pass;
@@ -526,8 +488,7 @@ export class Tailer {
     try {
       st = statSync(t.path, { bigint: true });
     } catch (err) {
-      const code = errCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
+      if (isMissing(err)) {
         if (t.current !== null) this.retire(t, now);
         t.failures = 0;
         t.retryAt = 0;
@@ -536,14 +497,14 @@ export class Tailer {
       }
       // e.g. the directory lost its x bit. An open file keeps being read.
       if (t.current === null) this.failed(t, now, err);
-      else this.setState(t, 'error', `${describeError(err)} (still reading the open file)`, 'warn');
+      else this.setState(t, 'error', `${describeFileError(err)} (still reading the open file)`, 'warn');
       return null;
     }
     if (!st.isFile()) {
       if (t.current !== null) this.retire(t, now);
       t.failures = 0;
       t.retryAt = 0;
-      const why = describeNotRegular(t.path, st);
+      const why = describeNotRegular(t.path, fileKind(st));
       this.setState(t, 'refused', why, 'warn', `refused: ${why}`);
       return null;
     }
@@ -647,26 +608,16 @@ export class Tailer {
     }
     if (now < t.retryAt) return;
     let fd: number;
-    try {
-      fd = this.o.openFile(t.path, OPEN_FLAGS);
-    } catch (err) {
-      if (errCode(err) === 'ENOENT') this.setState(t, 'waiting', null, 'info', 'does not exist (yet); waiting for it');
-      else this.failed(t, now, err);
-      return;
-    }
     let fst: BigIntStats;
     try {
-      fst = fstatSync(fd, { bigint: true });
+      ({ fd, stats: fst } = openVerified(t.path, this.o.openFile));
     } catch (err) {
-      closeSync(fd);
-      this.failed(t, now, err);
-      return;
-    }
-    if (!fst.isFile()) {
-      // Swapped for something else between the stat and the open.
-      closeSync(fd);
-      const why = describeNotRegular(t.path, fst);
-      this.setState(t, 'refused', why, 'warn', `refused: ${why}`);
+      if (err instanceof NotRegularFileError) {
+        // Swapped for something else between the stat and the open.
+        const why = describeNotRegular(t.path, err.kind);
+        this.setState(t, 'refused', why, 'warn', `refused: ${why}`);
+      } else if (errnoCode(err) === 'ENOENT') this.setState(t, 'waiting', null, 'info', 'does not exist (yet); waiting for it');
+      else this.failed(t, now, err);
       return;
     }
     const g: Generation = {
@@ -757,7 +708,7 @@ export class Tailer {
       try {
         n = readSync(g.fd, this.buf, 0, this.buf.length, g.offset);
       } catch (err) {
-        this.setState(t, 'error', `read failed: ${describeError(err)}`, 'warn');
+        this.setState(t, 'error', `read failed: ${describeFileError(err)}`, 'warn');
         return 'done';
       }
       if (n === 0) {
@@ -806,7 +757,7 @@ export class Tailer {
     t.failures++;
     const delay = Math.min(this.o.backoffMaxMs, this.o.backoffInitialMs * 2 ** Math.min(t.failures - 1, 30));
     t.retryAt = now + delay;
-    const why = describeError(err);
+    const why = describeFileError(err);
     this.setState(t, 'error', `${why}, retrying in ${formatDelay(delay)}`, 'warn', `cannot open: ${why}; retrying with back-off`);
   }
 

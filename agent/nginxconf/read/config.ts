@@ -25,6 +25,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { compareGlobOrder, globMatches } from '../../core/glob.js';
+import { openReadOnly, type OpenFileAsync } from '../../io/files.js';
 import { extractModel } from '../model/extract.js';
 import { hostsToResolve } from '../model/destinations.js';
 import type { ConfigProblem, NginxConfigModel } from '../model/types.js';
@@ -41,7 +42,7 @@ import {
   type IncludeSource,
 } from '../parse/includes.js';
 import { parseConfig, type ParsedFile } from '../parse/parse.js';
-import { expandIncludeOnDisk, openReadOnly, readConfigFile, type OpenFile } from './files.js';
+import { expandIncludeOnDisk, readConfigFile } from './files.js';
 import { resolveHosts, systemLookup, type HostResolution, type LookupAll } from './resolve.js';
 
 export interface ConfigReadLimits extends AssembleLimits {
@@ -66,7 +67,7 @@ export interface ReadNginxConfigOptions {
   /** Injected for tests: the host lookup (default dns.lookup with all: true). */
   lookup?: LookupAll;
   /** Injected for tests: how files are opened (default fs.promises.open). */
-  openFile?: OpenFile;
+  openFile?: OpenFileAsync;
 }
 
 export interface NginxConfigRead {
@@ -117,7 +118,7 @@ export function emptyModel(problems: ConfigProblem[] = []): NginxConfigModel {
 async function readTree(
   mainFile: string,
   limits: ConfigReadLimits,
-  openFile: OpenFile,
+  openFile: OpenFileAsync,
 ): Promise<{ assembled: AssembledConfig; source: 'files' | 'dump' }> {
   const main = await readConfigFile(mainFile, limits.maxFileBytes, openFile);
   if (!main.ok) {

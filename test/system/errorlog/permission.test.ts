@@ -105,7 +105,7 @@ describeWith(['linux'], 'error-log tailer: permission denied (injected EACCES, f
 });
 
 /** The tailer and what it imports, under agent/. */
-const TAILER_MODULES = ['errorlog/tail/tailer', 'errorlog/tail/lineSplitter', 'errorlog/parse/patterns', 'io/directories', 'core/glob'];
+const TAILER_MODULES = ['errorlog/tail/tailer', 'errorlog/tail/lineSplitter', 'errorlog/parse/patterns', 'io/directories', 'io/files', 'core/glob'];
 
 /**
  * The tailer's own modules, transpiled for a child process that cannot load
