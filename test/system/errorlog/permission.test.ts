@@ -105,7 +105,17 @@ describeWith(['linux'], 'error-log tailer: permission denied (injected EACCES, f
 });
 
 /** The tailer and what it imports, under agent/. */
-const TAILER_MODULES = ['errorlog/tail/tailer', 'errorlog/tail/lineSplitter', 'errorlog/parse/patterns', 'io/directories', 'io/files', 'core/glob'];
+const TAILER_MODULES = [
+  'errorlog/tail/tailer',
+  'errorlog/tail/fileStream',
+  'errorlog/tail/lineSplitter',
+  'errorlog/tail/waker',
+  'errorlog/model/rotation',
+  'errorlog/parse/patterns',
+  'io/directories',
+  'io/files',
+  'core/glob',
+];
 
 /**
  * The tailer's own modules, transpiled for a child process that cannot load
