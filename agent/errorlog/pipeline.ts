@@ -10,7 +10,8 @@ import { ErrorLogCounts } from './model/counts.js';
 import { RollingErrorWindow } from './model/rolling.js';
 import { classifyLine, TimeMemo } from './parse/classify.js';
 import { onlyDefault } from './read/paths.js';
-import { Tailer, ROTATION_TYPES, type RotationType, type TailedFileStatus } from './tail/tailer.js';
+import { ROTATION_TYPES, type RotationType } from './model/rotation.js';
+import { Tailer, type TailedFileStatus } from './tail/tailer.js';
 
 export interface ErrorLogTotals {
   tooLong: number;

@@ -9,7 +9,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { ERROR_KINDS } from '../errorlog/parse/classify.js';
 import type { ErrorLogCounts } from '../errorlog/model/counts.js';
 import type { ErrorLogTotals } from '../errorlog/pipeline.js';
-import { ROTATION_TYPES } from '../errorlog/tail/tailer.js';
+import { ROTATION_TYPES } from '../errorlog/model/rotation.js';
 
 export const ERROR_LOG_METRIC = {
   events: 'nginx_port_error_log_events_total',

@@ -15,20 +15,21 @@
  * - Otherwise it is a glob(3) pattern (ngx_open_glob in src/os/unix/ngx_files.c
  *   calls glob() with no flags and allows no match): the matches are read in the
  *   order glob() sorts them, and a pattern that matches nothing includes nothing.
- *   Without GLOB_PERIOD a wildcard does not match a leading "."; without
- *   GLOB_NOESCAPE a backslash quotes the next character; wildcards may appear in
- *   any path component.
+ *   Wildcards may appear in any path component. The dialect (no leading-dot
+ *   match without GLOB_PERIOD, backslash escapes without GLOB_NOESCAPE, byte
+ *   order) is agent/core/glob.ts.
  *
  * nginx has no guard against an include cycle (it recurses until it runs out of
  * file descriptors); the agent reports the cycle and stops following it, and caps
  * the include depth, the number of files and the number of directives.
  */
+import { hasWildcard } from '../../core/glob.js';
 import type { ConfigProblem } from '../model/types.js';
 import type { Directive, ParsedFile } from './parse.js';
 
-/** nginx treats an include argument as a pattern when it contains any of `*?[` (ngx_conf_include). */
+/** nginx treats an include argument as a pattern when it contains any of `*?[` (strpbrk in ngx_conf_include). */
 export function isIncludePattern(path: string): boolean {
-  return /[*?[]/.test(path);
+  return hasWildcard(path);
 }
 
 /** The conf prefix nginx derives from the main file's full name: its directory, with a trailing "/". */
@@ -40,99 +41,6 @@ export function confPrefixOf(mainFile: string): string {
 /** ngx_conf_full_name(…, conf_prefix=1): absolute paths stay, relative ones go after the conf prefix. */
 export function fullIncludePath(arg: string, confPrefix: string): string {
   return arg.startsWith('/') ? arg : confPrefix + arg;
-}
-
-/**
- * One path component of a glob(3) pattern as an anchored RegExp: `*`, `?`,
- * `[…]` (with `!` or `^` to negate, ranges, a leading `]` as a member), `\x` for a
- * literal x; a wildcard never matches a leading ".".
- */
-export function globSegmentRegExp(segment: string): RegExp {
-  let re = '';
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment[i]!;
-    if (c === '\\' && i + 1 < segment.length) {
-      re += escapeRegExp(segment[++i]!);
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const cls = readBracket(segment, i);
-      if (cls === null) re += '\\[';
-      else {
-        re += cls.re;
-        i = cls.end;
-      }
-    } else re += escapeRegExp(c);
-  }
-  const leadingDotLiteral = segment.startsWith('.') || segment.startsWith('\\.');
-  return new RegExp(`^${leadingDotLiteral ? '' : '(?!\\.)'}${re}$`, 'su');
-}
-
-function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-
-/** A bracket expression starting at `start`, or null when it is not closed (then "[" is literal, as in fnmatch). */
-function readBracket(s: string, start: number): { re: string; end: number } | null {
-  let i = start + 1;
-  let negate = false;
-  if (s[i] === '!' || s[i] === '^') {
-    negate = true;
-    i++;
-  }
-  let body = '';
-  let first = true;
-  for (; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === ']' && !first) return { re: `[${negate ? '^' : ''}${body}]`, end: i };
-    first = false;
-    if (c === '\\' && i + 1 < s.length) {
-      body += escapeClassChar(s[++i]!);
-    } else if (c === '-' && body !== '' && s[i + 1] !== undefined && s[i + 1] !== ']') {
-      body += '-';
-    } else body += escapeClassChar(c);
-  }
-  return null;
-}
-
-function escapeClassChar(c: string): string {
-  return /[\\\]^[-]/.test(c) ? `\\${c}` : c;
-}
-
-/** Removes the backslashes that quote characters in a component without wildcards. */
-function unescapeLiteral(segment: string): string {
-  return segment.replace(/\\(.)/gsu, '$1');
-}
-
-export interface GlobSegment {
-  text: string;
-  /** Null for a literal component. */
-  re: RegExp | null;
-}
-
-/** A full pattern, split at "/", each component compiled if it has wildcards. */
-export function globSegments(fullPattern: string): GlobSegment[] {
-  return fullPattern.split('/').map((text) => (isIncludePattern(text) ? { text, re: globSegmentRegExp(text) } : { text: unescapeLiteral(text), re: null }));
-}
-
-/** Whether a full path matches a full pattern, component by component (for the files of a dump). */
-export function globMatches(fullPattern: string, path: string): boolean {
-  const segs = globSegments(fullPattern);
-  const parts = path.split('/');
-  if (segs.length !== parts.length) return false;
-  return segs.every((s, k) => (s.re === null ? s.text === parts[k] : s.re.test(parts[k]!)));
-}
-
-/** glob(3)'s order: nginx does not call setlocale(), so strcoll() in the C locale, i.e. by bytes. */
-export function compareGlobOrder(a: string, b: string): number {
-  // UTF-8 byte order is code point order; UTF-16 code units differ from it only
-  // above U+FFFF, so compare code points.
-  const x = Array.from(a, (c) => c.codePointAt(0)!);
-  const y = Array.from(b, (c) => c.codePointAt(0)!);
-  for (let k = 0; k < Math.min(x.length, y.length); k++) {
-    if (x[k] !== y[k]) return x[k]! - y[k]!;
-  }
-  return x.length - y.length;
 }
 
 /** Where the included files come from. */

@@ -24,6 +24,8 @@
  *     mapDestinations(['10.0.0.5:8080'], read.model, read.dns.resolved);
  */
 import { resolve as resolvePath } from 'node:path';
+import { compareGlobOrder, globMatches } from '../../core/glob.js';
+import { openReadOnly, type OpenFileAsync } from '../../io/files.js';
 import { extractModel } from '../model/extract.js';
 import { hostsToResolve } from '../model/destinations.js';
 import type { ConfigProblem, HostResolution, NginxConfigModel, NginxConfigRead } from '../model/types.js';
@@ -32,11 +34,9 @@ export type { NginxConfigRead } from '../model/types.js';
 import { looksLikeNginxDump, splitNginxDump } from '../parse/dumpT.js';
 import {
   assembleConfig,
-  compareGlobOrder,
   confPrefixOf,
   DEFAULT_ASSEMBLE_LIMITS,
   fullIncludePath,
-  globMatches,
   includeArguments,
   isIncludePattern,
   type AssembledConfig,
@@ -44,7 +44,7 @@ import {
   type IncludeSource,
 } from '../parse/includes.js';
 import { parseConfig, type ParsedFile } from '../parse/parse.js';
-import { expandIncludeOnDisk, openReadOnly, readConfigFile, type OpenFile } from './files.js';
+import { expandIncludeOnDisk, readConfigFile } from './files.js';
 import { resolveHosts, systemLookup, type LookupAll } from './resolve.js';
 
 export interface ConfigReadLimits extends AssembleLimits {
@@ -69,7 +69,7 @@ export interface ReadNginxConfigOptions {
   /** Injected for tests: the host lookup (default dns.lookup with all: true). */
   lookup?: LookupAll;
   /** Injected for tests: how files are opened (default fs.promises.open). */
-  openFile?: OpenFile;
+  openFile?: OpenFileAsync;
 }
 
 
@@ -111,7 +111,7 @@ export function emptyModel(problems: ConfigProblem[] = []): NginxConfigModel {
 async function readTree(
   mainFile: string,
   limits: ConfigReadLimits,
-  openFile: OpenFile,
+  openFile: OpenFileAsync,
 ): Promise<{ assembled: AssembledConfig; source: 'files' | 'dump' }> {
   const main = await readConfigFile(mainFile, limits.maxFileBytes, openFile);
   if (!main.ok) {

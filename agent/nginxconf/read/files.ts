@@ -1,63 +1,50 @@
 /**
  * Reading nginx configuration files: read-only, regular files only, with a size
- * cap, and glob(3)-style pattern expansion on the disk for `include`. I/O only;
+ * cap, and glob(3) pattern expansion on the disk for `include`. I/O only;
  * parsing is elsewhere.
  *
- * A configuration file is input the agent does not own: the path is stat()ed
- * first so a FIFO, socket or device is refused without being opened, the open is
- * O_RDONLY|O_NONBLOCK, and the descriptor is fstat()ed again (closing the race
- * with a swap in between), as agent/io/files.ts does for procfs and logs.
+ * A configuration file is input the agent does not own: it is opened through
+ * agent/io/files.ts (stat first so a FIFO, socket or device is refused without
+ * being opened, O_RDONLY|O_NONBLOCK|O_NOCTTY, the descriptor fstat()ed again).
+ * What stays here is the configuration's own: the size cap, the wording of its
+ * problems, and following `include` patterns on the disk.
  */
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, readdir, stat, type FileHandle } from 'node:fs/promises';
-import { compareGlobOrder, globSegments, isIncludePattern } from '../parse/includes.js';
-
-/** Opens a file for reading; injectable so tests can produce errors root cannot (EACCES). */
-export type OpenFile = (path: string, flags: number) => Promise<FileHandle>;
-
-export const openReadOnly: OpenFile = (path, flags) => open(path, flags);
+import { lstat, readdir, type FileHandle } from 'node:fs/promises';
+import { compareGlobOrder, globSegments } from '../../core/glob.js';
+import {
+  describeFileError,
+  FileTooLargeError,
+  kindOf,
+  NotRegularFileError,
+  openReadOnly,
+  openRegularFileAsync,
+  type FileKind,
+  type OpenFileAsync,
+} from '../../io/files.js';
+import { isIncludePattern } from '../parse/includes.js';
 
 export type FileRead = { ok: true; text: string; bytes: number } | { ok: false; error: string };
 
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'is a directory';
-  if (st.isFIFO()) return 'is a FIFO, not a regular file';
-  if (st.isSocket()) return 'is a socket, not a regular file';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'is a device, not a regular file';
-  return 'is not a regular file';
+/** The configuration's wording: "is a directory", "is a FIFO, not a regular file", "is a device, not a regular file". */
+function notRegular(kind: FileKind): string {
+  if (kind === 'directory' || kind === 'other') return `is ${kindOf(kind)}`;
+  return `is ${kindOf(kind, { 'character device': 'a device', 'block device': 'a device' })}, not a regular file`;
 }
 
-/** A failed read as a short phrase to put after the path. */
-export function describeFileError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT':
-      return 'does not exist';
-    case 'ENOTDIR':
-      return 'does not exist (a component of the path is not a directory)';
-    case 'EACCES':
-    case 'EPERM':
-      return 'cannot be read: permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'ELOOP':
-      return 'cannot be read: too many levels of symbolic links';
-    default:
-      return `cannot be read: ${err instanceof Error ? err.message : String(err)}`;
-  }
+/** A failed read as a short phrase to put after the path ("does not exist", "cannot be read: permission denied"). */
+function describeConfigFileError(err: unknown): string {
+  if (err instanceof NotRegularFileError) return notRegular(err.kind);
+  return describeFileError(err, { reasonPrefix: 'cannot be read: ' });
 }
 
 /** Reads a whole configuration file as UTF-8, refusing anything but a regular file of at most maxBytes. */
-export async function readConfigFile(path: string, maxBytes: number, openFile: OpenFile = openReadOnly): Promise<FileRead> {
+export async function readConfigFile(path: string, maxBytes: number, openFile: OpenFileAsync = openReadOnly): Promise<FileRead> {
+  const tooLarge: FileRead = { ok: false, error: `is larger than ${maxBytes} bytes and was not read` };
   let fh: FileHandle | undefined;
   try {
-    const st = await stat(path);
-    if (!st.isFile()) return { ok: false, error: kindOf(st) };
-    if (st.size > maxBytes) return { ok: false, error: `is larger than ${maxBytes} bytes and was not read` };
-    fh = await openFile(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    const again = await fh.stat();
-    if (!again.isFile()) return { ok: false, error: kindOf(again) };
-    const buf = Buffer.alloc(Math.min(maxBytes + 1, Math.max(again.size + 1, 4096)));
+    const opened = await openRegularFileAsync(path, { openFile, maxBytes });
+    fh = opened.handle;
+    const buf = Buffer.alloc(Math.min(maxBytes + 1, Math.max(opened.stats.size + 1, 4096)));
     let n = 0;
     for (;;) {
       if (n === buf.length) break;
@@ -65,10 +52,11 @@ export async function readConfigFile(path: string, maxBytes: number, openFile: O
       if (bytesRead === 0) break;
       n += bytesRead;
     }
-    if (n > maxBytes) return { ok: false, error: `is larger than ${maxBytes} bytes and was not read` };
+    // It may have grown since the stat.
+    if (n > maxBytes) return tooLarge;
     return { ok: true, text: buf.toString('utf8', 0, n), bytes: n };
   } catch (err) {
-    return { ok: false, error: describeFileError(err) };
+    return err instanceof FileTooLargeError ? tooLarge : { ok: false, error: describeConfigFileError(err) };
   } finally {
     await fh?.close().catch(() => undefined);
   }

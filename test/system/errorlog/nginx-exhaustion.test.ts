@@ -24,7 +24,7 @@
  * copytruncate, which loses lines in two ways:
  *   - the tailer's loss: lines appended after the tailer's last read and before
  *     the truncate went into the copy, whose name the tailer does not know
- *     (documented in agent/errorlog/tail/tailer.ts, COPYTRUNCATE LOSS WINDOW);
+ *     (documented in agent/errorlog/model/rotation.ts, COPYTRUNCATE LOSS WINDOW);
  *   - the copy's loss: lines appended between the end of `cp` and the truncate are
  *     in NO file, so grep over all files misses them too. The agent may well have
  *     read them (it reads within milliseconds of a write), so `agent ≤ grep` can

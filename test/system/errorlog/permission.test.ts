@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -104,19 +104,33 @@ describeWith(['linux'], 'error-log tailer: permission denied (injected EACCES, f
   });
 });
 
+/** The tailer and what it imports, under agent/. */
+const TAILER_MODULES = [
+  'errorlog/tail/tailer',
+  'errorlog/tail/fileStream',
+  'errorlog/tail/lineSplitter',
+  'errorlog/tail/waker',
+  'errorlog/model/rotation',
+  'errorlog/parse/patterns',
+  'io/directories',
+  'io/files',
+  'core/glob',
+];
+
 /**
  * The tailer's own modules, transpiled for a child process that cannot load
  * TypeScript: typescript (a dev dependency) strips the types, chokidar is pointed
  * at its absolute location. Nothing is written inside the work tree.
  */
 function buildChild(outDir: string): string {
-  const src = new URL('../../../agent/errorlog/tail/', import.meta.url);
+  const src = new URL('../../../agent/', import.meta.url);
   const chokidar = pathToFileURL(createRequire(import.meta.url).resolve('chokidar')).href;
-  for (const name of ['tailer', 'lineSplitter', 'glob']) {
+  for (const name of TAILER_MODULES) {
     const ts_ = readFileSync(new URL(`${name}.ts`, src), 'utf8');
     const js = ts.transpileModule(ts_, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
     }).outputText;
+    mkdirSync(dirname(join(outDir, name)), { recursive: true });
     writeFileSync(join(outDir, `${name}.js`), js.replace(`from 'chokidar'`, `from '${chokidar}'`));
   }
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
@@ -124,7 +138,7 @@ function buildChild(outDir: string): string {
   writeFileSync(
     child,
     `import { appendFileSync, chmodSync } from 'node:fs';
-import { Tailer } from './tailer.js';
+import { Tailer } from './errorlog/tail/tailer.js';
 const log = process.argv[2];
 let clock = 0;
 const records = [];

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mapDestinations } from '../../../agent/nginxconf/model/destinations.js';
 import type { NginxConfigModel } from '../../../agent/nginxconf/model/types.js';
 import { readNginxConfig, type ReadNginxConfigOptions } from '../../../agent/nginxconf/read/config.js';
-import { openReadOnly } from '../../../agent/nginxconf/read/files.js';
+import { openReadOnly } from '../../../agent/io/files.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/nginxconf/', import.meta.url));
 const DEBIAN = join(FIXTURES, 'debian');

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { compareGlobOrder, globMatches } from '../../../agent/core/glob.js';
 import {
   assembleConfig,
-  compareGlobOrder,
   confPrefixOf,
   fullIncludePath,
-  globMatches,
   includeArguments,
   isIncludePattern,
   type IncludeSource,
