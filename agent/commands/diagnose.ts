@@ -15,7 +15,8 @@ import { buildReport, renderReport, type HostFacts, type Report } from '../expor
 import { readHostFacts } from '../host/facts.js';
 import { counterRate } from '../sockets/model/rates.js';
 import { ProcBuffer } from '../sockets/read/procfs.js';
-import { readActiveOpens, takeSocketSample } from '../sockets/sample.js';
+import { readActiveOpens } from '../sockets/collectors/snmp.js';
+import { takeSocketSample } from '../sockets/sample.js';
 import { loadNginx, nginxEvidence, nginxProblems } from './nginxContext.js';
 
 export interface DiagnoseOptions {
