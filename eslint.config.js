@@ -126,6 +126,14 @@ export default tseslint.config(
     },
   },
   {
+    // Collectors do their I/O through sockets/read/procfs.ts (so --proc-root and the
+    // reused buffers apply to every read) and their parsing through sockets/parse/.
+    files: ['agent/sockets/collectors/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'fs/*'], message: 'Collectors read through sockets/read/procfs.ts.' }] }],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   AGENT_ERR_CONFIG_FILE: 'The config file could not be read or is not valid JSON.',
   AGENT_ERR_PROC_UNREADABLE: 'A required file under --proc-root could not be read.',
   AGENT_ERR_PROC_MALFORMED: 'A required file under --proc-root is not in the format the kernel writes.',
+  AGENT_ERR_COLLECTOR_FAILED: 'Reading a source failed unexpectedly; that source is reported down and the rest of the sample stands.',
   AGENT_ERR_SAMPLE_TIMEOUT: 'A sample took longer than sampleTimeoutMs and was abandoned.',
   AGENT_ERR_SAMPLER_FAILED: 'The background sampler stopped unexpectedly and was restarted.',
   AGENT_ERR_LISTEN: 'The HTTP server could not listen on the configured address.',

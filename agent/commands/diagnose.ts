@@ -21,7 +21,8 @@ import { nginxEvidence, nginxProblems } from '../nginxconf/model/evidence.js';
 import { loadNginx } from '../nginxconf/read/snapshot.js';
 import { counterRate } from '../sockets/model/rates.js';
 import { ProcBuffer } from '../sockets/read/procfs.js';
-import { readActiveOpens, takeSocketSample } from '../sockets/sample.js';
+import { readActiveOpens } from '../sockets/collectors/snmp.js';
+import { takeSocketSample } from '../sockets/sample.js';
 
 export interface DiagnoseOptions {
   json: boolean;

@@ -15,7 +15,10 @@ export interface SourceStatus {
   /** ok: read and parsed; unavailable: an optional file is absent on this kernel; error: it failed. */
   state: 'ok' | 'unavailable' | 'error';
   detail?: string;
-  /** For a required source that failed: AGENT_ERR_PROC_UNREADABLE or AGENT_ERR_PROC_MALFORMED. */
+  /**
+   * For a required source that failed: AGENT_ERR_PROC_UNREADABLE or AGENT_ERR_PROC_MALFORMED;
+   * for any source whose collector threw: AGENT_ERR_COLLECTOR_FAILED.
+   */
   code?: ErrorCode;
 }
 
