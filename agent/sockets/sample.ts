@@ -43,14 +43,14 @@ function optionalInt(
   }
 }
 
-export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs: number): SocketSample {
-  const started = performance.now();
-  const { procRoot } = opts;
-  const sources: SourceStatus[] = [];
-  const problems: string[] = [];
-  const assumptions: string[] = [];
-
-  // --- sysctls ---------------------------------------------------------------
+/** The sysctls under sys/net/ipv4/: the port range is required, the rest fall back to the kernel's defaults. */
+function readSysctls(
+  buffer: ProcBuffer,
+  procRoot: string,
+  sources: SourceStatus[],
+  problems: string[],
+  assumptions: string[],
+): { sysctls: SysctlValues; settings: KernelSettings | null } {
   const sysctls: SysctlValues = {
     ipLocalPortRange: null,
     ipLocalReservedPorts: null,
@@ -117,53 +117,11 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
           tcpTwReuseDelayMs: sysctls.tcpTwReuseDelayMs ?? DEFAULT_TW_REUSE_DELAY_MS,
         };
 
-  // --- socket tables -----------------------------------------------------------
-  // Without the port range there is nothing to compare sockets against, but the
-  // tables are still read so state counts and source health stay visible.
-  const builder = new SocketTableBuilder(settings?.portRange ?? { low: 1, high: 0 }, buffer.records);
-  let tcpOk = false;
-  const malformedLines = { tcp: 0, tcp6: 0 };
-  for (const [source, rel, family] of [
-    ['tcp', 'net/tcp', 4],
-    ['tcp6', 'net/tcp6', 6],
-  ] as const) {
-    builder.currentSource = procPath(procRoot, rel);
-    builder.takeFirstMalformed(); // from the previous table
-    const stream = new TcpTableStream(family, opts.endianness, builder);
-    const before = builder.malformedRows;
-    const r = buffer.stream(procRoot, rel, (chunk, length) => {
-      stream.push(chunk, length);
-    });
-    stream.end();
-    if (!r.ok) {
-      // tcp6 is absent when IPv6 is disabled (ipv6.disable=1); tcp never is.
-      if (r.missing && source === 'tcp6') sources.push({ source, state: 'unavailable', detail: r.error });
-      else if (source === 'tcp') sources.push({ source, state: 'error', detail: r.error, code: 'AGENT_ERR_PROC_UNREADABLE' });
-      else sources.push({ source, state: 'error', detail: r.error });
-      continue;
-    }
-    const bad = builder.malformedRows - before;
-    malformedLines[source] = bad;
-    // The kernel always prints the header, and a table of which no line parses is
-    // not a socket table: counting it as "no sockets" would report an exhausted host
-    // as healthy. The source is down and the last good values stay.
-    if (r.value === 0 || (bad > 0 && stream.rows === 0)) {
-      const detail =
-        r.value === 0
-          ? `${r.path}: empty, not the kernel's format`
-          : `${r.path}: not the kernel's format (${bad} malformed line(s), no socket row; ${builder.takeFirstMalformed() ?? ''})`;
-      sources.push({ source, state: 'error', detail, ...(source === 'tcp' ? { code: 'AGENT_ERR_PROC_MALFORMED' as const } : {}) });
-      continue;
-    }
-    if (source === 'tcp') tcpOk = true;
-    sources.push(bad > 0 ? { source, state: 'ok', detail: `${bad} malformed line(s) skipped` } : { source, state: 'ok' });
-  }
-  const table = builder.build();
-  if (table.malformedRows > 0) problems.push(...table.malformedSamples);
-  const headroom =
-    settings !== null && tcpOk ? computeHeadroom(table, settings, { rateWindowSeconds: opts.rateWindowSeconds }) : null;
+  return { sysctls, settings };
+}
 
-  // --- counters ------------------------------------------------------------------
+/** Host-wide counters: net/snmp, net/netstat, net/sockstat{,6} and conntrack, each its own source. */
+function readCounters(buffer: ProcBuffer, procRoot: string, sources: SourceStatus[]): HostCounters {
   const counters: HostCounters = {
     activeOpens: null,
     passiveOpens: null,
@@ -217,6 +175,66 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
   if (ctProblems.length > 0) sources.push({ source: 'conntrack', state: 'error', detail: ctProblems.join('; ') });
   else if (ctCount.missing) sources.push({ source: 'conntrack', state: 'unavailable', detail: 'nf_conntrack not loaded in this network namespace' });
   else sources.push({ source: 'conntrack', state: 'ok' });
+
+  return counters;
+}
+
+export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs: number): SocketSample {
+  const started = performance.now();
+  const { procRoot } = opts;
+  const sources: SourceStatus[] = [];
+  const problems: string[] = [];
+  const assumptions: string[] = [];
+
+  const { sysctls, settings } = readSysctls(buffer, procRoot, sources, problems, assumptions);
+
+  // --- socket tables -----------------------------------------------------------
+  // Without the port range there is nothing to compare sockets against, but the
+  // tables are still read so state counts and source health stay visible.
+  const builder = new SocketTableBuilder(settings?.portRange ?? { low: 1, high: 0 }, buffer.records);
+  let tcpOk = false;
+  const malformedLines = { tcp: 0, tcp6: 0 };
+  for (const [source, rel, family] of [
+    ['tcp', 'net/tcp', 4],
+    ['tcp6', 'net/tcp6', 6],
+  ] as const) {
+    builder.currentSource = procPath(procRoot, rel);
+    builder.takeFirstMalformed(); // from the previous table
+    const stream = new TcpTableStream(family, opts.endianness, builder);
+    const before = builder.malformedRows;
+    const r = buffer.stream(procRoot, rel, (chunk, length) => {
+      stream.push(chunk, length);
+    });
+    stream.end();
+    if (!r.ok) {
+      // tcp6 is absent when IPv6 is disabled (ipv6.disable=1); tcp never is.
+      if (r.missing && source === 'tcp6') sources.push({ source, state: 'unavailable', detail: r.error });
+      else if (source === 'tcp') sources.push({ source, state: 'error', detail: r.error, code: 'AGENT_ERR_PROC_UNREADABLE' });
+      else sources.push({ source, state: 'error', detail: r.error });
+      continue;
+    }
+    const bad = builder.malformedRows - before;
+    malformedLines[source] = bad;
+    // The kernel always prints the header, and a table of which no line parses is
+    // not a socket table: counting it as "no sockets" would report an exhausted host
+    // as healthy. The source is down and the last good values stay.
+    if (r.value === 0 || (bad > 0 && stream.rows === 0)) {
+      const detail =
+        r.value === 0
+          ? `${r.path}: empty, not the kernel's format`
+          : `${r.path}: not the kernel's format (${bad} malformed line(s), no socket row; ${builder.takeFirstMalformed() ?? ''})`;
+      sources.push({ source, state: 'error', detail, ...(source === 'tcp' ? { code: 'AGENT_ERR_PROC_MALFORMED' as const } : {}) });
+      continue;
+    }
+    if (source === 'tcp') tcpOk = true;
+    sources.push(bad > 0 ? { source, state: 'ok', detail: `${bad} malformed line(s) skipped` } : { source, state: 'ok' });
+  }
+  const table = builder.build();
+  if (table.malformedRows > 0) problems.push(...table.malformedSamples);
+  const headroom =
+    settings !== null && tcpOk ? computeHeadroom(table, settings, { rateWindowSeconds: opts.rateWindowSeconds }) : null;
+
+  const counters = readCounters(buffer, procRoot, sources);
 
   return {
     takenAtMs: nowMs,
