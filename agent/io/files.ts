@@ -29,19 +29,23 @@ export function openRegularFile(path: string): number {
   return fd;
 }
 
+/** Why a read failed, in a few words ("does not exist", "permission denied", …). */
+export function readFailureReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return code === 'ENOENT'
+    ? 'does not exist'
+    : code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'EISDIR'
+        ? 'is a directory'
+        : code === 'ENOTREG'
+          ? 'is not a regular file'
+          : (err as Error).message;
+}
+
 /** A failed read as a one-line reason naming the file; `missing` when it does not exist. */
 export function describeReadFailure(path: string, err: unknown): { ok: false; missing: boolean; path: string; error: string } {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const missing = code === 'ENOENT' || code === 'ENOTDIR';
-  const what =
-    code === 'ENOENT'
-      ? 'does not exist'
-      : code === 'EACCES' || code === 'EPERM'
-        ? 'permission denied'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : code === 'ENOTREG'
-            ? 'is not a regular file'
-            : (err as Error).message;
-  return { ok: false, missing, path, error: `${path}: ${what}` };
+  return { ok: false, missing, path, error: `${path}: ${readFailureReason(err)}` };
 }

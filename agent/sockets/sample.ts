@@ -13,7 +13,7 @@ import { TcpTableStream, type Endianness } from './parse/procNetTcp.js';
 import { parseIntegerValue, parsePortRange, parseReservedPorts, ParseError } from './parse/sysctl.js';
 import { ProcBuffer, procPath, readProcText } from './read/procfs.js';
 import type { HostCounters, SocketSample, SourceStatus, SysctlValues } from './model/types.js';
-import type { ErrorCode } from '../errors.js';
+import { errorMessage, type ErrorCode } from '../errors.js';
 
 export interface SampleOptions {
   procRoot: string;
@@ -67,10 +67,10 @@ function readSysctls(
     try {
       sysctls.ipLocalPortRange = parsePortRange(rangeText.value);
     } catch (err) {
-      rangeError = { code: 'AGENT_ERR_PROC_MALFORMED', detail: `${rangeText.path}: ${(err as ParseError).message}` };
+      rangeError = { code: 'AGENT_ERR_PROC_MALFORMED', detail: errorMessage('AGENT_ERR_PROC_MALFORMED', 'malformed', { path: rangeText.path, problem: (err as ParseError).message }) };
     }
   } else {
-    rangeError = { code: 'AGENT_ERR_PROC_UNREADABLE', detail: rangeText.error };
+    rangeError = { code: 'AGENT_ERR_PROC_UNREADABLE', detail: errorMessage('AGENT_ERR_PROC_UNREADABLE', 'unreadable', { path: rangeText.path, reason: rangeText.reason }) };
   }
   const reservedText = buffer.readText(procRoot, `${SYSCTL}ip_local_reserved_ports`);
   if (reservedText.ok) {
@@ -209,8 +209,10 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
     if (!r.ok) {
       // tcp6 is absent when IPv6 is disabled (ipv6.disable=1); tcp never is.
       if (r.missing && source === 'tcp6') sources.push({ source, state: 'unavailable', detail: r.error });
-      else if (source === 'tcp') sources.push({ source, state: 'error', detail: r.error, code: 'AGENT_ERR_PROC_UNREADABLE' });
-      else sources.push({ source, state: 'error', detail: r.error });
+      else if (source === 'tcp') {
+        const detail = errorMessage('AGENT_ERR_PROC_UNREADABLE', 'unreadable', { path: r.path, reason: r.reason });
+        sources.push({ source, state: 'error', detail, code: 'AGENT_ERR_PROC_UNREADABLE' });
+      } else sources.push({ source, state: 'error', detail: r.error });
       continue;
     }
     const bad = builder.malformedRows - before;
@@ -219,10 +221,11 @@ export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs:
     // not a socket table: counting it as "no sockets" would report an exhausted host
     // as healthy. The source is down and the last good values stay.
     if (r.value === 0 || (bad > 0 && stream.rows === 0)) {
-      const detail =
+      const problem =
         r.value === 0
-          ? `${r.path}: empty, not the kernel's format`
-          : `${r.path}: not the kernel's format (${bad} malformed line(s), no socket row; ${builder.takeFirstMalformed() ?? ''})`;
+          ? "empty, not the kernel's format"
+          : `not the kernel's format (${bad} malformed line(s), no socket row; ${builder.takeFirstMalformed() ?? ''})`;
+      const detail = errorMessage('AGENT_ERR_PROC_MALFORMED', 'malformed', { path: r.path, problem });
       sources.push({ source, state: 'error', detail, ...(source === 'tcp' ? { code: 'AGENT_ERR_PROC_MALFORMED' as const } : {}) });
       continue;
     }
