@@ -11,7 +11,7 @@ const abs = (/** @type {string} */ glob) => `${ROOT}/${glob}`;
 /**
  * The pure core: text and records in, records out. No I/O, no clock, no
  * environment, and imports of pure modules only, so no I/O is reached through
- * another file either (DEVELOPERS.md, "Where does a change go").
+ * another file either (DEVELOPERS.md, "Layers").
  */
 const PURE = [
   'agent/core/**',
@@ -109,7 +109,7 @@ export default tseslint.config(
         },
       ],
       'import-x/no-cycle': 'error',
-      // A function a newcomer can read in one sitting (DEVELOPERS.md, "Code layout").
+      // A function a newcomer can read in one sitting (DEVELOPERS.md, "Layers").
       'max-lines-per-function': ['error', { max: 120 }],
       // One clock: commands take `now` from a clock they are given, and pass it on.
       'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Time is a parameter: take `now` (or a clock) from the caller.' }],

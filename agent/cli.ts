@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULTS, ENV_CONFIG_FILE, envName, flagName, resolveConfig, type Config, type ConfigKey, type ConfigSources } from './config.js';
-import { AgentError, describeError } from './errors.js';
+import { AgentError, codedMessage, describeError } from './errors.js';
 import { diagnose } from './commands/diagnose.js';
 import { startDaemon } from './commands/run.js';
 import { createLogger } from './logger.js';
@@ -113,19 +113,22 @@ export function loadConfig(
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      return { ok: false, problems: [`AGENT_ERR_CONFIG_FILE: cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`] };
+      const reason = (err as NodeJS.ErrnoException).code ?? String(err);
+      return { ok: false, problems: [codedMessage('AGENT_ERR_CONFIG_FILE', 'unreadable', { path, reason })] };
     }
     try {
       sources.file = { path, content: JSON.parse(text) as unknown };
     } catch (err) {
-      return { ok: false, problems: [`AGENT_ERR_CONFIG_FILE: config file ${path} is not valid JSON: ${(err as Error).message}`] };
+      const reason = (err as Error).message;
+      return { ok: false, problems: [codedMessage('AGENT_ERR_CONFIG_FILE', 'notJson', { path, reason })] };
     }
   }
   return resolveConfig(sources);
 }
 
 function configProblems(io: CliIO, problems: string[]): void {
-  io.stderr(`AGENT_ERR_CONFIG_INVALID: ${problems.length} configuration problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  const list = problems.map((p) => `  - ${p}`).join('\n');
+  io.stderr(`${codedMessage('AGENT_ERR_CONFIG_INVALID', 'invalid', { count: problems.length, problems: list })}\n`);
 }
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {

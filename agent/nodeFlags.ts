@@ -7,7 +7,7 @@
  * grows the young generation with the allocation rate: under frequent scrapes
  * Node 24 went to ~64 MiB of young generation and the daemon's peak RSS from
  * 118 MB to 150 MB while sampling 120 000 sockets; with the cap it stayed at
- * 126 MB, with no measurable cost in sample time or /metrics latency (README,
- * Benchmarks).
+ * 126 MB, with no measurable cost in sample time or /metrics latency
+ * (bench/README.md).
  */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];

@@ -6,7 +6,7 @@ import { endianness } from 'node:os';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { parseListen, type Config } from '../config.js';
-import { AgentError } from '../errors.js';
+import { agentError } from '../errors.js';
 import { AgentMetrics } from '../export/metrics.js';
 import { registerErrorLogMetrics } from '../export/errorLogMetrics.js';
 import { ErrorLogPipeline } from '../errorlog/pipeline.js';
@@ -96,7 +96,7 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
     address = await server.listen({ host, port });
   } catch (err) {
     await sampler.close();
-    throw new AgentError('AGENT_ERR_LISTEN', `cannot listen on ${config.listen}: ${(err as Error).message}`, { cause: err });
+    throw agentError('AGENT_ERR_LISTEN', 'listen', { address: config.listen, reason: (err as Error).message }, { cause: err });
   }
   logger.info(
     { listen: address, procRoot: config.procRoot, sampleIntervalMs: config.sampleIntervalMs, version },

@@ -10,8 +10,8 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import { AgentError } from '../errors.js';
-import { describeReadFailure, openRegularFile } from '../io/files.js';
+import { agentError } from '../errors.js';
+import { openRegularFile, readFailureReason } from '../io/files.js';
 import { parseWebConfig, type PemSource, type TlsSettings, type WebConfig } from './webConfig.js';
 
 export interface WebSecurity {
@@ -36,7 +36,7 @@ function loadPem(source: PemSource): string {
   try {
     return readText(source.path);
   } catch (err) {
-    throw new AgentError('AGENT_ERR_WEB_TLS', `tls_server_config.${source.key} ${describeReadFailure(source.path, err).error}`, { cause: err });
+    throw agentError('AGENT_ERR_WEB_TLS', 'unreadable', { key: source.key, path: source.path, reason: readFailureReason(err) }, { cause: err });
   }
 }
 
@@ -49,12 +49,12 @@ const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE----
 /** Every certificate in a PEM bundle; throws when there is none or one does not parse. */
 function certificates(pem: string, source: PemSource): X509Certificate[] {
   const blocks = pem.match(PEM_CERT_RE) ?? [];
-  if (blocks.length === 0) throw new AgentError('AGENT_ERR_WEB_TLS', `${where(source)}: contains no PEM certificate`);
+  if (blocks.length === 0) throw agentError('AGENT_ERR_WEB_TLS', 'noCertificate', { source: where(source) });
   return blocks.map((b) => {
     try {
       return new X509Certificate(b);
     } catch (err) {
-      throw new AgentError('AGENT_ERR_WEB_TLS', `${where(source)}: a certificate does not parse: ${(err as Error).message}`, { cause: err });
+      throw agentError('AGENT_ERR_WEB_TLS', 'badCertificate', { source: where(source), reason: (err as Error).message }, { cause: err });
     }
   });
 }
@@ -88,7 +88,7 @@ function httpsOptions(tls: TlsSettings, warn: (msg: string) => void, nowMs: numb
     // Throws on a key that does not match the certificate, unknown ciphers or curves, bad PEM.
     createSecureContext(options);
   } catch (err) {
-    throw new AgentError('AGENT_ERR_WEB_TLS', `${where(tls.cert)} with ${where(tls.key)}: ${(err as Error).message}`, { cause: err });
+    throw agentError('AGENT_ERR_WEB_TLS', 'unusable', { certSource: where(tls.cert), keySource: where(tls.key), reason: (err as Error).message }, { cause: err });
   }
   return options;
 }
@@ -110,11 +110,11 @@ export function loadWebConfig(path: string, logger: Logger, nowMs: number): WebS
   try {
     text = readText(path);
   } catch (err) {
-    throw new AgentError('AGENT_ERR_WEB_CONFIG', `cannot read the web config file ${describeReadFailure(path, err).error}`, { cause: err });
+    throw agentError('AGENT_ERR_WEB_CONFIG', 'unreadable', { path, reason: readFailureReason(err) }, { cause: err });
   }
   const parsed = parseWebConfig(text, dirname(resolve(path)));
   if (!parsed.ok) {
-    throw new AgentError('AGENT_ERR_WEB_CONFIG', `web config file ${path}: ${parsed.problems.length} problem(s): ${parsed.problems.join('; ')}`);
+    throw agentError('AGENT_ERR_WEB_CONFIG', 'invalid', { path, count: parsed.problems.length, problems: parsed.problems.join('; ') });
   }
   const warn = (msg: string): void => {
     log.warn({ webConfigFile: path }, `web config file ${path}: ${msg}`);

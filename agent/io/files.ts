@@ -183,6 +183,11 @@ export function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+/** Why a read failed, in a few words ("does not exist", "permission denied", …): the reason a message template takes. */
+export function readFailureReason(err: unknown): string {
+  return describeFileError(err);
+}
+
 /** A failed read as a one-line reason naming the file; `missing` when it does not exist. */
 export function describeReadFailure(path: string, err: unknown): { ok: false; missing: boolean; path: string; error: string } {
   return { ok: false, missing: isMissing(err), path, error: `${path}: ${describeFileError(err)}` };

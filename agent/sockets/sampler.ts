@@ -7,7 +7,7 @@
  * calling thread, for one-shot use and tests.
  */
 import { Worker } from 'node:worker_threads';
-import { AgentError } from '../errors.js';
+import { agentError } from '../errors.js';
 import { ProcBuffer } from './read/procfs.js';
 import { takeSocketSample, type SampleOptions } from './sample.js';
 import { type SocketSample } from './model/types.js';
@@ -84,14 +84,14 @@ export class WorkerSampler implements Sampler {
       this.pending = null;
       clearTimeout(p.timer);
       if (reply.ok) p.resolve(reply.sample);
-      else p.reject(new AgentError('AGENT_ERR_SAMPLER_FAILED', `sample failed in the sampler thread: ${reply.error}`));
+      else p.reject(agentError('AGENT_ERR_SAMPLER_FAILED', 'sampleFailed', { reason: reply.error }));
     });
     w.on('error', (err) => {
-      this.fail(w, new AgentError('AGENT_ERR_SAMPLER_FAILED', `sampler thread crashed: ${err.message}`, { cause: err }));
+      this.fail(w, agentError('AGENT_ERR_SAMPLER_FAILED', 'crashed', { reason: err.message }, { cause: err }));
     });
     w.on('exit', (code) => {
       this.abandoned.delete(w);
-      this.fail(w, new AgentError('AGENT_ERR_SAMPLER_FAILED', `sampler thread exited with code ${code}`));
+      this.fail(w, agentError('AGENT_ERR_SAMPLER_FAILED', 'exited', { exitCode: code }));
     });
     return w;
   }
@@ -109,12 +109,10 @@ export class WorkerSampler implements Sampler {
 
   sample(nowMs: number): Promise<SocketSample> {
     if (this.pending !== null) {
-      return Promise.reject(new AgentError('AGENT_ERR_SAMPLER_FAILED', 'a sample is already running'));
+      return Promise.reject(agentError('AGENT_ERR_SAMPLER_FAILED', 'busy'));
     }
     if (this.worker === null && this.abandoned.size > 0) {
-      return Promise.reject(
-        new AgentError('AGENT_ERR_SAMPLE_TIMEOUT', `the previous sample of ${this.options.procRoot} is still stuck; not starting another`),
-      );
+      return Promise.reject(agentError('AGENT_ERR_SAMPLE_TIMEOUT', 'stillStuck', { procRoot: this.options.procRoot }));
     }
     const worker = (this.worker ??= this.spawn());
     const id = this.nextId++;
@@ -125,12 +123,7 @@ export class WorkerSampler implements Sampler {
         this.worker = null;
         this.abandoned.add(worker);
         void worker.terminate();
-        reject(
-          new AgentError(
-            'AGENT_ERR_SAMPLE_TIMEOUT',
-            `socket sample took longer than ${this.timeoutMs} ms and was abandoned; is ${this.options.procRoot} responsive?`,
-          ),
-        );
+        reject(agentError('AGENT_ERR_SAMPLE_TIMEOUT', 'timedOut', { timeoutMs: this.timeoutMs, procRoot: this.options.procRoot }));
       }, this.timeoutMs);
       this.pending = { id, resolve, reject, timer };
       const request: WorkerRequest = { id, options: this.options, nowMs };
@@ -143,7 +136,7 @@ export class WorkerSampler implements Sampler {
     this.worker = null;
     if (this.pending !== null) {
       clearTimeout(this.pending.timer);
-      this.pending.reject(new AgentError('AGENT_ERR_SAMPLER_FAILED', 'sampler closed'));
+      this.pending.reject(agentError('AGENT_ERR_SAMPLER_FAILED', 'closed'));
       this.pending = null;
     }
     if (w !== null) await w.terminate();

@@ -29,7 +29,7 @@ const SAMPLE_TIMEOUT_MS = 1000;
 const SCRAPE_INTERVAL_MS = 50;
 /**
  * Peak resident memory allowed over the whole run. The daemon's documented target
- * is 150 MB while sampling 120 000 sockets (README, Benchmarks); the fixture here
+ * is 150 MB while sampling 120 000 sockets (bench/README.md); the fixture here
  * is small, so anything near 200 MB means a fault made it buffer what it read.
  */
 const PEAK_RSS_BOUND = 200 * MiB;
@@ -248,7 +248,7 @@ describeWith(['built', 'linux'], 'agent run under faults', () => {
     scraper!.phase = 'net/tcp restored';
     await recovered(restoredAt);
 
-    // A few bad lines among good ones are skipped and counted; the source stays up (README, Metrics reference).
+    // A few bad lines among good ones are skipped and counted; the source stays up (docs/errors.md, AGENT_ERR_PROC_MALFORMED).
     scraper!.phase = 'net/tcp with bad lines';
     const m1 = v(await scrape(), S.malformedTcp)!;
     await replace(tcp, Buffer.concat([good.tcp, Buffer.from('garbage\n\u0000\u0001 binary\n')]));

@@ -32,7 +32,7 @@ describe('diagnose report on the captured exhaustion', () => {
     expect(EXIT_CODES[r.status]).toBe(2);
   });
 
-  it('has the JSON shape the README documents', () => {
+  it('has the JSON shape docs/cli.md documents', () => {
     expect(Object.keys(r)).toEqual(
       expect.arrayContaining(['status', 'portRange', 'sysctls', 'destinations', 'findings']),
     );

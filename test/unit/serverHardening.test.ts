@@ -11,7 +11,7 @@ import type { WebConfig } from '../../agent/export/webConfig.js';
 import type { WebSecurity } from '../../agent/export/webConfigReader.js';
 import { basic, request } from '../support/httpClient.js';
 
-/** The routes the README documents; nothing else may answer. */
+/** The routes docs/metrics.md documents ("HTTP endpoints"); nothing else may answer. */
 const DOCUMENTED_ROUTES = ['/', '/metrics', '/healthz', '/readyz', '/api/findings'];
 
 const HASH = bcrypt.hashSync('s3cret', 4);

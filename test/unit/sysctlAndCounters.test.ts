@@ -14,7 +14,7 @@ describe('ip_local_port_range', () => {
   ])('%j', (text, expected) => {
     expect(parsePortRange(text)).toEqual(expected);
   });
-  it('reads the captured file', () => {
+  it('reads the captured file as 40000 to 40099', () => {
     expect(parsePortRange(fixture('sys/net/ipv4/ip_local_port_range'))).toEqual({ low: 40000, high: 40099 });
   });
   it.each([
@@ -45,7 +45,7 @@ describe('ip_local_reserved_ports', () => {
 });
 
 describe('integer sysctls', () => {
-  it('parses', () => {
+  it('parses an integer with its trailing newline', () => {
     expect(parseIntegerValue('2\n', 'tcp_tw_reuse')).toBe(2);
   });
   it('names the sysctl when it fails', () => {
@@ -92,7 +92,7 @@ describe('/proc/net/snmp and netstat', () => {
 });
 
 describe('/proc/net/sockstat', () => {
-  it('reads the capture', () => {
+  it('reads the captured file without problems: 127 TCP sockets in TIME_WAIT', () => {
     const r = parseSockstat(fixture('net/sockstat'));
     expect(r.problems).toEqual([]);
     expect(counter(r.groups, 'TCP', 'tw')).toBe(127);

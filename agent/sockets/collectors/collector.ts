@@ -7,7 +7,7 @@
  * ../parse/; here are only the contract, the loop and the small helpers several
  * collectors share.
  */
-import { describeError } from '../../errors.js';
+import { describeError, errorMessage } from '../../errors.js';
 import { parseIntegerValue } from '../parse/sysctl.js';
 import type { Endianness } from '../parse/procNetTcp.js';
 import type { ProcBuffer, ReadOutcome } from '../read/procfs.js';
@@ -98,7 +98,7 @@ export function runCollectors<const T extends readonly AnyCollector[]>(
       // The cast is what InOrder proves for COLLECTORS: what c needs is in `earlier`.
       result = c.collect(ctx as CollectorContext<never>);
     } catch (err) {
-      const detail = `the ${c.name} collector failed: ${describeError(err)}`;
+      const detail = errorMessage('AGENT_ERR_COLLECTOR_FAILED', 'threw', { collector: c.name, reason: describeError(err) });
       result = {
         status: c.sources.map((source) => ({ source, state: 'error', detail, code: 'AGENT_ERR_COLLECTOR_FAILED' })),
         values: c.empty(),

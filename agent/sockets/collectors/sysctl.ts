@@ -9,7 +9,7 @@
  */
 import { DEFAULT_TW_REUSE_DELAY_MS, type KernelSettings } from '../model/headroom.js';
 import { parsePortRange, parseReservedPorts, type PortRange, type PortSpan } from '../parse/sysctl.js';
-import type { ErrorCode } from '../../errors.js';
+import { errorMessage, type ErrorCode } from '../../errors.js';
 import type { SourceStatus, SysctlValues } from '../model/types.js';
 import { okStatus, readInteger, type Collector, type CollectorContext } from './collector.js';
 
@@ -29,11 +29,11 @@ type Outcome<T> = { value: T } | { failed: { code: ErrorCode; detail: string } }
 
 function readPortRange(ctx: CollectorContext): Outcome<PortRange> {
   const r = ctx.buffer.readText(ctx.procRoot, `${SYSCTL}ip_local_port_range`);
-  if (!r.ok) return { failed: { code: 'AGENT_ERR_PROC_UNREADABLE', detail: r.error } };
+  if (!r.ok) return { failed: { code: 'AGENT_ERR_PROC_UNREADABLE', detail: errorMessage('AGENT_ERR_PROC_UNREADABLE', 'unreadable', { path: r.path, reason: r.reason }) } };
   try {
     return { value: parsePortRange(r.value) };
   } catch (err) {
-    return { failed: { code: 'AGENT_ERR_PROC_MALFORMED', detail: `${r.path}: ${(err as Error).message}` } };
+    return { failed: { code: 'AGENT_ERR_PROC_MALFORMED', detail: errorMessage('AGENT_ERR_PROC_MALFORMED', 'malformed', { path: r.path, problem: (err as Error).message }) } };
   }
 }
 

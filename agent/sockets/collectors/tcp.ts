@@ -11,6 +11,7 @@
  * net/tcp is required (it always exists); net/tcp6 is absent when IPv6 is disabled
  * (ipv6.disable=1) and is then `unavailable`.
  */
+import { errorMessage } from '../../errors.js';
 import { SocketTableBuilder, type SocketTable } from '../model/socketTable.js';
 import { TcpTableStream, type AddressFamily } from '../parse/procNetTcp.js';
 import { procPath } from '../read/procfs.js';
@@ -48,7 +49,10 @@ function readTable(
   if (!r.ok) {
     // tcp6 is absent when IPv6 is disabled (ipv6.disable=1); tcp never is.
     if (r.missing && source === 'tcp6') return { status: { source, state: 'unavailable', detail: r.error }, malformed: 0 };
-    if (source === 'tcp') return { status: { source, state: 'error', detail: r.error, code: 'AGENT_ERR_PROC_UNREADABLE' }, malformed: 0 };
+    if (source === 'tcp') {
+      const detail = errorMessage('AGENT_ERR_PROC_UNREADABLE', 'unreadable', { path: r.path, reason: r.reason });
+      return { status: { source, state: 'error', detail, code: 'AGENT_ERR_PROC_UNREADABLE' }, malformed: 0 };
+    }
     return { status: { source, state: 'error', detail: r.error }, malformed: 0 };
   }
   const bad = builder.malformedRows - before;
@@ -56,10 +60,11 @@ function readTable(
   // not a socket table: counting it as "no sockets" would report an exhausted host
   // as healthy. The source is down and the last good values stay.
   if (r.value === 0 || (bad > 0 && stream.rows === 0)) {
-    const detail =
+    const problem =
       r.value === 0
-        ? `${r.path}: empty, not the kernel's format`
-        : `${r.path}: not the kernel's format (${bad} malformed line(s), no socket row; ${builder.takeFirstMalformed() ?? ''})`;
+        ? "empty, not the kernel's format"
+        : `not the kernel's format (${bad} malformed line(s), no socket row; ${builder.takeFirstMalformed() ?? ''})`;
+    const detail = errorMessage('AGENT_ERR_PROC_MALFORMED', 'malformed', { path: r.path, problem });
     return { status: { source, state: 'error', detail, ...(source === 'tcp' ? { code: 'AGENT_ERR_PROC_MALFORMED' as const } : {}) }, malformed: bad };
   }
   return { status: bad > 0 ? { source, state: 'ok', detail: `${bad} malformed line(s) skipped` } : { source, state: 'ok' }, malformed: bad };

@@ -9,8 +9,8 @@
  *   in ip_local_reserved_ports and ports whose bind bucket was made by bind()
  *   (listeners, explicitly bound sockets): those are lost to every destination.
  *   /proc/net/tcp shows listeners, but not whether a connected socket's port came
- *   from bind(), so only listening ports are taken out here (README, "What /proc
- *   cannot show"; test/system/headroom-oracle.test.ts pins the difference).
+ *   from bind(), so only listening ports are taken out here (docs/headroom.md,
+ *   "What /proc cannot show"; test/system/headroom-oracle.test.ts pins the difference).
  * - Any other port is usable if the 4-tuple (source IP, source port, destination
  *   IP, destination port) is not in use. So capacity is per (source IP,
  *   destination IP, destination port), and a port used towards one destination is

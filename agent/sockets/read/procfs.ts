@@ -8,12 +8,12 @@
  */
 import { closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeReadFailure, openRegularFile } from '../../io/files.js';
+import { describeReadFailure, openRegularFile, readFailureReason } from '../../io/files.js';
 import { newRecordArrays, type RecordArrays } from '../model/socketTable.js';
 
 export type ReadOutcome<T> =
   | { ok: true; value: T; path: string }
-  | { ok: false; missing: boolean; path: string; error: string };
+  | { ok: false; missing: boolean; path: string; error: string; reason: string };
 
 /**
  * Largest small file readText accepts. The kernel's sysctl, snmp, netstat and
@@ -78,18 +78,23 @@ export class ProcBuffer {
   }
 }
 
+/** The failure naming the file (`error`), and the reason alone for coded messages. */
+function failed(path: string, err: unknown): ReadOutcome<never> {
+  return { ...describeReadFailure(path, err), reason: readFailureReason(err) };
+}
+
 /** Opens a regular file, runs `read` on it, closes it; any failure becomes a described outcome. */
 function withRegularFile<T>(path: string, read: (fd: number) => T): ReadOutcome<T> {
   let fd: number;
   try {
     fd = openRegularFile(path);
   } catch (err) {
-    return describeReadFailure(path, err);
+    return failed(path, err);
   }
   try {
     return { ok: true, value: read(fd), path };
   } catch (err) {
-    return describeReadFailure(path, err);
+    return failed(path, err);
   } finally {
     closeSync(fd);
   }

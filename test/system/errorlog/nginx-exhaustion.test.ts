@@ -2,7 +2,7 @@
  * The error-log pipeline end to end, against a real nginx running out of ports.
  *
  * Each case gets a private network namespace with a 100-port ephemeral range and
- * tcp_tw_reuse=0 (the captured incident, /work/shared/fixtures/real-tw-exhaustion):
+ * tcp_tw_reuse=0 (as in the captured incident, test/fixtures/real-tw-exhaustion):
  * nginx on 127.0.0.1:8080 proxies to 127.0.0.2:9000 (a second server block of the
  * same nginx) with HTTP/1.1 and no upstream keepalive, so nginx closes every
  * upstream connection itself and each one leaves a client-side TIME_WAIT socket
@@ -324,7 +324,7 @@ describeWith(['netns', 'built', 'command:nginx', 'command:wrk', 'command:grep'],
 
   async function copytruncate(s: Scene): Promise<void> {
     const to = `${s.log}.${s.nextSuffix++}`;
-    // As logrotate's copytruncate does it, in the order the brief gives.
+    // As logrotate's copytruncate does it: copy first, then truncate in place.
     await execFileP('sh', ['-c', 'cp "$1" "$2" && truncate -s 0 "$1"', 'sh', s.log, to]);
     s.copytruncates++;
   }

@@ -2,7 +2,7 @@
  * The Kubernetes examples in deploy/kubernetes/: valid YAML, and every reference
  * inside them holds (selectors, named ports, volumes, the paths nginx and the
  * agent share, the job name the alert rules select on), with the security
- * settings the README promises on every container.
+ * settings docs/deploying.md promises on every container.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * deploy/systemd/nginx-port-agent.service: the hardening the README promises,
+ * deploy/systemd/nginx-port-agent.service: the hardening docs/deploying.md promises,
  * and an ExecStart that matches the package (npm's global install path, the
  * daemon's V8 flags). systemd itself checks the unit in
  * test/system/deploy/tools.test.ts.

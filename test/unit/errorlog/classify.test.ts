@@ -103,7 +103,7 @@ describe('escapeUntrusted', () => {
   ])('%j → %j', (input, expected) => {
     expect(escapeUntrusted(input)).toBe(expected);
   });
-  it('bounds the length', () => {
+  it('cuts a value at the length limit and marks the cut with …', () => {
     expect(escapeUntrusted('x'.repeat(1000), 10)).toBe(`${'x'.repeat(10)}…`);
   });
   it('leaves no control byte behind (property)', () => {
