@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Clock } from '../io/clock.js';
 import { ErrorLogCounts } from './model/counts.js';
+import type { RecentSummary } from './model/recent.js';
 import { RollingErrorWindow } from './model/rolling.js';
 import { classifyLine, TimeMemo } from './parse/classify.js';
 import { onlyDefault } from './read/paths.js';
@@ -49,7 +50,10 @@ export class ErrorLogPipeline {
         if (r.ok) {
           this.recent.add(r.event, line, clock.now()); // first: it may copy the totals before this event
           this.counts.add(r.event);
-        } else this.counts.addUnparsed();
+        } else {
+          this.recent.addUnparsed(clock.now());
+          this.counts.addUnparsed();
+        }
       },
     });
   }
@@ -79,6 +83,18 @@ export class ErrorLogPipeline {
       for (const t of ROTATION_TYPES) rotations[t] += s.rotations[t];
     }
     return { tooLong, rotations };
+  }
+
+  /** The recent window as the report shows it, for the files being tailed. */
+  summary(nowMs: number): RecentSummary {
+    return this.recent.summary(nowMs, this.status().map((s) => s.path));
+  }
+
+  /** Events read since the start, by kind (every destination). */
+  kindTotals(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.counts.series()) out[s.kind] = (out[s.kind] ?? 0) + s.count;
+    return out;
   }
 
   /** One source per tailed file: up while it is being tailed. */

@@ -3,6 +3,7 @@
  * (newest first, as a backwards reader yields them), a summary out.
  */
 import { classifyLine, ERROR_KINDS, escapeUntrusted, type ErrorKind } from '../parse/classify.js';
+import { mergeTimelines, TimelineCounter, type KindTimeline } from './timeline.js';
 
 export interface KindSummary {
   kind: ErrorKind;
@@ -24,6 +25,14 @@ export interface RecentSummary {
   byDestination: Record<string, Partial<Record<ErrorKind, number>>>;
   /** Set when a byte limit stopped the scan before the window's start. */
   truncated: boolean;
+  /** Events by kind over time, when the window was given a timeline (the HTML report's chart). */
+  timeline?: KindTimeline;
+}
+
+/** How a window buckets its events over time: bucket width, and the window's end (later lines count there). */
+export interface TimelineOptions {
+  bucketMs: number;
+  untilMs: number;
 }
 
 export class RecentWindow {
@@ -33,8 +42,14 @@ export class RecentWindow {
   private unparsed = 0;
   readonly files: string[] = [];
   truncated = false;
+  private readonly timeline: TimelineCounter | null;
 
-  constructor(readonly sinceMs: number) {}
+  constructor(
+    readonly sinceMs: number,
+    readonly timelineOptions?: TimelineOptions,
+  ) {
+    this.timeline = timelineOptions === undefined ? null : new TimelineCounter(timelineOptions.bucketMs, timelineOptions.untilMs);
+  }
 
   /** Adds one line; returns false once lines are older than the window (stop reading). */
   add(line: string): boolean {
@@ -56,6 +71,7 @@ export class RecentWindow {
       if (e.timeMs < k.firstMs) k.firstMs = e.timeMs;
       if (e.timeMs > k.lastMs) k.lastMs = e.timeMs;
     }
+    this.timeline?.add(e.kind, e.timeMs);
     if (e.destination !== null) {
       const d = (this.byDestination[e.destination] ??= {});
       d[e.kind] = (d[e.kind] ?? 0) + 1;
@@ -72,6 +88,7 @@ export class RecentWindow {
       byKind: ERROR_KINDS.map((k) => this.kinds.get(k)).filter((k): k is KindSummary => k !== undefined),
       byDestination: this.byDestination,
       truncated: this.truncated,
+      ...(this.timeline !== null ? { timeline: this.timeline.timeline() } : {}),
     };
   }
 }
@@ -103,5 +120,11 @@ export function mergeRecent(sinceMs: number, parts: readonly RecentSummary[]): R
     byKind: ERROR_KINDS.map((k) => byKind.get(k)).filter((k): k is KindSummary => k !== undefined),
     byDestination,
     truncated: parts.some((p) => p.truncated),
+    ...timelineOf(parts),
   };
+}
+
+function timelineOf(parts: readonly RecentSummary[]): { timeline?: KindTimeline } {
+  const timeline = mergeTimelines(parts.flatMap((p) => (p.timeline === undefined ? [] : [p.timeline])));
+  return timeline === undefined ? {} : { timeline };
 }

@@ -15,6 +15,7 @@
 import { ERROR_KINDS, escapeUntrusted, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
 import type { ErrorLogEvidence } from './evidence.js';
 import { NO_DESTINATION, OTHER_DESTINATIONS, type ErrorLogCounts } from './counts.js';
+import type { RecentSummary } from './recent.js';
 
 /** Width of one bucket. */
 const BUCKET_MS = 10_000;
@@ -23,7 +24,12 @@ interface KindEntry {
   count: number;
   firstMs: number;
   lastMs: number;
-  sample: string;
+  /**
+   * The latest line of the kind, as read: the window's sample, as diagnose's is
+   * the newest line it reads. Escaped only when the evidence is asked for, so the
+   * per-line path stays a store; at most one line per kind and bucket is held.
+   */
+  line: string;
 }
 
 interface Bucket {
@@ -32,6 +38,9 @@ interface Bucket {
   kinds: (KindEntry | undefined)[];
   /** The running EADDRNOTAVAIL totals per destination label when this bucket opened. */
   base: Map<string, number>;
+  /** Lines in nginx's format written in this bucket (kind "other" included), and lines not in it read while it was the newest. */
+  lines: number;
+  unparsed: number;
 }
 
 /** Kind → index into ERROR_KINDS: arrays instead of maps on the per-line path. */
@@ -52,7 +61,6 @@ export class RollingErrorWindow {
   ) {}
 
   add(event: ErrorLogEvent, line: string, nowMs: number): void {
-    if (event.kind === 'other') return;
     if (event.timeMs < nowMs - this.windowMs) return;
     // nginx stamps lines from the clock the agent reads, so a line from the future
     // comes from a clock stepped back, a time-zone mismatch or a file that is not
@@ -62,20 +70,32 @@ export class RollingErrorWindow {
     const atMs = Math.min(event.timeMs, nowMs);
     const startMs = Math.floor(atMs / BUCKET_MS) * BUCKET_MS;
     const b = this.current?.startMs === startMs ? this.current : this.bucketAt(startMs, nowMs);
+    b.lines++;
+    if (event.kind === 'other') return;
     const ki = KIND_INDEX.get(event.kind)!;
     const k = b.kinds[ki];
-    if (k === undefined) b.kinds[ki] = { count: 1, firstMs: atMs, lastMs: atMs, sample: escapeUntrusted(line, 600) };
+    if (k === undefined) b.kinds[ki] = { count: 1, firstMs: atMs, lastMs: atMs, line };
     else {
       k.count++;
       if (atMs < k.firstMs) k.firstMs = atMs;
-      if (atMs > k.lastMs) k.lastMs = atMs;
+      if (atMs >= k.lastMs) {
+        k.lastMs = atMs;
+        k.line = line;
+      }
     }
+  }
+
+  /** A line not in nginx's format, read now (it has no time of its own). */
+  addUnparsed(nowMs: number): void {
+    const startMs = Math.floor(nowMs / BUCKET_MS) * BUCKET_MS;
+    const b = this.current?.startMs === startMs ? this.current : this.bucketAt(startMs, nowMs);
+    b.unparsed++;
   }
 
   private bucketAt(startMs: number, nowMs: number): Bucket {
     let b = this.buckets.find((x) => x.startMs === startMs);
     if (b === undefined) {
-      b = { startMs, kinds: new Array<KindEntry | undefined>(ERROR_KINDS.length), base: new Map(this.counts.totalsOf(PER_DESTINATION)) };
+      b = { startMs, kinds: new Array<KindEntry | undefined>(ERROR_KINDS.length), base: new Map(this.counts.totalsOf(PER_DESTINATION)), lines: 0, unparsed: 0 };
       this.buckets.push(b);
       this.buckets.sort((x, y) => x.startMs - y.startMs);
       this.prune(nowMs);
@@ -90,11 +110,45 @@ export class RollingErrorWindow {
     if (this.current !== null && this.current.startMs < oldest) this.current = null;
   }
 
-  /** Events written in the last windowMs (to bucket precision). */
-  evidence(nowMs: number): ErrorLogEvidence {
+  private inWindow(nowMs: number): Bucket[] {
     this.prune(nowMs);
     const sinceMs = nowMs - this.windowMs;
-    const inWindow = this.buckets.filter((b) => b.startMs + BUCKET_MS > sinceMs);
+    return this.buckets.filter((b) => b.startMs + BUCKET_MS > sinceMs);
+  }
+
+  /**
+   * The window as the report's error-log section shows it, for the files being
+   * tailed: the evidence, the lines, and the events by kind in the window's
+   * 10 s buckets. Never truncated: every line was read as it was written.
+   */
+  summary(nowMs: number, files: readonly string[]): RecentSummary {
+    const inWindow = this.inWindow(nowMs);
+    const evidence = this.evidence(nowMs);
+    return {
+      sinceMs: evidence.sinceMs,
+      files: [...files],
+      lines: inWindow.reduce((n, b) => n + b.lines + b.unparsed, 0),
+      unparsed: inWindow.reduce((n, b) => n + b.unparsed, 0),
+      byKind: evidence.byKind.map((k) => ({ ...k })),
+      byDestination: evidence.byDestination,
+      truncated: false,
+      timeline: {
+        bucketMs: BUCKET_MS,
+        buckets: inWindow.flatMap((b) => {
+          const byKind: Partial<Record<ErrorKind, number>> = {};
+          b.kinds.forEach((k, i) => {
+            if (k !== undefined) byKind[ERROR_KINDS[i]!] = k.count;
+          });
+          return Object.keys(byKind).length === 0 ? [] : [{ startMs: b.startMs, byKind }];
+        }),
+      },
+    };
+  }
+
+  /** Events written in the last windowMs (to bucket precision). */
+  evidence(nowMs: number): ErrorLogEvidence {
+    const sinceMs = nowMs - this.windowMs;
+    const inWindow = this.inWindow(nowMs);
     const kinds = new Map<ErrorKind, KindEntry>();
     for (const b of inWindow) {
       for (let i = 0; i < ERROR_KINDS.length; i++) {
@@ -108,7 +162,7 @@ export class RollingErrorWindow {
           k.firstMs = Math.min(k.firstMs, e.firstMs);
           if (e.lastMs >= k.lastMs) {
             k.lastMs = e.lastMs;
-            k.sample = e.sample;
+            k.line = e.line;
           }
         }
       }
@@ -127,7 +181,7 @@ export class RollingErrorWindow {
       byDestination,
       byKind: ERROR_KINDS.flatMap((kind) => {
         const k = kinds.get(kind);
-        return k === undefined ? [] : [{ kind, ...k }];
+        return k === undefined ? [] : [{ kind, count: k.count, firstMs: k.firstMs, lastMs: k.lastMs, sample: escapeUntrusted(k.line, 600) }];
       }),
     };
   }

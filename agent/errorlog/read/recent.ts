@@ -10,13 +10,15 @@ import { closeSync, createReadStream, existsSync, fstatSync, readSync } from 'no
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { openRegularFile } from '../../io/files.js';
-import { RecentWindow, type RecentSummary } from '../model/recent.js';
+import { RecentWindow, type RecentSummary, type TimelineOptions } from '../model/recent.js';
 
 const CHUNK = 64 * 1024;
 
 export interface RecentOptions {
   /** Stop after scanning this many bytes per file (the summary says it was truncated). */
   maxScanBytes: number;
+  /** Bucket the window's events by kind over time (the HTML report's chart). */
+  timeline?: TimelineOptions;
 }
 
 /** Yields the lines of a regular file, last first. */
@@ -84,7 +86,7 @@ async function scanGzip(path: string, window: RecentWindow): Promise<void> {
 
 /** Summarises the events since `sinceMs` in `path` and, if needed, its rotated predecessor. */
 export async function readRecent(path: string, sinceMs: number, opts: RecentOptions): Promise<RecentSummary> {
-  const window = new RecentWindow(sinceMs);
+  const window = new RecentWindow(sinceMs, opts.timeline);
   const end = scanBackwards(path, window, opts);
   if (end === 'start') {
     if (existsSync(`${path}.1`)) scanBackwards(`${path}.1`, window, opts);

@@ -65,3 +65,32 @@ describe('RollingErrorWindow', () => {
     expect(w.evidence(NOW + WINDOW_MS + 20_000).byDestination).toEqual({});
   });
 });
+
+describe('the window as the report shows it (the daemon\'s status page)', () => {
+  it('counts the lines, keeps the latest line of a kind as its sample and buckets the events by kind', async () => {
+    const { RollingErrorWindow } = await import('../../../agent/errorlog/model/rolling.js');
+    const { ErrorLogCounts } = await import('../../../agent/errorlog/model/counts.js');
+    const { classifyLine } = await import('../../../agent/errorlog/parse/classify.js');
+    const counts = new ErrorLogCounts(10);
+    const w = new RollingErrorWindow(300_000, counts);
+    const now = Date.UTC(2026, 10, 21, 8, 44, 0);
+    const line = (s: number, n: number) => `2026/11/21 08:43:${String(s).padStart(2, '0')} [crit] 1#1: *${n} connect() to 10.0.0.2:80 failed (99: Cannot assign requested address) while connecting to upstream, client: 1.2.3.4`;
+    for (const [s, n] of [[31, 1], [52, 2], [53, 3]] as const) {
+      const r = classifyLine(line(s, n));
+      if (!r.ok) throw new Error('fixture line does not parse');
+      w.add(r.event, line(s, n), now);
+      counts.add(r.event);
+    }
+    w.addUnparsed(now);
+    const s = w.summary(now, ['/var/log/nginx/error.log']);
+    expect(s).toMatchObject({ sinceMs: now - 300_000, files: ['/var/log/nginx/error.log'], lines: 4, unparsed: 1, truncated: false });
+    expect(s.byKind).toEqual([expect.objectContaining({ kind: 'eaddrnotavail', count: 3, sample: line(53, 3) })]);
+    expect(s.timeline).toEqual({
+      bucketMs: 10_000,
+      buckets: [
+        { startMs: Date.UTC(2026, 10, 21, 8, 43, 30), byKind: { eaddrnotavail: 1 } },
+        { startMs: Date.UTC(2026, 10, 21, 8, 43, 50), byKind: { eaddrnotavail: 2 } },
+      ],
+    });
+  });
+});
