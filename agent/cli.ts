@@ -22,7 +22,7 @@ const HELP: Record<ConfigKey, string> = {
   warningHeadroomRatio: 'WARNING below this headroom ratio',
   criticalHeadroomRatio: 'CRITICAL below this headroom ratio (and always at 0 free ports)',
   logLevel: 'log level for JSON logs on stderr',
-  reportTop: 'destinations listed in the diagnose report, least headroom first',
+  reportTop: 'destinations listed in the report (diagnose, the status page), least headroom first',
   errorLogs: 'nginx error log to tail; repeatable, globs allowed in the file name; the default is used only if it exists',
   errorLogBackfill: 'read error logs present at start from their beginning (true/false)',
   maxLineBytes: 'discard (and count) error-log lines longer than this',
@@ -62,6 +62,7 @@ const RUN_KEYS: ConfigKey[] = [
   'warningHeadroomRatio',
   'criticalHeadroomRatio',
   'logLevel',
+  'reportTop',
   'errorLogs',
   'errorLogBackfill',
   'maxLineBytes',
@@ -72,6 +73,9 @@ const RUN_KEYS: ConfigKey[] = [
   'dnsTimeoutMs',
   'webConfigFile',
 ];
+/** diagnose's report formats (export/render/report.ts renders each). */
+const FORMATS = ['text', 'json', 'html'] as const;
+
 const DIAGNOSE_KEYS: ConfigKey[] = [
   'procRoot',
   'rateWindowSeconds',
@@ -166,7 +170,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const diag = program
     .command('diagnose')
     .description('take one sample now and report headroom, findings and fixes (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)')
-    .option('--json', 'print the report as JSON')
+    .addOption(new Option('--format <format>', 'print the report as text, JSON, or one static HTML page (default text)').choices(FORMATS))
+    .option('--json', 'print the report as JSON (the same as --format json)')
     .option('--rate-interval-ms <ms>', 'measure connect attempts/s over this interval (0 skips)', '1000');
   addConfigOptions(diag, DIAGNOSE_KEYS).action(async (opts: Record<string, unknown>) => {
     const loaded = loadConfig(opts, DIAGNOSE_KEYS, io.env);
@@ -175,6 +180,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     if (!Number.isInteger(rateIntervalMs) || rateIntervalMs < 0 || rateIntervalMs > 60_000) {
       problems.push(`--rate-interval-ms: must be an integer from 0 to 60000, got "${String(opts['rateIntervalMs'])}"`);
     }
+    const format = (opts['format'] as (typeof FORMATS)[number] | undefined) ?? (opts['json'] === true ? 'json' : 'text');
+    if (opts['json'] === true && format !== 'json') problems.push(`--json and --format ${format} ask for different formats: give one`);
     if (!loaded.ok || problems.length > 0) {
       configProblems(io, problems);
       exitCode = 3;
@@ -182,7 +189,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     }
     try {
       const { diagnose } = await import('./commands/diagnose.js');
-      const result = await diagnose(loaded.config, { json: opts['json'] === true, rateIntervalMs, hostFacts: true, clock: systemClock });
+      const result = await diagnose(loaded.config, { format, rateIntervalMs, hostFacts: true, clock: systemClock });
       io.stdout(result.output);
       exitCode = result.exitCode;
     } catch (err) {

@@ -9,9 +9,10 @@ import { durationMs, type Config } from '../config.js';
 import { diagnoseSample } from '../diagnosis/diagnosis.js';
 import type { HostFacts, Report } from '../diagnosis/report.js';
 import { mergeRecent, type RecentSummary } from '../errorlog/model/recent.js';
+import { timelineBucketMs } from '../errorlog/model/timeline.js';
 import { expandErrorLogPatterns } from '../errorlog/read/paths.js';
 import { readRecent } from '../errorlog/read/recent.js';
-import { renderReport } from '../export/render/report.js';
+import { renderReport, type ReportFormat } from '../export/render/report.js';
 import { EXIT_CODES } from '../hints/findings.js';
 import { hostContext } from '../host/context.js';
 import { readHostFacts } from '../host/facts.js';
@@ -23,9 +24,10 @@ import { counterRate } from '../sockets/model/rates.js';
 import { ProcBuffer } from '../sockets/read/procfs.js';
 import { readActiveOpens } from '../sockets/collectors/snmp.js';
 import { takeSocketSample } from '../sockets/sample.js';
+import { agentVersion } from '../version.js';
 
 export interface DiagnoseOptions {
-  json: boolean;
+  format: ReportFormat;
   /** Wait this long and read Tcp ActiveOpens again to measure connect attempts per second; 0 skips it. */
   rateIntervalMs: number;
   /** Read host facts with systeminformation (off in golden tests). */
@@ -41,11 +43,13 @@ async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: 
   const files = expandErrorLogPatterns(config.errorLogs);
   if (files.length === 0) return null;
   const sinceMs = nowMs - durationMs(config.since);
+  // Events by kind over the window, for the HTML report's chart: about 60 round buckets.
+  const timeline = { bucketMs: timelineBucketMs(nowMs - sinceMs), untilMs: nowMs };
   const parts: RecentSummary[] = [];
   const problems: string[] = [];
   for (const file of files) {
     try {
-      parts.push(await readRecent(file, sinceMs, { maxScanBytes: MAX_SCAN_BYTES }));
+      parts.push(await readRecent(file, sinceMs, { maxScanBytes: MAX_SCAN_BYTES, timeline }));
     } catch (err) {
       problems.push(
         (err as NodeJS.ErrnoException).code === 'ENOTREG'
@@ -103,7 +107,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
     },
   });
   return {
-    output: renderReport(report, opts.json ? 'json' : 'text', thresholds),
+    output: renderReport(report, opts.format, thresholds, agentVersion()),
     exitCode: EXIT_CODES[report.status],
     report,
   };

@@ -14,11 +14,10 @@ import { buildServer } from '../export/server.js';
 import { loadWebConfig } from '../export/webConfigReader.js';
 import { WorkerSampler, type Sampler } from '../sockets/sampler.js';
 import { agentVersion } from '../version.js';
-import { assess } from '../diagnosis/diagnosis.js';
-import type { FindingsView } from '../export/server.js';
-import { hostContext } from '../host/context.js';
+import { loadStatusAssets } from '../export/assets.js';
 import { systemClock, type Clock } from '../io/clock.js';
 import { NginxWatcher } from '../nginxconf/watch.js';
+import { DaemonStatus } from './daemonStatus.js';
 import { SampleLoop } from './sampleLoop.js';
 
 export interface Daemon {
@@ -34,10 +33,9 @@ export interface DaemonOptions {
   installSignalHandlers?: boolean;
   /** The clock samples, findings and error-log windows are stamped with (the system clock by default). */
   clock?: Clock;
+  /** Read the host's facts for the report header, as diagnose does (default true; off in tests that compare reports). */
+  hostFacts?: boolean;
 }
-
-/** Destinations mapped to nginx upstreams per sample, least headroom first. */
-const MAX_MAPPED_DESTINATIONS = 1000;
 
 export async function startDaemon(config: Config, logger: Logger, options: DaemonOptions = {}): Promise<Daemon> {
   const version = agentVersion();
@@ -56,31 +54,25 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
   registerErrorLogMetrics(registry, errorLogs.counts, () => errorLogs.totals(), logger.child({ component: 'metrics' }));
   const nginx = new NginxWatcher(config, logger.child({ component: 'nginxconf' }));
   metrics.reportSources(() => [...errorLogs.sources(), ...nginx.sources()]);
-  let findingsView: FindingsView | null = null;
   const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
+  const status = new DaemonStatus({ config, thresholds, version, clock, errorLogs, nginx, hostFacts: options.hostFacts !== false });
   const loop = new SampleLoop(sampler, metrics, logger.child({ component: 'sampler' }), {
     intervalMs: config.sampleIntervalMs,
     now: () => clock.now(),
-    onSample: (sample) => {
-      if (sample.headroom === null || sample.settings === null) return; // keep the last findings; source_up says why
-      // Only the destinations a rule may look at need mapping to upstream groups: the worst ones come first.
-      const nginxView = nginx.evidence(sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination), sample.takenAtMs);
-      const { findings, status } = assess({
-        sample,
-        thresholds,
-        host: hostContext(sample.takenAtMs),
-        ...(errorLogs.enabled ? { errorLog: errorLogs.recent.evidence(clock.now()) } : {}),
-        ...(nginxView !== undefined ? { nginx: nginxView } : {}),
-      });
-      metrics.setFindings(findings);
-      findingsView = { generatedAt: new Date(sample.takenAtMs).toISOString(), status, findings };
+    onSample: (sample, connectAttemptsPerSecond) => {
+      const report = status.onSample(sample, connectAttemptsPerSecond);
+      if (report !== null) metrics.setFindings(report.findings);
     },
   });
+  const { assets, missing } = loadStatusAssets();
+  if (missing.length > 0) logger.warn({ missing }, 'the status page script is missing from the build: the page at / will not refresh itself');
   const server = buildServer({
     registry,
     generation: () => metrics.generation,
     clock,
-    findings: () => findingsView,
+    findings: () => status.findings(),
+    status: () => status.view(),
+    assets,
     logger,
     web,
     version,

@@ -66,6 +66,10 @@ export interface ReportErrorLog {
   byDestination: Record<string, Partial<Record<ErrorKind, number>>>;
   /** Error logs that could not be read, with why. */
   problems: string[];
+  /** Which window this is, when it is not a scan of the logs back to `since`: the daemon says its rolling window. */
+  window?: string;
+  /** Events by kind over the window, in buckets of bucketSeconds (buckets without events left out). */
+  timeline?: { bucketSeconds: number; buckets: { start: string; byKind: Partial<Record<ErrorKind, number>> }[] };
 }
 
 export interface Report {
@@ -111,7 +115,7 @@ export interface ReportInput {
   host: HostFacts | null;
   connectAttemptsPerSecond: number | null;
   generatedAtMs: number;
-  errorLog?: { summary: RecentSummary; problems: string[] };
+  errorLog?: { summary: RecentSummary; problems: string[]; window?: string };
   nginx?: NginxReportInput;
 }
 
@@ -212,24 +216,30 @@ export function buildReport(input: ReportInput): Report {
           },
     destinationsTotal: h?.destinations.length ?? 0,
     destinations: (h?.destinations ?? []).slice(0, input.top).map((d) => toReportDestination(d, thresholds, log, input.nginx?.evidence)),
-    errorLog:
-      input.errorLog === undefined
-        ? null
-        : {
-            since: iso(input.errorLog.summary.sinceMs),
-            files: input.errorLog.summary.files,
-            lines: input.errorLog.summary.lines,
-            unparsed: input.errorLog.summary.unparsed,
-            truncated: input.errorLog.summary.truncated,
-            byKind: input.errorLog.summary.byKind.map((k) => ({ kind: k.kind, count: k.count, first: iso(k.firstMs), last: iso(k.lastMs), sample: k.sample })),
-            byDestination: input.errorLog.summary.byDestination,
-            problems: input.errorLog.problems,
-          },
+    errorLog: input.errorLog === undefined ? null : reportErrorLog(input.errorLog),
     nginx: input.nginx === undefined ? null : reportNginx(input.nginx),
     findings,
     sources: sample.sources,
     assumptions: sample.assumptions,
     problems: sample.problems,
+  };
+}
+
+function reportErrorLog(e: NonNullable<ReportInput['errorLog']>): ReportErrorLog {
+  const s = e.summary;
+  return {
+    since: iso(s.sinceMs),
+    files: s.files,
+    lines: s.lines,
+    unparsed: s.unparsed,
+    truncated: s.truncated,
+    byKind: s.byKind.map((k) => ({ kind: k.kind, count: k.count, first: iso(k.firstMs), last: iso(k.lastMs), sample: k.sample })),
+    byDestination: s.byDestination,
+    problems: e.problems,
+    ...(e.window !== undefined ? { window: e.window } : {}),
+    ...(s.timeline !== undefined
+      ? { timeline: { bucketSeconds: s.timeline.bucketMs / 1000, buckets: s.timeline.buckets.map((b) => ({ start: iso(b.startMs), byKind: b.byKind })) } }
+      : {}),
   };
 }
 

@@ -21,14 +21,14 @@ import type { WebSecurity } from './webConfigReader.js';
 import type { Clock } from '../io/clock.js';
 
 /**
- * /metrics (and /api/findings) requests in flight beyond which the agent answers
+ * /metrics (and /api/findings, /api/status, the status page) requests in flight beyond which the agent answers
  * 503. Prometheus scrapes a target one request at a time, so ten leaves room for
  * several Prometheus replicas and a few people with curl, while a runaway client
  * cannot make the agent build and hold dozens of bodies at once.
  */
 export const MAX_SCRAPES_IN_FLIGHT = 10;
-/** Routes counted against MAX_SCRAPES_IN_FLIGHT. The health endpoints stay cheap and unbounded. */
-export const BOUNDED_ROUTES: ReadonlySet<string> = new Set(['/metrics', '/api/findings']);
+/** Routes counted against MAX_SCRAPES_IN_FLIGHT. The health endpoints and the page's static assets stay cheap and unbounded. */
+export const BOUNDED_ROUTES: ReadonlySet<string> = new Set(['/metrics', '/api/findings', '/api/status', '/']);
 /** A client has this long to send a whole request (headers included); slow senders cannot hold a connection. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 /** An idle socket is closed after this long. */

@@ -1,12 +1,17 @@
 /**
- * The HTTP face of the daemon: /metrics, /healthz, /readyz and a landing page.
+ * The HTTP face of the daemon: /metrics, /healthz, /readyz, the findings and
+ * status as JSON, and the status page at / with its stylesheet and script.
  * Every handler answers from memory; none of them starts a sample.
  */
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { StatusView } from '../diagnosis/status.js';
 import type { Clock } from '../io/clock.js';
+import type { Assets } from './assets.js';
 import { hardenedServerOptions, installHardening } from './hardening.js';
+import { esc as escapeHtml } from './render/html/escape.js';
+import { renderStatusPage } from './render/html/page.js';
 import type { WebSecurity } from './webConfigReader.js';
 
 export interface ServerState {
@@ -27,6 +32,10 @@ export interface ServerDeps {
   registry: Registry;
   /** The current findings, or null before the first sample. */
   findings?: () => FindingsView | null;
+  /** The last sample's report and the history behind it, or null before the first sample. */
+  status?: () => StatusView | null;
+  /** The status page's stylesheet and script, by URL path (assets.ts). */
+  assets?: Assets;
   /** Changes whenever a sample lands (or fails): a cached /metrics body is then stale. */
   generation?: () => number;
   state: ServerState;
@@ -41,18 +50,29 @@ export interface ServerDeps {
 /** Longest a /metrics body is reused. */
 export const METRICS_CACHE_MS = 1000;
 
-const LANDING = (version: string): string => `<!doctype html>
-<html><head><meta charset="utf-8"><title>nginx-port-agent</title></head>
-<body>
-<h1>nginx-port-agent ${version}</h1>
-<p>Per-destination ephemeral-port headroom for this network namespace.</p>
-<ul>
-<li><a href="/metrics">/metrics</a> — Prometheus metrics</li>
-<li><a href="/healthz">/healthz</a> — the process is alive</li>
-<li><a href="/readyz">/readyz</a> — the first sample has been taken</li>
-<li><a href="/api/findings">/api/findings</a> — current findings with evidence and fixes (JSON)</li>
-</ul>
-<p>For a one-shot report run <code>agent diagnose</code> in the same network namespace.</p>
+/**
+ * The status page's policy: everything from the agent's own origin, nothing
+ * inline (the stylesheet and the script are files under /assets/), no frames,
+ * no forms, no plugins.
+ */
+export const STATUS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** Headers of the status page, its assets and its JSON. */
+const PAGE_HEADERS = {
+  'content-security-policy': STATUS_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  // Each answer is the state now: a browser revalidates rather than showing an old incident.
+  'cache-control': 'no-cache',
+} as const;
+
+/** Before the first sample: what the page says while there is nothing to show yet. */
+const WAITING = (version: string, reason: string): string => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>UNKNOWN · nginx ports</title><link rel="stylesheet" href="assets/status.css"></head>
+<body><header><h1>nginx-port-agent <span class="muted">${version}</span></h1></header>
+<main id="status"><section class="verdict level-unknown"><p class="headline"><span class="badge level-unknown">UNKNOWN</span> Not ready: ${reason}. Reload in a few seconds.</p></section></main>
+<footer><nav><a href="metrics">/metrics</a> <a href="api/status">/api/status</a> <a href="api/findings">/api/findings</a> <a href="healthz">/healthz</a> <a href="readyz">/readyz</a></nav></footer>
 </body></html>
 `;
 
@@ -92,6 +112,20 @@ export function buildServer(deps: ServerDeps) {
     if (view === null) return reply.code(503).send({ status: 'UNKNOWN', reason: deps.state.notReadyReason(), findings: [] });
     return reply.send(view);
   });
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(LANDING(deps.version)));
+  app.get('/api/status', async (_req, reply) => {
+    const view = deps.status?.() ?? null;
+    reply.headers(PAGE_HEADERS);
+    if (view === null) return reply.code(503).send({ status: 'UNKNOWN', reason: deps.state.notReadyReason() });
+    return reply.send(view);
+  });
+  app.get('/', async (_req, reply) => {
+    const view = deps.status?.() ?? null;
+    reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8');
+    if (view === null) return reply.code(503).header('retry-after', '5').send(WAITING(escapeHtml(deps.version), escapeHtml(deps.state.notReadyReason())));
+    return reply.send(renderStatusPage(view, { mode: 'live' }));
+  });
+  for (const [path, asset] of deps.assets ?? []) {
+    app.get(path, async (_req, reply) => reply.headers(PAGE_HEADERS).type(asset.type).send(asset.body));
+  }
   return app;
 }

@@ -137,10 +137,11 @@ describe('health endpoints', () => {
     markReady();
     expect((await app.inject({ url: '/readyz' })).statusCode).toBe(200);
   });
-  it('/ links the endpoints', async () => {
+  it('/ says it is not ready before the first sample (503) and links the endpoints, relative to the page', async () => {
     const { app } = setup();
     const res = await app.inject({ url: '/' });
-    expect(res.statusCode).toBe(200);
-    for (const p of ['/metrics', '/healthz', '/readyz']) expect(res.body).toContain(`href="${p}"`);
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toMatch(/Not ready: no socket sample/);
+    for (const p of ['metrics', 'healthz', 'readyz', 'api/status', 'api/findings']) expect(res.body).toContain(`href="${p}"`);
   });
 });

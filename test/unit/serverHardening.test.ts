@@ -4,6 +4,7 @@ import bcrypt from 'bcryptjs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { STATUS_SCRIPT_MODULES, type Assets } from '../../agent/export/assets.js';
 import { exposureWarning, MAX_SCRAPES_IN_FLIGHT, TokenBucket } from '../../agent/export/hardening.js';
 import { buildServer, type ServerDeps } from '../../agent/export/server.js';
 import { systemClock } from '../../agent/io/clock.js';
@@ -12,7 +13,19 @@ import type { WebSecurity } from '../../agent/export/webConfigReader.js';
 import { basic, request } from '../support/httpClient.js';
 
 /** The routes docs/metrics.md documents ("HTTP endpoints"); nothing else may answer. */
-const DOCUMENTED_ROUTES = ['/', '/metrics', '/healthz', '/readyz', '/api/findings'];
+const DOCUMENTED_ROUTES = [
+  '/',
+  '/metrics',
+  '/healthz',
+  '/readyz',
+  '/api/findings',
+  '/api/status',
+  '/assets/status.css',
+  ...STATUS_SCRIPT_MODULES.map((m) => `/assets/${m}`),
+];
+
+/** The status page's assets as the daemon loads them from dist/, stood in for: the routes are the same. */
+const ASSETS: Assets = new Map(DOCUMENTED_ROUTES.filter((p) => p.startsWith('/assets/')).map((p) => [p, { type: 'text/plain', body: Buffer.from(p) }]));
 
 const HASH = bcrypt.hashSync('s3cret', 4);
 
@@ -27,6 +40,7 @@ function server(extra: Partial<ServerDeps> = {}) {
     clock: systemClock,
     version: '0.0.0-test',
     state: { ready: () => true, notReadyReason: () => '' },
+    assets: ASSETS,
     ...extra,
   });
 }
@@ -59,10 +73,11 @@ describe('routes and methods', () => {
     const paths = routePaths(tree);
     expect(paths.length).toBeGreaterThanOrEqual(4);
     for (const p of paths) expect(DOCUMENTED_ROUTES).toContain(p);
+    expect(paths.toSorted()).toEqual(DOCUMENTED_ROUTES.toSorted());
     for (const line of tree.split('\n').filter((l) => l.includes('('))) expect(line).toMatch(/\(GET, HEAD\)$/);
   });
 
-  it.each(['/nope', '/metrics/', '/METRICS', '/metrics.json', '//metrics', '/debug/pprof', '/.env', '/api', '/api/findings/x'])(
+  it.each(['/nope', '/metrics/', '/METRICS', '/metrics.json', '//metrics', '/debug/pprof', '/.env', '/api', '/api/findings/x', '/assets/', '/assets/../package.json', '/assets/web/statusClient.js.map', '/assets/render/report.js', '/assets/web/../../main.js'])(
     'answers 404 with a short text for %s',
     async (url) => {
       const res = await server().inject({ url });
@@ -110,7 +125,7 @@ describe('basic authentication', () => {
   it('answers 401 with WWW-Authenticate: Basic without the right credentials, on every path', async () => {
     const app = server({ web: web({ users }) });
     for (const authorization of [undefined, basic('prometheus', 'wrong'), basic('someone', 's3cret'), 'Bearer s3cret']) {
-      for (const url of ['/metrics', '/healthz', '/', '/nope']) {
+      for (const url of ['/metrics', '/healthz', '/', '/api/status', '/assets/status.css', '/assets/web/statusClient.js', '/nope']) {
         const res = await app.inject({ url, headers: authorization === undefined ? {} : { authorization } });
         expect(res.statusCode, `${url} ${String(authorization)}`).toBe(401);
         expect(res.headers['www-authenticate']).toMatch(/^Basic realm="nginx-port-agent"/);

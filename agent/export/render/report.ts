@@ -1,10 +1,15 @@
 /**
  * The diagnosis as text for the on-call human (first line in the
- * monitoring-plugin format) or as JSON for tools. Pure: rendering returns a
- * string and the command prints it.
+ * monitoring-plugin format), as JSON for tools, or as the status page in one
+ * static HTML file for a ticket. Pure: rendering returns a string and the
+ * command prints it.
  */
 import type { Thresholds } from '../../hints/findings.js';
 import type { Report } from '../../diagnosis/report.js';
+import { renderStatusPage } from './html/page.js';
+
+export const REPORT_FORMATS = ['text', 'json', 'html'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /** Perfdata for monitoring plugins: label=value;warn;crit;min;max. */
 function perfdata(r: Report, t: Thresholds): string {
@@ -163,6 +168,11 @@ export function renderText(r: Report, t: Thresholds): string {
   return out.join('\n') + '\n';
 }
 
-export function renderReport(r: Report, format: 'text' | 'json', t: Thresholds): string {
-  return format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderText(r, t);
+/** `version` names the agent in the HTML report's header. */
+export function renderReport(r: Report, format: ReportFormat, t: Thresholds, version = ''): string {
+  if (format === 'json') return JSON.stringify(r, null, 2) + '\n';
+  if (format === 'html') {
+    return renderStatusPage({ report: r, history: null, thresholds: t, sampleIntervalMs: null, version, agentSources: [] }, { mode: 'report' });
+  }
+  return renderText(r, t);
 }

@@ -20,7 +20,7 @@ function config(flags: Record<string, unknown>): Config {
 
 describe('diagnose with a fake clock', () => {
   it('reads the error-log window back from the clock, stamps the report with it and exits CRITICAL', async () => {
-    const result = await diagnose(config({ since: '5m' }), { json: true, rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW) });
+    const result = await diagnose(config({ since: '5m' }), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW) });
     expect(result.exitCode).toBe(2);
     expect(result.report.generatedAt).toBe(new Date(NOW).toISOString());
     expect(result.report.errorLog).toMatchObject({ since: new Date(NOW - 300_000).toISOString(), lines: 40 });
@@ -29,14 +29,14 @@ describe('diagnose with a fake clock', () => {
   });
 
   it('leaves lines older than the window out: an hour later the same log says nothing', async () => {
-    const result = await diagnose(config({ since: '15m' }), { json: false, rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW + 3_600_000) });
+    const result = await diagnose(config({ since: '15m' }), { format: 'text', rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW + 3_600_000) });
     expect(result.report.errorLog).toMatchObject({ lines: 0, byKind: [] });
     expect(result.report.findings.map((f) => f.id)).not.toContain('exhaustion_confirmed');
     expect(result.output).toMatch(/^NGINX-PORTS CRITICAL - /);
   });
 
   it('does not measure the connect rate when told not to wait', async () => {
-    const result = await diagnose(config({}), { json: true, rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW) });
+    const result = await diagnose(config({}), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW) });
     expect(result.report.hostSockets?.connectAttemptsPerSecond).toBeNull();
   });
 });
