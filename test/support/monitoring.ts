@@ -147,7 +147,6 @@ const variableSchema = z.object({
   type: z.string(),
   name: z.string(),
   query: z.union([z.string(), z.object({ query: z.string() })]),
-  definition: z.string().optional(),
   datasource: datasourceRef.optional(),
   multi: z.boolean().optional(),
   includeAll: z.boolean().optional(),
