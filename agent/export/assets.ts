@@ -36,9 +36,15 @@ export type Assets = ReadonlyMap<string, Asset>;
 
 export const ASSETS_PREFIX = '/assets/';
 
-/** The stylesheet, and the script modules when they are there (running from dist/); `missing` lists those that are not. */
+/** The tab's icon: a gauge in the agent's colours. Served so the browser does not ask for /favicon.ico (a 404). */
+const FAVICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#1b1f24"/><path d="M3 10a5 5 0 0 1 10 0" fill="none" stroke="#d9822b" stroke-width="2"/><path d="M8 10l3-4" stroke="#fff" stroke-width="1.5"/></svg>\n';
+
+/** The stylesheet and icon, and the script modules when they are there (running from dist/); `missing` lists those that are not. */
 export function loadStatusAssets(dir: URL = new URL('./', import.meta.url)): { assets: Assets; missing: string[] } {
-  const assets = new Map<string, Asset>([[`${ASSETS_PREFIX}status.css`, { type: 'text/css; charset=utf-8', body: Buffer.from(STATUS_CSS) }]]);
+  const assets = new Map<string, Asset>([
+    [`${ASSETS_PREFIX}status.css`, { type: 'text/css; charset=utf-8', body: Buffer.from(STATUS_CSS) }],
+    [`${ASSETS_PREFIX}favicon.svg`, { type: 'image/svg+xml', body: Buffer.from(FAVICON_SVG) }],
+  ]);
   const missing: string[] = [];
   for (const rel of STATUS_SCRIPT_MODULES) {
     let text: string;

@@ -69,7 +69,7 @@ const PAGE_HEADERS = {
 
 /** Before the first sample: what the page says while there is nothing to show yet. */
 const WAITING = (version: string, reason: string): string => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>UNKNOWN · nginx ports</title><link rel="stylesheet" href="assets/status.css"></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>UNKNOWN · nginx ports</title><link rel="icon" href="assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="assets/status.css"></head>
 <body><header><h1>nginx-port-agent <span class="muted">${version}</span></h1></header>
 <main id="status"><section class="verdict level-unknown"><p class="headline"><span class="badge level-unknown">UNKNOWN</span> Not ready: ${reason}. Reload in a few seconds.</p></section></main>
 <footer><nav><a href="metrics">/metrics</a> <a href="api/status">/api/status</a> <a href="api/findings">/api/findings</a> <a href="healthz">/healthz</a> <a href="readyz">/readyz</a></nav></footer>

@@ -21,6 +21,7 @@ const DOCUMENTED_ROUTES = [
   '/api/findings',
   '/api/status',
   '/assets/status.css',
+  '/assets/favicon.svg',
   ...STATUS_SCRIPT_MODULES.map((m) => `/assets/${m}`),
 ];
 

@@ -32,7 +32,7 @@ function pageFigures(html: string): Map<string, Record<string, number>> {
   const rows = new Map<string, Record<string, number>>();
   for (const m of html.matchAll(/<tr class="level-[a-z]+" data-destination="([^"]+)">(.*?)<\/tr>/g)) {
     const fields: Record<string, number> = {};
-    for (const f of m[2]!.matchAll(/data-field="([A-Za-z]+)">([^<]*)</g)) fields[f[1]!] = Number(f[2]!.replace(/[\s\u2009%]/g, ''));
+    for (const f of m[2]!.matchAll(/data-field="([A-Za-z]+)">([^<]*)</g)) fields[f[1]!] = Number(f[2]!.replace(/[\s\u202f%]/g, ''));
     rows.set(m[1]!, fields);
   }
   return rows;

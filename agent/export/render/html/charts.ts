@@ -6,11 +6,13 @@
  */
 import type { HistoryEntry, HistorySnapshot } from '../../../diagnosis/history.js';
 import type { StatusView } from '../../../diagnosis/status.js';
-import { count, percent, rate } from './format.js';
+import { count, duration, percent, rate } from './format.js';
 import { barChart, lineChart, rowsChart, type Rule, type Series } from './svg.js';
 
 /** Series per chart, so a chart stays legible. */
 const MAX_SERIES = 5;
+/** The shortest span the history's charts show, so the first samples are not drawn across the whole width. */
+const MIN_SPAN_MS = 5 * 60_000;
 /** The error-log bars of the daemon's hour are a minute wide. */
 const ERROR_BUCKET_MS = 60_000;
 
@@ -46,11 +48,18 @@ function lastValue(points: Series['points']): number | null {
   return points[points.length - 1]?.[1] ?? null;
 }
 
+/** The time the charts of the history start: an hour back, or when the agent started, but five minutes at least. */
+export function historyStart(h: HistorySnapshot, nowMs: number): number {
+  const full = nowMs - h.capacity * h.intervalMs;
+  const first = h.entries[0]?.atMs ?? nowMs;
+  return Math.max(full, Math.min(first, nowMs - MIN_SPAN_MS));
+}
+
 function historyCharts(v: StatusView, h: HistorySnapshot, nowMs: number): string[] {
   const entries = h.entries;
-  const fromMs = nowMs - h.capacity * h.intervalMs;
+  const fromMs = historyStart(h, nowMs);
   const ids = chartedIds(v, entries, MAX_SERIES);
-  const span = `the last ${Math.round((h.capacity * h.intervalMs) / 60_000)} minutes, ${entries.length} sample(s)`;
+  const span = `the last ${Math.round((nowMs - fromMs) / 60_000)} minutes, ${entries.length} sample(s)`;
   const free: Series[] = ids.map((id, i) => {
     const points = perDestination(entries, id, (d) => d.headroom);
     const now = lastValue(points);
@@ -147,6 +156,7 @@ export function chartsSection(v: StatusView): string {
   const nowMs = Date.parse(v.report.generatedAt);
   const charts = v.history !== null ? historyCharts(v, v.history, nowMs) : reportCharts(v, nowMs);
   if (charts.length === 0) return '';
-  const title = v.history !== null ? 'The last hour' : 'Charts';
+  const h = v.history;
+  const title = h === null ? 'Charts' : historyStart(h, nowMs) <= nowMs - h.capacity * h.intervalMs ? 'The last hour' : `Since the agent started, ${duration((nowMs - (h.entries[0]?.atMs ?? nowMs)) / 1000)} ago`;
   return `<section id="charts" aria-labelledby="charts-h"><h2 id="charts-h">${title}</h2><div class="charts">${charts.join('')}</div></section>`;
 }

@@ -32,10 +32,10 @@ export const rate = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(
 /** A ratio as a percentage with one decimal. */
 export const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)} %`;
 
-/** A count with thin-space thousands groups. */
+/** A count with thousands groups split by a narrow space that never breaks a line. */
 export function count(n: number): string {
   const s = String(Math.round(Math.abs(n)));
-  return `${n < 0 ? '−' : ''}${s.replace(/\B(?=(\d{3})+(?!\d))/g, '\u2009')}`;
+  return `${n < 0 ? '−' : ''}${s.replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f')}`;
 }
 
 /** A duration in words: "45 s", "13 min", "2 h 5 min". */

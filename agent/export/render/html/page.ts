@@ -73,7 +73,7 @@ function footer(mode: PageOptions['mode']): string {
 export function renderStatusPage(v: StatusView, opts: PageOptions): string {
   const live = opts.mode === 'live';
   const head = live
-    ? `<link rel="stylesheet" href="${STATUS_CSS_PATH}">\n<script type="module" src="${STATUS_SCRIPT_PATH}"></script>`
+    ? `<link rel="icon" href="assets/favicon.svg" type="image/svg+xml">\n<link rel="stylesheet" href="${STATUS_CSS_PATH}">\n<script type="module" src="${STATUS_SCRIPT_PATH}"></script>`
     : // A file opened from disk has no response headers: the policy comes with it. No script may run in it at all.
       `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">\n<style>${STATUS_CSS}</style>`;
   const interval = v.sampleIntervalMs ?? 0;

@@ -66,7 +66,7 @@ function portsBar(d: ReportDestination): string {
 
 function errorsCell(d: ReportDestination): string {
   const e = Object.entries(d.recentErrors ?? {}).filter(([, n]) => n > 0);
-  return e.length === 0 ? '0' : e.map(([k, n]) => `${esc(k)} ${count(n)}`).join('<br>');
+  return e.length === 0 ? '0' : e.map(([k, n]) => `<span class="nowrap">${esc(k)} ${count(n)}</span>`).join('<br>');
 }
 
 function destinationRow(d: ReportDestination, withNginx: boolean, withLog: boolean, withMore: boolean): string {
@@ -83,7 +83,7 @@ function destinationRow(d: ReportDestination, withNginx: boolean, withLog: boole
     `<td class="num" data-field="connectRatePerSecond">${rate(d.connectRatePerSecond)}</td>`,
     `<td class="num" data-field="maxSustainableConnectRate">${rate(d.maxSustainableConnectRate)}</td>`,
     `<td class="num">${d.secondsUntilNextRelease === null ? '–' : `${d.secondsUntilNextRelease.toFixed(1)} s`}</td>`,
-    ...(withLog ? [`<td class="num">${errorsCell(d)}</td>`] : []),
+    ...(withLog ? [`<td class="errs">${errorsCell(d)}</td>`] : []),
     ...(withMore ? [`<td>${extras.length === 0 ? '' : genericHtml(Object.fromEntries(extras))}</td>`] : []),
   ];
   return `<tr class="level-${token(d.level)}" data-destination="${esc(`${d.sourceIp} → ${d.destination}`)}">${cells.join('')}</tr>`;
@@ -100,7 +100,7 @@ export function destinationsSection(v: StatusView): string {
   const withMore = r.destinations.some((d) => extraFields(d, KNOWN_DESTINATION_FIELDS).length > 0);
   const head = [
     'Level', 'Source → destination', ...(withNginx ? ['Upstream'] : []), 'Ports used / capacity', 'Free', 'ESTAB', 'TIME_WAIT', 'Other',
-    'Connect /s', 'Sustainable /s', 'Next free in', ...(withLog ? ['Error-log events'] : []), ...(withMore ? ['More'] : []),
+    '<abbr title="new connections per second">Conn/s</abbr>', '<abbr title="the connect rate the range sustains">Max/s</abbr>', 'Next free', ...(withLog ? ['Errors (log)'] : []), ...(withMore ? ['More'] : []),
   ];
   const caption = `${r.destinations.length} of ${r.destinationsTotal} destination(s), least headroom first. The bar splits the used ports by state: <span class="key st-est">ESTABLISHED</span> <span class="key st-tw">TIME_WAIT</span> <span class="key st-other">other</span>; the rest is free.`;
   const table = `<div class="table-wrap"><table class="destinations"><caption>${caption}</caption><thead><tr>${head.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${r.destinations.map((d) => destinationRow(d, withNginx, withLog, withMore)).join('')}</tbody></table></div>`;

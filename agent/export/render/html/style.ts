@@ -36,17 +36,21 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
 .verdict.level-unknown { border-left-color: var(--info); }
 .verdict p { margin: 4px 0; }
 .verdict .headline { font-size: 1.1rem; font-weight: 600; }
-#refresh-state { min-height: 1.2em; }
+#refresh-state { min-height: 1.2em; max-width: 1280px; margin: 4px auto 0; padding: 0 16px; }
 #refresh-state.failed { color: var(--critical); }
 .table-wrap { overflow-x: auto; -webkit-overflow-scrolling: touch; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 caption { text-align: left; color: var(--muted); padding: 4px 0; caption-side: top; }
 th, td { padding: 4px 6px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+abbr { text-decoration: none; }
 thead th { font-size: .8rem; color: var(--muted); white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody th { font-weight: 400; white-space: nowrap; }
 tr.level-exhausted th, tr.level-critical th { font-weight: 700; }
 td.ports { white-space: nowrap; }
+.nowrap { white-space: nowrap; }
+td.errs { text-align: right; font-variant-numeric: tabular-nums; font-size: .85em; }
+tbody th .addr { font-size: .95em; }
 svg.bar { width: 90px; height: 12px; vertical-align: middle; border: 1px solid var(--line); }
 .bar-text { margin-left: 6px; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .free { fill: var(--free); }
