@@ -35,7 +35,7 @@ import type { StatusView } from '../../../agent/diagnosis/status.js';
 import { makeTestPki, type TestPki } from '../../support/certs.js';
 import { describeWith } from '../../support/gate.js';
 import { AGENT_MAIN, destroyAll, sweepStale } from '../support/netns.js';
-import { ADDR, FRONT_PORT, NGINX_BIN, NginxLab, UPSTREAM_PORT, type Wrk } from '../support/nginxLab.js';
+import { ADDR, FRONT_PORT, NginxLab, UPSTREAM_PORT, type Wrk } from '../support/nginxLab.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Flags Chromium needs as root, and to stay off the network it would otherwise try (updates, sync, field trials). */
@@ -134,7 +134,7 @@ describeWith(['netns', 'built', 'command:nginx', 'command:wrk', 'command:ss', 'c
     writeFileSync(web, `tls_server_config:\n  cert_file: ${pki.server.certFile}\n  key_file: ${pki.server.keyFile}\nbasic_auth_users:\n  ${USER}: ${bcrypt.hashSync(PASSWORD, 8)}\n`);
     agent = spawn('ip', ['netns', 'exec', lab.nginxNs.name, process.execPath, AGENT_MAIN, 'run',
       '--listen', `127.0.0.1:${AGENT_PORT}`, '--proc-root', '/proc', '--sample-interval-ms', String(SAMPLE_MS), '--rate-window-seconds', '10',
-      '--nginx-conf', lab.conf, '--nginx-bin', NGINX_BIN, '--error-log', lab.errorLog, '--web.config.file', web], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--nginx-conf', lab.conf, '--nginx-bin', lab.nginxBin, '--error-log', lab.errorLog, '--web.config.file', web], { stdio: ['ignore', 'ignore', 'pipe'] });
     agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
     // Chromium inside nginx's namespace, where the agent listens on loopback.
     const wrapper = join(lab.dir, 'chromium-in-netns.sh');
