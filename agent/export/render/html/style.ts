@@ -58,7 +58,7 @@ svg.bar { width: 90px; height: 12px; vertical-align: middle; border: 1px solid v
 .st-tw { fill: var(--tw); background: var(--tw); }
 .st-other { fill: var(--other); background: var(--other); }
 .key { padding: 0 5px; border-radius: 2px; color: #fff; font-size: .8rem; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 520px), 1fr)); gap: 12px 20px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 520px), 1fr)); gap: 12px 20px; align-items: start; }
 figure.chart-box { margin: 0; padding: 8px; background: var(--panel); border: 1px solid var(--line); }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 svg.chart { width: 100%; height: auto; display: block; }
