@@ -4,7 +4,7 @@
  * Pure: the findings come in computed (diagnosis.ts), the report comes out.
  */
 import { destinationLevel, headline, statusOf, type Finding, type NginxEvidence, type Status, type Thresholds } from '../hints/findings.js';
-import type { DestinationHeadroom } from '../sockets/model/headroom.js';
+import type { DestinationHeadroom, StateCounts } from '../sockets/model/headroom.js';
 import type { SocketSample, SourceStatus } from '../sockets/model/types.js';
 import type { RecentSummary } from '../errorlog/model/recent.js';
 import type { ErrorKind } from '../errorlog/parse/classify.js';
@@ -22,7 +22,10 @@ export interface ReportDestination {
   established: number;
   timeWait: number;
   timeWaitReusable: number;
+  /** Sockets in states other than ESTABLISHED and TIME_WAIT; `states` says which. */
   other: number;
+  /** Sockets by kernel state (include/net/tcp_states.h names), states with none left out. */
+  states: StateCounts;
   connectRatePerSecond: number;
   maxSustainableConnectRate: number;
   timeWaitReuse: boolean;
@@ -127,6 +130,7 @@ function toReportDestination(d: DestinationHeadroom, t: Thresholds, errors: Rece
     timeWait: d.timeWait,
     timeWaitReusable: d.timeWaitReusable,
     other: d.other,
+    states: d.states,
     connectRatePerSecond: d.connectRatePerSecond,
     maxSustainableConnectRate: d.maxSustainableConnectRate,
     timeWaitReuse: d.timeWaitReuse,

@@ -60,6 +60,11 @@ describe('the captured exhaustion (kernel allowed 0 more to 127.0.0.2:9000, 100 
     expect(row(model(tables, {}, 2), '127.0.0.1', '127.0.0.2:9000').connectRatePerSecond).toBe(0);
   });
 
+  it('counts the sockets by kernel state', () => {
+    const m = model(tables);
+    expect(row(m, '127.0.0.1', '127.0.0.2:9000').states).toEqual({ time_wait: 100 });
+  });
+
   it.each([
     ['tcp_tw_reuse=2 (loopback) frees TIME_WAIT older than the delay', { tcpTwReuse: 2 }, 100, 100],
     ['tcp_tw_reuse=1 frees them too', { tcpTwReuse: 1 }, 100, 100],
@@ -150,6 +155,42 @@ describe('per-destination accounting', () => {
       ]),
     }, { tcpTwReuse: 1 });
     expect(row(m, '10.0.0.1', '10.0.0.5:80')).toMatchObject({ used: 4, other: 3, established: 1, timeWait: 0, headroom: 96 });
+    expect(row(m, '10.0.0.1', '10.0.0.5:80').states).toEqual({ syn_sent: 1, fin_wait2: 1, close_wait: 1, established: 1 });
+  });
+
+  it.each([
+    [1, 'established'],
+    [2, 'syn_sent'],
+    [3, 'syn_recv'],
+    [4, 'fin_wait1'],
+    [5, 'fin_wait2'],
+    [6, 'time_wait'],
+    [7, 'close'],
+    [8, 'close_wait'],
+    [9, 'last_ack'],
+    [11, 'closing'],
+    [12, 'new_syn_recv'],
+    [13, 'bound_inactive'],
+    [14, 'unknown'],
+    [0x2a, 'unknown'],
+  ])('state %i is counted as %s, and as used', (state, name) => {
+    const rows: Row[] = Array.from({ length: 3 }, (_, i) => ({ local: '10.0.0.1', lport: 40000 + i, remote: '10.0.0.5', rport: 80, state, when: 5000 }));
+    const d = row(model({ tcp: tcp4(rows) }), '10.0.0.1', '10.0.0.5:80');
+    expect(d.states).toEqual({ [name]: 3 });
+    expect(d.used).toBe(3);
+    expect(d.other).toBe(name === 'established' || name === 'time_wait' ? 0 : 3);
+  });
+
+  it('keeps the state counts of each destination apart', () => {
+    const m = model({
+      tcp: tcp4([
+        ...established(2, '10.0.0.1', 40000, '10.0.0.5', 80),
+        ...Array.from({ length: 4 }, (_, i) => ({ local: '10.0.0.1', lport: 40010 + i, remote: '10.0.0.5', rport: 80, state: 4 })),
+        ...Array.from({ length: 5 }, (_, i) => ({ local: '10.0.0.1', lport: 40010 + i, remote: '10.0.0.6', rport: 80, state: 2 })),
+      ]),
+    });
+    expect(row(m, '10.0.0.1', '10.0.0.5:80').states).toEqual({ established: 2, fin_wait1: 4 });
+    expect(row(m, '10.0.0.1', '10.0.0.6:80').states).toEqual({ syn_sent: 5 });
   });
 
   it('reuse depends on loopback for tcp_tw_reuse=2', () => {

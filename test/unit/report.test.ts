@@ -169,3 +169,26 @@ describe('status and exit codes', () => {
     );
   });
 });
+
+describe('what holds the ports', () => {
+  const s = fixtureSample();
+  const h = s.headroom!;
+  const [worst, loopback] = h.destinations;
+  h.destinations = [worst!, { ...loopback!, states: { established: 1, time_wait: 2, fin_wait1: 7, syn_sent: 3, close_wait: 7 }, other: 17, established: 1 }];
+  const r = report(s);
+
+  it('lists the other states a destination holds, most first, in place of a bare count', () => {
+    const lines = renderReport(r, 'text', T).split('\n');
+    const header = lines.find((l) => l.includes('OTHER STATES'))!;
+    expect(header.trimEnd().endsWith('OTHER STATES')).toBe(true);
+    const row = (dst: string): string => lines.find((l) => l.startsWith(`  127.0.0.1  ${dst}`))!.trimEnd();
+    expect(row('127.0.0.1:8080')).toMatch(/ {2}close_wait 7, fin_wait1 7, syn_sent 3$/);
+    expect(row('127.0.0.2:9000')).toMatch(/ {2}-$/);
+  });
+
+  it('gives the states in the JSON', () => {
+    const json = JSON.parse(renderReport(r, 'json', T)) as { destinations: { states: object }[] };
+    expect(json.destinations[0]!.states).toEqual({ time_wait: 100 });
+    expect(json.destinations[1]!.states).toEqual({ established: 1, time_wait: 2, fin_wait1: 7, syn_sent: 3, close_wait: 7 });
+  });
+});
