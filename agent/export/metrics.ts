@@ -88,7 +88,11 @@ function makeGauges(r: Registry[]) {
       'Sockets towards this destination from the ephemeral range, by kernel state; a state with none has no series.',
       DEST_STATE_LABELS,
     ),
-    connectRate: gauge(METRIC.connectRate, 'Connections per second this host opened and closed towards this destination, from the ages of its TIME_WAIT sockets.', DEST_LABELS),
+    connectRate: gauge(
+      METRIC.connectRate,
+      'New connections per second towards this destination, from the ages of its TIME_WAIT sockets, or from Tcp ActiveOpens where TIME_WAIT reuse or overflow hides them (docs/headroom.md).',
+      DEST_LABELS,
+    ),
     maxRate: gauge(METRIC.maxRate, 'Highest connect rate per second this destination sustains: capacity divided by 60 s, or by tcp_tw_reuse_delay when TIME_WAIT reuse applies.', DEST_LABELS),
     headroomRatioMin: gauge(METRIC.headroomRatioMin, 'Smallest headroom ratio over all destinations; 1 when there are none.'),
     destinations: gauge(METRIC.destinations, 'Destinations with sockets from the ephemeral range (per-destination series are limited to the worst maxDestinations).'),

@@ -50,9 +50,15 @@ describe('the captured exhaustion (kernel allowed 0 more to 127.0.0.2:9000, 100 
     expect(m.portRange.usable).toBe(100);
   });
 
-  it('computes the rates from TIME_WAIT ages: 100 in the last minute, 1.67/s sustainable', () => {
+  it('computes the rate over the ~4.1 s the 100 TIME_WAIT sockets cover, a lower bound at 0 free ports; 1.67/s sustainable', () => {
     const d = row(model(tables), '127.0.0.1', '127.0.0.2:9000');
-    expect(d.connectRatePerSecond).toBeCloseTo(100 / 60, 5);
+    // The oldest is 60 − 55.89 = 4.11 s old: span 4.11 × 101/100 = 4.15 s, so 100 / 4.15 s, not 100 / 60 s.
+    expect(d.connectRate.spanSeconds).toBeCloseTo(4.1511, 3);
+    expect(d.connectRatePerSecond).toBeCloseTo(100 / 4.1511, 2);
+    expect(d.connectRate).toMatchObject({ basis: 'time_wait_ages', timeWaitSockets: 100, lowerBound: true, lowerBoundBecause: ['exhausted'] });
+    expect(d.connectRate.why).toBe(
+      '100 TIME_WAIT sockets closed in the last 4.2 s; a lower bound: no port is free: connect() calls beyond the range failed (EADDRNOTAVAIL) and left no socket',
+    );
     expect(d.maxSustainableConnectRate).toBeCloseTo(100 / 60, 5);
     expect(d.secondsUntilNextRelease).toBeGreaterThan(55);
     expect(d.secondsUntilNextRelease).toBeLessThan(57);

@@ -170,7 +170,7 @@ describe('status and exit codes', () => {
   });
 });
 
-describe('what holds the ports', () => {
+describe('what holds the ports, and how honest the rate is', () => {
   const s = fixtureSample();
   const h = s.headroom!;
   const [worst, loopback] = h.destinations;
@@ -186,9 +186,14 @@ describe('what holds the ports', () => {
     expect(row('127.0.0.2:9000')).toMatch(/ {2}-$/);
   });
 
-  it('gives the states in the JSON', () => {
-    const json = JSON.parse(renderReport(r, 'json', T)) as { destinations: { states: object }[] };
+  it('marks a rate that is only a lower bound, and says why in the JSON', () => {
+    const text = renderReport(r, 'text', T);
+    expect(text).toMatch(/ {2}127\.0\.0\.1 {2}127\.0\.0\.2:9000 .* ≥24\.1 /);
+    expect(text).toContain('≥: a lower bound');
+    const json = JSON.parse(renderReport(r, 'json', T)) as { destinations: { states: object; connectRate: { lowerBound: boolean; basis: string; why: string }; connectRatePerSecond: number }[] };
     expect(json.destinations[0]!.states).toEqual({ time_wait: 100 });
+    expect(json.destinations[0]!.connectRate).toMatchObject({ basis: 'time_wait_ages', lowerBound: true });
+    expect(json.destinations[0]!.connectRatePerSecond).toBe((json.destinations[0]!.connectRate as unknown as { perSecond: number }).perSecond);
     expect(json.destinations[1]!.states).toEqual({ established: 1, time_wait: 2, fin_wait1: 7, syn_sent: 3, close_wait: 7 });
   });
 });

@@ -85,7 +85,8 @@ function destinationsSection(r: Report): string[] {
       `${d.established}`,
       `${d.timeWait}`,
       `${d.timeWaitReusable}`,
-      perSecond(d.connectRatePerSecond),
+      // ≥: a lower bound (the range exhausted, or TIME_WAIT hidden by reuse or overflow).
+      `${d.connectRate.lowerBound ? '≥' : ''}${perSecond(d.connectRatePerSecond)}`,
       perSecond(d.maxSustainableConnectRate),
       d.secondsUntilNextRelease === null ? '-' : `${d.secondsUntilNextRelease.toFixed(1)} s`,
       ...(withLog ? [`${addressErrors}`, `${otherErrors}`] : []),
@@ -96,6 +97,7 @@ function destinationsSection(r: Report): string[] {
   return [
     `Destinations, least headroom first (${r.destinations.length} of ${r.destinationsTotal})`,
     ...table(rows, new Set(Array.from({ length: withLog ? 11 : 9 }, (_, i) => first + i))).map((line) => `  ${line}`),
+    ...(r.destinations.some((d) => d.connectRate.lowerBound) ? ['  ≥: a lower bound (see connectRate.why in --json): the true rate may be higher'] : []),
     '',
   ];
 }

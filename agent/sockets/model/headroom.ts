@@ -21,14 +21,11 @@
  *   TIME_WAIT socket older than tcp_tw_reuse_delay (ms, default 1000).
  * - An orphaned FIN_WAIT2 kept as a timewait socket is never reused (its state
  *   column reads 05, not 06) and counts as used like any other state.
- *
- * Every socket is also counted by its kernel state per destination (`states`),
- * so a report can say what holds the ports: one counter per (destination, state)
- * in a typed array, indexed in the per-socket loop.
  */
 import { STATE_ESTABLISHED, STATE_TIME_WAIT, TCP_STATES, tcpStateName, type TcpStateName } from '../parse/procNetTcp.js';
 import type { PortRange, PortSpan } from '../parse/sysctl.js';
 import { TIME_WAIT_LEN_MS } from '../../core/tcp.js';
+import { timeWaitConnectRate, timeWaitRate, type ConnectRate, type LowerBoundReason } from './rates.js';
 import type { SocketTable } from './socketTable.js';
 
 /** /proc/net/tcp prints timers in USER_HZ ticks (jiffies_delta_to_clock_t): 100 per second. */
@@ -37,6 +34,12 @@ export const MS_PER_TIMER_TICK = 10;
 export const RECENT_RATE_WINDOW_MS = 10_000;
 /** tcp_tw_reuse_delay default (ip-sysctl.rst); kernels without the sysctl use 1 s. */
 export const DEFAULT_TW_REUSE_DELAY_MS = 1000;
+/**
+ * Below this share of free ports (and at 0) the range counts as exhausted for the
+ * connect rate: attempts beyond it fail and leave no socket, so the rate read
+ * from the sockets is a lower bound.
+ */
+export const EXHAUSTED_RATIO = 0.01;
 /** Per-destination state counters: one slot per state number 0–15 (0 collects unknown numbers, as SocketTable.stateCounts). */
 const STATE_SLOTS = 16;
 
@@ -90,11 +93,13 @@ export interface DestinationHeadroom {
    * reads fin_wait2, as in `ss`.
    */
   states: StateCounts;
-  /** Connections to this destination that our side opened and closed per second, from TIME_WAIT ages. */
+  /** New connections per second towards this destination, how it was measured, and whether it is only a lower bound. */
+  connectRate: ConnectRate;
+  /** connectRate.perSecond (kept for the report's consumers). */
   connectRatePerSecond: number;
   /**
-   * The same over the last RECENT_RATE_WINDOW_MS only (or rateWindowSeconds when shorter):
-   * what churn goes on now, as opposed to TIME_WAIT sockets left over from earlier.
+   * The TIME_WAIT estimate over the last RECENT_RATE_WINDOW_MS only (or rateWindowSeconds
+   * when shorter): what churn goes on now, as opposed to TIME_WAIT sockets left over from earlier.
    */
   recentConnectRatePerSecond: number;
   /** capacity ÷ 60 s, or ÷ the reuse delay when TIME_WAIT reuse applies to this destination. */
@@ -193,6 +198,9 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
   const reusable = new Float64Array(n);
   const recent = new Float64Array(n);
   const recentShort = new Float64Array(n);
+  /** Age of the oldest TIME_WAIT socket inside each window, ms (0 when none). */
+  const oldest = new Float64Array(n);
+  const oldestShort = new Float64Array(n);
   const nextRelease = new Float64Array(n).fill(Infinity);
   const reuse = table.keys.map((k) => timeWaitReuseApplies(settings, k.loopback));
   const delayMs = settings.tcpTwReuseDelayMs;
@@ -209,8 +217,14 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
     if (state !== STATE_TIME_WAIT) continue;
     const leftMs = Math.min(table.recordTimer[i]! * MS_PER_TIMER_TICK, TIME_WAIT_LEN_MS);
     const ageMs = TIME_WAIT_LEN_MS - leftMs;
-    if (ageMs <= windowMs) recent[key]!++;
-    if (ageMs <= shortWindowMs) recentShort[key]!++;
+    if (ageMs <= windowMs) {
+      recent[key]!++;
+      if (ageMs > oldest[key]!) oldest[key] = ageMs;
+    }
+    if (ageMs <= shortWindowMs) {
+      recentShort[key]!++;
+      if (ageMs > oldestShort[key]!) oldestShort[key] = ageMs;
+    }
     // tcp_twsk_unique(): reusable once time_after32(now, entry + delay), i.e. strictly older.
     if (reuse[key] && ageMs > delayMs) {
       reusable[key]!++;
@@ -232,6 +246,10 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
     const headroom = Math.max(0, capacity - used);
     const reuseHere = reuse[k]!;
     const lifetimeS = reuseHere ? delayMs / 1000 : TIME_WAIT_LEN_MS / 1000;
+    const because: LowerBoundReason[] = [];
+    if (headroom === 0 || headroom < EXHAUSTED_RATIO * capacity) because.push('exhausted');
+    if (reuseHere && timeWait > 0) because.push('time_wait_reuse');
+    const connectRate = timeWaitConnectRate(recent[k]!, oldest[k]!, windowMs, because);
     destinations.push({
       sourceIp: key.sourceIp,
       destination: key.destination,
@@ -247,8 +265,9 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
       timeWaitReusable: reusable[k]!,
       other: total - established - timeWait,
       states: statesOf(byState, k),
-      connectRatePerSecond: recent[k]! / options.rateWindowSeconds,
-      recentConnectRatePerSecond: recentShort[k]! / (shortWindowMs / 1000),
+      connectRate,
+      connectRatePerSecond: connectRate.perSecond,
+      recentConnectRatePerSecond: timeWaitRate(recentShort[k]!, oldestShort[k]!, shortWindowMs),
       maxSustainableConnectRate: lifetimeS > 0 ? capacity / lifetimeS : Infinity,
       timeWaitReuse: reuseHere,
       secondsUntilNextRelease: Number.isFinite(nextRelease[k]!) ? Math.max(0, nextRelease[k]!) / 1000 : null,
