@@ -11,7 +11,7 @@ import { TIME_WAIT_SECONDS } from '../core/tcp.js';
 import { HELD_STATES, holdings, levelsOf, otherStatesText, timeWaitDominated, type HeldState, type Holding } from './destinations.js';
 import { genericHeadroomFix } from './genericFix.js';
 import { locationsOf, missingPoolLines, poolOf, sustainable, workersOf, type MissingPoolLines, type Pool, type Workers } from './nginxPool.js';
-import { destinationLevel, destinationName, perSecond, type DestinationLevel, type FindingInput, type Severity } from './types.js';
+import { destinationLevel, destinationName, rateText, type DestinationLevel, type FindingInput, type Severity } from './types.js';
 
 /** A destination a config-aware rule looks at, with how bad it is. */
 export interface DestinationContext {
@@ -227,12 +227,17 @@ export function churnEvidence(contexts: readonly DestinationContext[]): string[]
     const others = otherStatesText(d);
     return (
       `${destinationName(d)}: ${d.timeWait - d.timeWaitReusable} TIME_WAIT blocking, ${d.established} established${others !== '' ? `, ${others}` : ''}, ` +
-      `${d.headroom}/${d.capacity} ports free; ${perSecond(d.connectRatePerSecond)} new connections/s (sustainable ${sustainable(d.capacity)})`
+      `${d.headroom}/${d.capacity} ports free; ${rateText(d.connectRate)} new connections/s (sustainable ${sustainable(d.capacity)}): ${d.connectRate.why}`
     );
   });
 }
 
-/** New connections per second over these destinations. */
-export const connectRateOf = (contexts: readonly DestinationContext[]): number => contexts.reduce((sum, c) => sum + c.destination.connectRatePerSecond, 0);
+/** New connections per second over these destinations, and whether that is only a lower bound (any of them is). */
+export function connectRateOf(contexts: readonly DestinationContext[]): { perSecond: number; lowerBound: boolean } {
+  return {
+    perSecond: contexts.reduce((sum, c) => sum + c.destination.connectRate.perSecond, 0),
+    lowerBound: contexts.some((c) => c.destination.connectRate.lowerBound),
+  };
+}
 /** Connections open now over these destinations. */
 export const openConnectionsOf = (contexts: readonly DestinationContext[]): number => contexts.reduce((sum, c) => sum + c.destination.established, 0);

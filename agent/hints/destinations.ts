@@ -4,7 +4,7 @@
  */
 import type { DestinationHeadroom } from '../sockets/model/headroom.js';
 import type { TcpStateName } from '../sockets/parse/procNetTcp.js';
-import { destinationLevel, destinationName, pct, perSecond, type DestinationLevel, type FindingInput } from './types.js';
+import { destinationLevel, destinationName, pct, rateText, type DestinationLevel, type FindingInput } from './types.js';
 
 /** A kernel state as `ss` and the kernel's docs write it: FIN_WAIT1, SYN_SENT, CLOSE_WAIT. */
 export const stateLabel = (state: TcpStateName): string => state.toUpperCase();
@@ -27,7 +27,7 @@ export function describeDestination(d: DestinationHeadroom): string {
       (d.timeWaitReusable > 0 ? `, ${d.timeWaitReusable} TIME_WAIT reusable` : '') +
       (others !== '' ? `, ${others}` : ''),
   ];
-  if (d.connectRatePerSecond > 0) parts.push(`${perSecond(d.connectRatePerSecond)} new connections/s`);
+  if (d.connectRatePerSecond > 0) parts.push(`${rateText(d.connectRate)} new connections/s`);
   if (d.secondsUntilNextRelease !== null && d.headroom === 0) parts.push(`next port frees in ${d.secondsUntilNextRelease.toFixed(1)} s`);
   return parts.join('; ');
 }
