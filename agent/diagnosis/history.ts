@@ -20,6 +20,8 @@ export interface HistoryDestination {
   headroom: number;
   capacity: number;
   connectRatePerSecond: number;
+  /** Set when the connect rate is only a lower bound (the report's connectRate.lowerBound). */
+  connectRateLowerBound?: true;
   maxSustainableConnectRate: number;
 }
 
@@ -56,6 +58,7 @@ export function historyEntry(report: Report, atMs: number, errors: Record<string
       headroom: d.headroom,
       capacity: d.capacity,
       connectRatePerSecond: d.connectRatePerSecond,
+      ...(d.connectRate.lowerBound ? { connectRateLowerBound: true as const } : {}),
       maxSustainableConnectRate: d.maxSustainableConnectRate,
     })),
     connectAttemptsPerSecond: report.hostSockets?.connectAttemptsPerSecond ?? null,

@@ -14,7 +14,9 @@ const entry = (atMs: number, minRatio = 0.5): HistoryEntry => ({ atMs, minRatio,
 function destination(i: number, headroom: number): ReportDestination {
   return {
     sourceIp: '10.0.0.1', destination: `10.0.1.${i}:80`, capacity: 100, used: 100 - headroom, headroom, headroomRatio: headroom / 100,
-    established: 1, timeWait: 99 - headroom, timeWaitReusable: 0, other: 0, connectRatePerSecond: 2, maxSustainableConnectRate: 1.7,
+    established: 1, timeWait: 99 - headroom, timeWaitReusable: 0, other: 0, states: { established: 1, time_wait: 99 - headroom },
+    connectRatePerSecond: 2, maxSustainableConnectRate: 1.7,
+    connectRate: { perSecond: 2, basis: 'time_wait_ages', spanSeconds: 60, timeWaitSockets: 120, lowerBound: i === 0, lowerBoundBecause: i === 0 ? ['exhausted'] : [], why: 'test' },
     timeWaitReuse: false, secondsUntilNextRelease: 3, level: 'warning', upstreams: i === 0 ? ['backend'] : [],
   };
 }
@@ -69,8 +71,9 @@ describe('SampleHistory', () => {
     const first = h.record(r, T0, { eaddrnotavail: 40, other: 3 });
     expect(first.errors).toEqual({ eaddrnotavail: 40, other: 3 });
     expect(first.destinations).toHaveLength(HISTORY_DESTINATIONS);
-    expect(first.destinations[0]).toEqual({ id: '10.0.0.1 → 10.0.1.0:80', upstreams: ['backend'], headroom: 10, capacity: 100, connectRatePerSecond: 2, maxSustainableConnectRate: 1.7 });
+    expect(first.destinations[0]).toEqual({ id: '10.0.0.1 → 10.0.1.0:80', upstreams: ['backend'], headroom: 10, capacity: 100, connectRatePerSecond: 2, connectRateLowerBound: true, maxSustainableConnectRate: 1.7 });
     expect(first.destinations[1]).not.toHaveProperty('upstreams');
+    expect(first.destinations[1]).not.toHaveProperty('connectRateLowerBound');
     expect(first.minRatio).toBe(0.1);
     expect(first.connectAttemptsPerSecond).toBe(12.5);
     expect(h.record(r, T0 + 5000, { eaddrnotavail: 45, other: 3 }).errors).toEqual({ eaddrnotavail: 5 });

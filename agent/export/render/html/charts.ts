@@ -72,7 +72,8 @@ function historyCharts(v: StatusView, h: HistorySnapshot, nowMs: number): string
   const rates: Series[] = rateIds.map((id, i) => {
     const points = perDestination(entries, id, (d) => d.connectRatePerSecond);
     const now = lastValue(points);
-    return { name: `connect rate to ${label(entries, id)}`, points, colour: i, ...(now !== null ? { note: `${rate(now)}/s now` } : {}) };
+    const floor = entries.at(-1)?.destinations.find((d) => d.id === id)?.connectRateLowerBound === true;
+    return { name: `connect rate to ${label(entries, id)}`, points, colour: i, ...(now !== null ? { note: `${floor ? 'at least ' : ''}${rate(now)}/s now` } : {}) };
   });
   const worstId = rateIds[0];
   if (worstId !== undefined) {

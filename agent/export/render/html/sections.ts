@@ -37,7 +37,7 @@ export function verdictSection(v: StatusView): string {
   if (worst !== undefined && r.status !== 'OK') {
     lines.push(
       `Worst: <strong>${esc(destinationLabel(worst))}</strong>: ${count(worst.headroom)} of ${count(worst.capacity)} ports free (${percent(worst.headroomRatio)}); ` +
-        `${rate(worst.connectRatePerSecond)} new connections/s against the ${rate(worst.maxSustainableConnectRate)}/s its range sustains.`,
+        `${worst.connectRate.lowerBound ? 'at least ' : ''}${rate(worst.connectRatePerSecond)} new connections/s against the ${rate(worst.maxSustainableConnectRate)}/s its range sustains.`,
     );
   }
   for (const line of pace(v)) lines.push(esc(line));
@@ -51,17 +51,42 @@ export function verdictSection(v: StatusView): string {
 const KNOWN_DESTINATION_FIELDS = new Set([
   'sourceIp', 'destination', 'capacity', 'used', 'headroom', 'headroomRatio', 'established', 'timeWait', 'timeWaitReusable', 'other',
   'connectRatePerSecond', 'maxSustainableConnectRate', 'timeWaitReuse', 'secondsUntilNextRelease', 'level', 'recentErrors', 'upstreams',
+  'states', 'connectRate',
 ]);
+
+/** The states a bar and the "other states" cell show apart from ESTABLISHED and TIME_WAIT, by count. */
+function otherStates(d: ReportDestination): [string, number][] {
+  return Object.entries(d.states)
+    .filter(([s, n]) => s !== 'established' && s !== 'time_wait' && n > 0)
+    .map(([s, n]): [string, number] => [s.toUpperCase(), n])
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+/** The colour class of a state: the usual suspects have their own, the rest share one. */
+const stateClass = (state: string): string => (['SYN_SENT', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT'].includes(state) ? `st-${token(state)}` : 'st-other');
 
 function portsBar(d: ReportDestination): string {
   const blocking = Math.max(0, d.timeWait - d.timeWaitReusable);
+  const others = otherStates(d);
   const parts = [
     { name: 'ESTABLISHED', value: d.established, cls: 'st-est' },
-    { name: 'TIME_WAIT', value: blocking, cls: 'st-tw' },
-    { name: 'other states', value: d.other, cls: 'st-other' },
+    { name: 'TIME_WAIT (blocking)', value: blocking, cls: 'st-tw' },
+    ...others.map(([state, n]) => ({ name: state, value: n, cls: stateClass(state) })),
   ];
-  const label = `${d.used} of ${d.capacity} ports used: ${d.established} ESTABLISHED, ${blocking} TIME_WAIT, ${d.other} other; ${d.headroom} free`;
+  const label = `${d.used} of ${d.capacity} ports used: ${parts.map((p) => `${p.value} ${p.name}`).join(', ')}; ${d.headroom} free`;
   return `${partsBar(parts, d.capacity, label)}<span class="bar-text"><span data-field="used">${count(d.used)}</span> / <span data-field="capacity">${count(d.capacity)}</span></span>`;
+}
+
+function otherCell(d: ReportDestination): string {
+  const others = otherStates(d);
+  const total = `<span data-field="other">${d.other}</span>`;
+  return others.length === 0 ? total : `${total}<br>${others.map(([s, n]) => `<span class="nowrap">${esc(s)} ${count(n)}</span>`).join('<br>')}`;
+}
+
+/** The connect rate, "≥" where it is only a lower bound, with how it was measured on hover. */
+function rateCell(d: ReportDestination): string {
+  const r = d.connectRate;
+  return `<td class="num" title="${esc(r.why)}">${r.lowerBound ? '<abbr title="a lower bound: the true rate may be higher">≥</abbr>' : ''}<span data-field="connectRatePerSecond">${rate(d.connectRatePerSecond)}</span></td>`;
 }
 
 function errorsCell(d: ReportDestination): string {
@@ -79,8 +104,8 @@ function destinationRow(d: ReportDestination, withNginx: boolean, withLog: boole
     `<td class="num"><span data-field="headroom">${d.headroom}</span> (<span data-field="headroomRatio">${percent(d.headroomRatio)}</span>)</td>`,
     `<td class="num" data-field="established">${d.established}</td>`,
     `<td class="num" data-field="timeWait">${d.timeWait}</td>`,
-    `<td class="num" data-field="other">${d.other}</td>`,
-    `<td class="num" data-field="connectRatePerSecond">${rate(d.connectRatePerSecond)}</td>`,
+    `<td class="num">${otherCell(d)}</td>`,
+    rateCell(d),
     `<td class="num" data-field="maxSustainableConnectRate">${rate(d.maxSustainableConnectRate)}</td>`,
     `<td class="num">${d.secondsUntilNextRelease === null ? '–' : `${d.secondsUntilNextRelease.toFixed(1)} s`}</td>`,
     ...(withLog ? [`<td class="errs">${errorsCell(d)}</td>`] : []),
@@ -99,10 +124,13 @@ export function destinationsSection(v: StatusView): string {
   // Fields this table has no column for (a newer report's) get one column, when there are any.
   const withMore = r.destinations.some((d) => extraFields(d, KNOWN_DESTINATION_FIELDS).length > 0);
   const head = [
-    'Level', 'Source → destination', ...(withNginx ? ['Upstream'] : []), 'Ports used / capacity', 'Free', 'ESTAB', 'TIME_WAIT', 'Other',
+    'Level', 'Source → destination', ...(withNginx ? ['Upstream'] : []), 'Ports used / capacity', 'Free', 'ESTAB', 'TIME_WAIT', 'Other states',
     '<abbr title="new connections per second">Conn/s</abbr>', '<abbr title="the connect rate the range sustains">Max/s</abbr>', 'Next free', ...(withLog ? ['Errors (log)'] : []), ...(withMore ? ['More'] : []),
   ];
-  const caption = `${r.destinations.length} of ${r.destinationsTotal} destination(s), least headroom first. The bar splits the used ports by state: <span class="key st-est">ESTABLISHED</span> <span class="key st-tw">TIME_WAIT</span> <span class="key st-other">other</span>; the rest is free.`;
+  const shown = [...new Set(r.destinations.flatMap((d) => otherStates(d).map(([s]) => s)))].sort();
+  const keys = ['<span class="key st-est">ESTABLISHED</span>', '<span class="key st-tw">TIME_WAIT</span>', ...shown.map((s) => `<span class="key ${stateClass(s)}">${esc(s)}</span>`)];
+  const lowerBound = r.destinations.some((d) => d.connectRate.lowerBound) ? ' ≥: the connect rate is a lower bound (hover over it for why).' : '';
+  const caption = `${r.destinations.length} of ${r.destinationsTotal} destination(s), least headroom first. The bar splits the used ports by state: ${keys.join(' ')}; the rest is free.${lowerBound}`;
   const table = `<div class="table-wrap"><table class="destinations"><caption>${caption}</caption><thead><tr>${head.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${r.destinations.map((d) => destinationRow(d, withNginx, withLog, withMore)).join('')}</tbody></table></div>`;
   return section('destinations', 'Destinations', table);
 }

@@ -57,6 +57,10 @@ svg.bar { width: 90px; height: 12px; vertical-align: middle; border: 1px solid v
 .st-est { fill: var(--est); background: var(--est); }
 .st-tw { fill: var(--tw); background: var(--tw); }
 .st-other { fill: var(--other); background: var(--other); }
+.st-syn-sent { fill: #c0392b; background: #c0392b; }
+.st-fin-wait1 { fill: #16a0b5; background: #16a0b5; }
+.st-fin-wait2 { fill: #5d6d7e; background: #5d6d7e; }
+.st-close-wait { fill: #7a6a00; background: #7a6a00; }
 .key { padding: 0 5px; border-radius: 2px; color: #fff; font-size: .8rem; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 520px), 1fr)); gap: 12px 20px; align-items: start; }
 figure.chart-box { margin: 0; padding: 8px; background: var(--panel); border: 1px solid var(--line); }
