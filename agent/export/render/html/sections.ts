@@ -125,7 +125,7 @@ export function destinationsSection(v: StatusView): string {
   const withMore = r.destinations.some((d) => extraFields(d, KNOWN_DESTINATION_FIELDS).length > 0);
   const head = [
     'Level', 'Source → destination', ...(withNginx ? ['Upstream'] : []), 'Ports used / capacity', 'Free', 'ESTAB', 'TIME_WAIT', 'Other states',
-    '<abbr title="new connections per second">Conn/s</abbr>', '<abbr title="the connect rate the range sustains">Max/s</abbr>', 'Next free', ...(withLog ? ['Errors (log)'] : []), ...(withMore ? ['More'] : []),
+    '<abbr title="new connections per second">Conn/s</abbr>', '<abbr title="the connect rate the range sustains">Max/s</abbr>', 'Next free', ...(withLog ? ['Log errors'] : []), ...(withMore ? ['More'] : []),
   ];
   const shown = [...new Set(r.destinations.flatMap((d) => otherStates(d).map(([s]) => s)))].sort();
   const keys = ['<span class="key st-est">ESTABLISHED</span>', '<span class="key st-tw">TIME_WAIT</span>', ...shown.map((s) => `<span class="key ${stateClass(s)}">${esc(s)}</span>`)];

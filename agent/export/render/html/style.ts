@@ -43,7 +43,7 @@ table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 caption { text-align: left; color: var(--muted); padding: 4px 0; caption-side: top; }
 th, td { padding: 4px 6px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 abbr { text-decoration: none; }
-thead th { font-size: .8rem; color: var(--muted); white-space: nowrap; }
+thead th { font-size: .8rem; color: var(--muted); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody th { font-weight: 400; white-space: nowrap; }
 tr.level-exhausted th, tr.level-critical th { font-weight: 700; }
