@@ -66,6 +66,11 @@ async function measureConnectRate(procRoot: string, first: number | null, starte
   return counterRate({ value: first, atMs: startedMs }, again === null ? null : { value: again, atMs: clock.now() });
 }
 
+/** The sample's destinations, then those only the error log names. */
+function destinationsToMap(fromSockets: readonly string[], log: RecentSummary | undefined): string[] {
+  return [...new Set([...fromSockets, ...Object.keys(log?.byDestination ?? {})])];
+}
+
 export interface DiagnoseResult {
   output: string;
   exitCode: number;
@@ -95,7 +100,8 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
     context: hostContext(started),
     ...(errorLog !== null ? { errorLog } : {}),
     nginx: {
-      evidence: nginxEvidence(nginx, sample.headroom?.destinations.map((d) => d.destination) ?? [], started),
+      // The error log's destinations too: one with no socket now (exhaustion that has passed) still belongs to its upstream group.
+      evidence: nginxEvidence(nginx, destinationsToMap(sample.headroom?.destinations.map((d) => d.destination) ?? [], errorLog?.summary), started),
       configPath: nginx.configPath,
       files: nginx.read?.model.files ?? [],
       problems: nginxProblems(nginx),

@@ -63,13 +63,16 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
     now: () => clock.now(),
     onSample: (sample) => {
       if (sample.headroom === null || sample.settings === null) return; // keep the last findings; source_up says why
-      // Only the destinations a rule may look at need mapping to upstream groups: the worst ones come first.
-      const nginxView = nginx.evidence(sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination), sample.takenAtMs);
+      const errorLog = errorLogs.enabled ? errorLogs.recent.evidence(clock.now()) : undefined;
+      // Only the destinations a rule may look at need mapping to upstream groups: the worst ones come first, then
+      // those only the error log names (exhaustion that has passed still belongs to its group).
+      const mapped = sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination);
+      const nginxView = nginx.evidence([...new Set([...mapped, ...Object.keys(errorLog?.byDestination ?? {})])], sample.takenAtMs);
       const { findings, status } = assess({
         sample,
         thresholds,
         host: hostContext(sample.takenAtMs),
-        ...(errorLogs.enabled ? { errorLog: errorLogs.recent.evidence(clock.now()) } : {}),
+        ...(errorLog !== undefined ? { errorLog } : {}),
         ...(nginxView !== undefined ? { nginx: nginxView } : {}),
       });
       metrics.setFindings(findings);

@@ -64,6 +64,10 @@ export interface ReportErrorLog {
   truncated: boolean;
   byKind: { kind: ErrorKind; count: number; first: string; last: string; sample: string }[];
   byDestination: Record<string, Partial<Record<ErrorKind, number>>>;
+  /** "no live upstreams" per upstream group. */
+  byUpstreamGroup: Record<string, number>;
+  /** bind() failures per proxy_bind address, by kind. */
+  byBindAddress: Record<string, Partial<Record<ErrorKind, number>>>;
   /** Error logs that could not be read, with why. */
   problems: string[];
 }
@@ -223,6 +227,8 @@ export function buildReport(input: ReportInput): Report {
             truncated: input.errorLog.summary.truncated,
             byKind: input.errorLog.summary.byKind.map((k) => ({ kind: k.kind, count: k.count, first: iso(k.firstMs), last: iso(k.lastMs), sample: k.sample })),
             byDestination: input.errorLog.summary.byDestination,
+            byUpstreamGroup: input.errorLog.summary.byUpstreamGroup,
+            byBindAddress: input.errorLog.summary.byBindAddress,
             problems: input.errorLog.problems,
           },
     nginx: input.nginx === undefined ? null : reportNginx(input.nginx),

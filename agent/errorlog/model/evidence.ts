@@ -6,11 +6,20 @@
  */
 import type { ErrorKind } from '../parse/classify.js';
 
-/** What the error log said in a recent window (diagnose --since, or the daemon's rolling window). */
+/** Counts by kind, for one key (a destination, an upstream group, a proxy_bind address). */
+export type KindCounts = Partial<Record<ErrorKind, number>>;
+
+/** What the error log said in a window (diagnose's, or the daemon's rolling window). */
 export interface ErrorLogEvidence {
   sinceMs: number;
   /** Events per destination by kind (the daemon's rolling window keeps only eaddrnotavail per destination). */
-  byDestination: Readonly<Record<string, Partial<Record<ErrorKind, number>>>>;
+  byDestination: Readonly<Record<string, KindCounts>>;
+  /** "no live upstreams" per upstream group its lines name. */
+  byUpstreamGroup: Readonly<Record<string, number>>;
+  /** bind() failures (proxy_bind_unavailable, eaddrinuse) per proxy_bind address its lines name. */
+  byBindAddress: Readonly<Record<string, KindCounts>>;
   byKind: readonly { kind: ErrorKind; count: number; firstMs: number; lastMs: number; sample: string }[];
 }
 
+/** At most this many distinct names per map in a window: a log that names more (a proxy_bind variable with many values) still counts every line by kind. */
+export const MAX_NAMES = 1000;

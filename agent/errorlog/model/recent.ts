@@ -3,6 +3,7 @@
  * (newest first, as a backwards reader yields them), a summary out.
  */
 import { classifyLine, ERROR_KINDS, escapeUntrusted, type ErrorKind } from '../parse/classify.js';
+import { MAX_NAMES, type KindCounts } from './evidence.js';
 
 export interface KindSummary {
   kind: ErrorKind;
@@ -10,7 +11,7 @@ export interface KindSummary {
   /** Unix ms of the first and last event in the window. */
   firstMs: number;
   lastMs: number;
-  /** One line of this kind, escaped (control and ANSI bytes shown as \xHH). */
+  /** The newest line of this kind, escaped (control and ANSI bytes shown as \xHH). */
   sample: string;
 }
 
@@ -21,14 +22,33 @@ export interface RecentSummary {
   unparsed: number;
   byKind: KindSummary[];
   /** Events per destination (`ip:port`, `[v6]:port`, `unix:/path`), by kind. */
-  byDestination: Record<string, Partial<Record<ErrorKind, number>>>;
+  byDestination: Record<string, KindCounts>;
+  /** "no live upstreams" per upstream group. */
+  byUpstreamGroup: Record<string, number>;
+  /** bind() failures per proxy_bind address, by kind. */
+  byBindAddress: Record<string, KindCounts>;
   /** Set when a byte limit stopped the scan before the window's start. */
   truncated: boolean;
 }
 
+interface KindEntry {
+  count: number;
+  firstMs: number;
+  lastMs: number;
+  /** The newest line, raw: escaped once, in summary(). */
+  line: string;
+}
+
+function bump(map: Record<string, KindCounts>, key: string, kind: ErrorKind): void {
+  const d = map[key] ?? (Object.keys(map).length < MAX_NAMES ? (map[key] = {}) : undefined);
+  if (d !== undefined) d[kind] = (d[kind] ?? 0) + 1;
+}
+
 export class RecentWindow {
-  private readonly kinds = new Map<ErrorKind, KindSummary>();
-  private readonly byDestination: Record<string, Partial<Record<ErrorKind, number>>> = {};
+  private readonly kinds = new Map<ErrorKind, KindEntry>();
+  private readonly byDestination: Record<string, KindCounts> = {};
+  private readonly byUpstreamGroup: Record<string, number> = {};
+  private readonly byBindAddress: Record<string, KindCounts> = {};
   private lines = 0;
   private unparsed = 0;
   readonly files: string[] = [];
@@ -49,17 +69,21 @@ export class RecentWindow {
     if (e.timeMs < this.sinceMs) return false;
     this.lines++;
     const k = this.kinds.get(e.kind);
-    if (k === undefined) {
-      this.kinds.set(e.kind, { kind: e.kind, count: 1, firstMs: e.timeMs, lastMs: e.timeMs, sample: escapeUntrusted(line, 600) });
-    } else {
+    if (k === undefined) this.kinds.set(e.kind, { count: 1, firstMs: e.timeMs, lastMs: e.timeMs, line });
+    else {
       k.count++;
       if (e.timeMs < k.firstMs) k.firstMs = e.timeMs;
-      if (e.timeMs > k.lastMs) k.lastMs = e.timeMs;
+      // Strictly newer: read backwards, the first line of the newest second stays.
+      if (e.timeMs > k.lastMs) {
+        k.lastMs = e.timeMs;
+        k.line = line;
+      }
     }
-    if (e.destination !== null) {
-      const d = (this.byDestination[e.destination] ??= {});
-      d[e.kind] = (d[e.kind] ?? 0) + 1;
+    if (e.destination !== null) bump(this.byDestination, e.destination, e.kind);
+    if (e.upstreamGroup !== null && (e.upstreamGroup in this.byUpstreamGroup || Object.keys(this.byUpstreamGroup).length < MAX_NAMES)) {
+      this.byUpstreamGroup[e.upstreamGroup] = (this.byUpstreamGroup[e.upstreamGroup] ?? 0) + 1;
     }
+    if (e.bindAddress !== null && (e.kind === 'proxy_bind_unavailable' || e.kind === 'eaddrinuse')) bump(this.byBindAddress, e.bindAddress, e.kind);
     return true;
   }
 
@@ -69,17 +93,31 @@ export class RecentWindow {
       files: [...this.files],
       lines: this.lines,
       unparsed: this.unparsed,
-      byKind: ERROR_KINDS.map((k) => this.kinds.get(k)).filter((k): k is KindSummary => k !== undefined),
+      byKind: ERROR_KINDS.flatMap((kind) => {
+        const k = this.kinds.get(kind);
+        return k === undefined ? [] : [{ kind, count: k.count, firstMs: k.firstMs, lastMs: k.lastMs, sample: escapeUntrusted(k.line, 600) }];
+      }),
       byDestination: this.byDestination,
+      byUpstreamGroup: this.byUpstreamGroup,
+      byBindAddress: this.byBindAddress,
       truncated: this.truncated,
     };
+  }
+}
+
+function mergeCounts(into: Record<string, KindCounts>, from: Readonly<Record<string, KindCounts>>): void {
+  for (const [key, kinds] of Object.entries(from)) {
+    const d = (into[key] ??= {});
+    for (const [kind, n] of Object.entries(kinds) as [ErrorKind, number][]) d[kind] = (d[kind] ?? 0) + n;
   }
 }
 
 /** One summary for several logs (several --error-log paths). */
 export function mergeRecent(sinceMs: number, parts: readonly RecentSummary[]): RecentSummary {
   const byKind = new Map<ErrorKind, KindSummary>();
-  const byDestination: Record<string, Partial<Record<ErrorKind, number>>> = {};
+  const byDestination: Record<string, KindCounts> = {};
+  const byUpstreamGroup: Record<string, number> = {};
+  const byBindAddress: Record<string, KindCounts> = {};
   for (const p of parts) {
     for (const k of p.byKind) {
       const cur = byKind.get(k.kind);
@@ -87,13 +125,15 @@ export function mergeRecent(sinceMs: number, parts: readonly RecentSummary[]): R
       else {
         cur.count += k.count;
         cur.firstMs = Math.min(cur.firstMs, k.firstMs);
-        cur.lastMs = Math.max(cur.lastMs, k.lastMs);
+        if (k.lastMs > cur.lastMs) {
+          cur.lastMs = k.lastMs;
+          cur.sample = k.sample;
+        }
       }
     }
-    for (const [dest, kinds] of Object.entries(p.byDestination)) {
-      const d = (byDestination[dest] ??= {});
-      for (const [kind, n] of Object.entries(kinds) as [ErrorKind, number][]) d[kind] = (d[kind] ?? 0) + n;
-    }
+    mergeCounts(byDestination, p.byDestination);
+    mergeCounts(byBindAddress, p.byBindAddress);
+    for (const [group, n] of Object.entries(p.byUpstreamGroup)) byUpstreamGroup[group] = (byUpstreamGroup[group] ?? 0) + n;
   }
   return {
     sinceMs,
@@ -102,6 +142,8 @@ export function mergeRecent(sinceMs: number, parts: readonly RecentSummary[]): R
     unparsed: parts.reduce((s, p) => s + p.unparsed, 0),
     byKind: ERROR_KINDS.map((k) => byKind.get(k)).filter((k): k is KindSummary => k !== undefined),
     byDestination,
+    byUpstreamGroup,
+    byBindAddress,
     truncated: parts.some((p) => p.truncated),
   };
 }

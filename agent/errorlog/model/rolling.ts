@@ -10,10 +10,12 @@
  * window's first bucket". That keeps the per-line work to a few array stores (the
  * ingest benchmark measures it) and the destinations bounded as the metrics are.
  * Per destination only EADDRNOTAVAIL is kept: it is the one kind the hint engine
- * joins to a destination's sockets.
+ * joins to a destination's sockets. The upstream groups of "no live upstreams"
+ * lines and the proxy_bind addresses of bind() failures are kept per bucket, in
+ * small maps touched only by those (rare) lines.
  */
 import { ERROR_KINDS, escapeUntrusted, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
-import type { ErrorLogEvidence } from './evidence.js';
+import { MAX_NAMES, type ErrorLogEvidence, type KindCounts } from './evidence.js';
 import { NO_DESTINATION, OTHER_DESTINATIONS, type ErrorLogCounts } from './counts.js';
 
 /** Width of one bucket. */
@@ -32,7 +34,13 @@ interface Bucket {
   kinds: (KindEntry | undefined)[];
   /** The running EADDRNOTAVAIL totals per destination label when this bucket opened. */
   base: Map<string, number>;
+  /** "no live upstreams" per group, and bind() failures per proxy_bind address, in this bucket. */
+  groups: Map<string, number> | null;
+  binds: Map<string, KindCounts> | null;
 }
+
+/** Distinct names a bucket keeps per map (a bucket is 10 s). */
+const MAX_NAMES_PER_BUCKET = 100;
 
 /** Kind → index into ERROR_KINDS: arrays instead of maps on the per-line path. */
 const KIND_INDEX = new Map<ErrorKind, number>(ERROR_KINDS.map((k, i) => [k, i]));
@@ -62,6 +70,11 @@ export class RollingErrorWindow {
     const atMs = Math.min(event.timeMs, nowMs);
     const startMs = Math.floor(atMs / BUCKET_MS) * BUCKET_MS;
     const b = this.current?.startMs === startMs ? this.current : this.bucketAt(startMs, nowMs);
+    if (event.upstreamGroup !== null) b.groups = addName(b.groups, event.upstreamGroup, (n) => (n ?? 0) + 1);
+    if (event.bindAddress !== null && (event.kind === 'proxy_bind_unavailable' || event.kind === 'eaddrinuse')) {
+      const kind = event.kind;
+      b.binds = addName(b.binds, event.bindAddress, (c) => ({ ...c, [kind]: (c?.[kind] ?? 0) + 1 }));
+    }
     const ki = KIND_INDEX.get(event.kind)!;
     const k = b.kinds[ki];
     if (k === undefined) b.kinds[ki] = { count: 1, firstMs: atMs, lastMs: atMs, sample: escapeUntrusted(line, 600) };
@@ -75,7 +88,7 @@ export class RollingErrorWindow {
   private bucketAt(startMs: number, nowMs: number): Bucket {
     let b = this.buckets.find((x) => x.startMs === startMs);
     if (b === undefined) {
-      b = { startMs, kinds: new Array<KindEntry | undefined>(ERROR_KINDS.length), base: new Map(this.counts.totalsOf(PER_DESTINATION)) };
+      b = { startMs, kinds: new Array<KindEntry | undefined>(ERROR_KINDS.length), base: new Map(this.counts.totalsOf(PER_DESTINATION)), groups: null, binds: null };
       this.buckets.push(b);
       this.buckets.sort((x, y) => x.startMs - y.startMs);
       this.prune(nowMs);
@@ -122,13 +135,35 @@ export class RollingErrorWindow {
         if (delta > 0) byDestination[dest] = { [PER_DESTINATION]: delta };
       }
     }
+    const byUpstreamGroup: Record<string, number> = {};
+    const byBindAddress: Record<string, KindCounts> = {};
+    for (const b of inWindow) {
+      for (const [group, n] of b.groups ?? []) {
+        if (group in byUpstreamGroup || Object.keys(byUpstreamGroup).length < MAX_NAMES) byUpstreamGroup[group] = (byUpstreamGroup[group] ?? 0) + n;
+      }
+      for (const [address, kinds] of b.binds ?? []) {
+        const d = byBindAddress[address] ?? (Object.keys(byBindAddress).length < MAX_NAMES ? (byBindAddress[address] = {}) : undefined);
+        if (d === undefined) continue;
+        for (const [kind, n] of Object.entries(kinds) as [ErrorKind, number][]) d[kind] = (d[kind] ?? 0) + n;
+      }
+    }
     return {
       sinceMs,
       byDestination,
+      byUpstreamGroup,
+      byBindAddress,
       byKind: ERROR_KINDS.flatMap((kind) => {
         const k = kinds.get(kind);
         return k === undefined ? [] : [{ kind, ...k }];
       }),
     };
   }
+}
+
+/** Adds to a bucket's small map (made on first use), keeping at most MAX_NAMES_PER_BUCKET names. */
+function addName<V>(map: Map<string, V> | null, name: string, next: (current: V | undefined) => V): Map<string, V> {
+  const m = map ?? new Map<string, V>();
+  const current = m.get(name);
+  if (current !== undefined || m.size < MAX_NAMES_PER_BUCKET) m.set(name, next(current));
+  return m;
 }

@@ -109,6 +109,12 @@ function errorLogSection(r: Report): string[] {
       out.push(`    ${destination}: ${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}`);
     }
   }
+  const groups = Object.entries(log.byUpstreamGroup);
+  if (groups.length > 0) out.push(`  no live upstreams by group: ${groups.slice(0, 20).map(([g, n]) => `${g} ${n}`).join(', ')}`);
+  const binds = Object.entries(log.byBindAddress);
+  if (binds.length > 0) {
+    out.push(`  bind() failures by proxy_bind address: ${binds.slice(0, 20).map(([a, kinds]) => `${a} (${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')})`).join('; ')}`);
+  }
   if (log.unparsed > 0) out.push(`  ${log.unparsed} line(s) not in nginx's error-log format`);
   out.push('');
   return out;

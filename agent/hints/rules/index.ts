@@ -19,6 +19,8 @@ import { keepalivePoolChurn } from './keepalivePoolChurn.js';
 import { listenerInRange } from './listenerInRange.js';
 import { portRangeNarrow } from './portRangeNarrow.js';
 import { portRangeOdd } from './portRangeOdd.js';
+import { resolverFailures } from './resolverFailures.js';
+import { proxyBindUnavailable } from './proxyBindUnavailable.js';
 import { proxyPassNoPool } from './proxyPassNoPool.js';
 import { singleDestinationIp } from './singleDestinationIp.js';
 import { timestampsOff } from './timestampsOff.js';
@@ -56,4 +58,6 @@ export const RULES: readonly FindingRule[] = [
   upstreamNoLiveServers,
   fdLimit,
   workerConnectionsExhausted,
+  proxyBindUnavailable,
+  resolverFailures,
 ];
