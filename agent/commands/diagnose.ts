@@ -5,7 +5,8 @@
  */
 import { endianness } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { durationMs, type Config } from '../config.js';
+import { errorLogWindow, errorLogZone, type Config } from '../config.js';
+import { describeTimeZone } from '../core/timeZone.js';
 import { diagnoseSample } from '../diagnosis/diagnosis.js';
 import type { HostFacts, Report } from '../diagnosis/report.js';
 import { mergeRecent, type RecentSummary } from '../errorlog/model/recent.js';
@@ -36,16 +37,21 @@ export interface DiagnoseOptions {
 /** Upper bound on bytes scanned backwards per file, so a huge window cannot read a huge file whole. */
 const MAX_SCAN_BYTES = 512 * 1024 * 1024;
 
-/** The --since window of every configured error log; null when none is configured or present. */
-async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: RecentSummary; problems: string[] } | null> {
+/**
+ * The window (--since, or --from/--until) of every configured error log; null
+ * when none is configured or present. A window that ended before `nowMs` (the
+ * socket sample's time) is marked past.
+ */
+async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: RecentSummary; problems: string[]; timeZone: string } | null> {
   const files = expandErrorLogPatterns(config.errorLogs);
   if (files.length === 0) return null;
-  const sinceMs = nowMs - durationMs(config.since);
+  const window = errorLogWindow(config, nowMs);
+  const zone = errorLogZone(config);
   const parts: RecentSummary[] = [];
   const problems: string[] = [];
   for (const file of files) {
     try {
-      parts.push(await readRecent(file, sinceMs, { maxScanBytes: MAX_SCAN_BYTES }));
+      parts.push(await readRecent(file, window, { maxScanBytes: MAX_SCAN_BYTES, zone }));
     } catch (err) {
       problems.push(
         (err as NodeJS.ErrnoException).code === 'ENOTREG'
@@ -54,7 +60,7 @@ async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: 
       );
     }
   }
-  return { summary: mergeRecent(sinceMs, parts), problems };
+  return { summary: mergeRecent({ ...window, past: window.untilMs < nowMs }, parts), problems, timeZone: describeTimeZone(zone) };
 }
 
 /** Connect attempts per second over rateIntervalMs from two Tcp ActiveOpens readings, or null. */

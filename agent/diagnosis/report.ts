@@ -9,6 +9,7 @@ import type { SocketSample, SourceStatus } from '../sockets/model/types.js';
 import type { RecentSummary } from '../errorlog/model/recent.js';
 import type { ErrorKind } from '../errorlog/parse/classify.js';
 import type { HostFacts } from '../host/model/types.js';
+import { describeTimeZone, LOCAL_ZONE } from '../core/timeZone.js';
 
 export type { HostFacts } from '../host/model/types.js';
 
@@ -57,7 +58,16 @@ export interface ReportNginx {
 }
 
 export interface ReportErrorLog {
+  /** The window read: lines stamped from `since` up to `until` (ISO 8601, UTC). */
   since: string;
+  until: string;
+  /**
+   * The window ended before the sockets were sampled (--until): the error-log
+   * findings are about the window, the socket findings about `generatedAt`.
+   */
+  past: boolean;
+  /** The zone nginx's timestamps were read in (--error-log-timezone). */
+  timeZone: string;
   files: string[];
   lines: number;
   unparsed: number;
@@ -115,7 +125,8 @@ export interface ReportInput {
   host: HostFacts | null;
   connectAttemptsPerSecond: number | null;
   generatedAtMs: number;
-  errorLog?: { summary: RecentSummary; problems: string[] };
+  /** The error logs' window, what could not be read, and the zone their times were read in (default: the agent's). */
+  errorLog?: { summary: RecentSummary; problems: string[]; timeZone?: string };
   nginx?: NginxReportInput;
 }
 
@@ -221,6 +232,10 @@ export function buildReport(input: ReportInput): Report {
         ? null
         : {
             since: iso(input.errorLog.summary.sinceMs),
+            // A window open at its end (Infinity) ends when the report is made.
+            until: iso(Math.min(input.errorLog.summary.untilMs, input.generatedAtMs)),
+            past: input.errorLog.summary.past,
+            timeZone: input.errorLog.timeZone ?? describeTimeZone(LOCAL_ZONE),
             files: input.errorLog.summary.files,
             lines: input.errorLog.summary.lines,
             unparsed: input.errorLog.summary.unparsed,

@@ -1,8 +1,11 @@
 /**
- * The recent window of an error log, for `agent diagnose --since`. Pure: lines in
- * (newest first, as a backwards reader yields them), a summary out.
+ * The window of an error log for `agent diagnose`: lines in (in any order:
+ * newest first from the backwards reader, oldest first from a .gz stream), a
+ * summary out. Pure. Only counts are kept, plus one raw line per kind, so the
+ * memory does not grow with the window.
  */
-import { classifyLine, ERROR_KINDS, escapeUntrusted, type ErrorKind } from '../parse/classify.js';
+import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
+import { classifyLine, ERROR_KINDS, escapeUntrusted, TimeMemo, type ErrorKind } from '../parse/classify.js';
 import { MAX_NAMES, type KindCounts } from './evidence.js';
 
 export interface KindSummary {
@@ -17,6 +20,9 @@ export interface KindSummary {
 
 export interface RecentSummary {
   sinceMs: number;
+  untilMs: number;
+  /** The window ended before the sockets were sampled (set by the caller, who knows when that was). */
+  past: boolean;
   files: string[];
   lines: number;
   unparsed: number;
@@ -30,6 +36,9 @@ export interface RecentSummary {
   /** Set when a byte limit stopped the scan before the window's start. */
   truncated: boolean;
 }
+
+/** Where a line fell: before the window (a backwards reader stops), in it, or after it (a forwards reader stops). */
+export type Placement = 'older' | 'in' | 'newer';
 
 interface KindEntry {
   count: number;
@@ -49,24 +58,33 @@ export class RecentWindow {
   private readonly byDestination: Record<string, KindCounts> = {};
   private readonly byUpstreamGroup: Record<string, number> = {};
   private readonly byBindAddress: Record<string, KindCounts> = {};
+  private readonly memo: TimeMemo;
   private lines = 0;
   private unparsed = 0;
   readonly files: string[] = [];
   truncated = false;
 
-  constructor(readonly sinceMs: number) {}
+  /** Lines stamped from sinceMs up to untilMs (inclusive), read in `zone`. */
+  constructor(
+    readonly sinceMs: number,
+    readonly untilMs: number = Number.POSITIVE_INFINITY,
+    zone: TimeZone = LOCAL_ZONE,
+  ) {
+    this.memo = new TimeMemo(zone);
+  }
 
-  /** Adds one line; returns false once lines are older than the window (stop reading). */
-  add(line: string): boolean {
-    if (line === '') return true;
-    const r = classifyLine(line);
+  /** Adds one line if it is in the window; says where it fell. */
+  add(line: string): Placement {
+    if (line === '') return 'in';
+    const r = classifyLine(line, this.memo);
     if (!r.ok) {
       this.lines++;
       this.unparsed++;
-      return true;
+      return 'in';
     }
     const e = r.event;
-    if (e.timeMs < this.sinceMs) return false;
+    if (e.timeMs < this.sinceMs) return 'older';
+    if (e.timeMs > this.untilMs) return 'newer';
     this.lines++;
     const k = this.kinds.get(e.kind);
     if (k === undefined) this.kinds.set(e.kind, { count: 1, firstMs: e.timeMs, lastMs: e.timeMs, line });
@@ -84,12 +102,14 @@ export class RecentWindow {
       this.byUpstreamGroup[e.upstreamGroup] = (this.byUpstreamGroup[e.upstreamGroup] ?? 0) + 1;
     }
     if (e.bindAddress !== null && (e.kind === 'proxy_bind_unavailable' || e.kind === 'eaddrinuse')) bump(this.byBindAddress, e.bindAddress, e.kind);
-    return true;
+    return 'in';
   }
 
   summary(): RecentSummary {
     return {
       sinceMs: this.sinceMs,
+      untilMs: this.untilMs,
+      past: false,
       files: [...this.files],
       lines: this.lines,
       unparsed: this.unparsed,
@@ -112,8 +132,8 @@ function mergeCounts(into: Record<string, KindCounts>, from: Readonly<Record<str
   }
 }
 
-/** One summary for several logs (several --error-log paths). */
-export function mergeRecent(sinceMs: number, parts: readonly RecentSummary[]): RecentSummary {
+/** One summary for several logs (several --error-log paths), of the window given. */
+export function mergeRecent(window: { sinceMs: number; untilMs: number; past: boolean }, parts: readonly RecentSummary[]): RecentSummary {
   const byKind = new Map<ErrorKind, KindSummary>();
   const byDestination: Record<string, KindCounts> = {};
   const byUpstreamGroup: Record<string, number> = {};
@@ -136,7 +156,7 @@ export function mergeRecent(sinceMs: number, parts: readonly RecentSummary[]): R
     for (const [group, n] of Object.entries(p.byUpstreamGroup)) byUpstreamGroup[group] = (byUpstreamGroup[group] ?? 0) + n;
   }
   return {
-    sinceMs,
+    ...window,
     files: parts.flatMap((p) => p.files),
     lines: parts.reduce((s, p) => s + p.lines, 0),
     unparsed: parts.reduce((s, p) => s + p.unparsed, 0),

@@ -103,7 +103,7 @@ export class RollingErrorWindow {
     if (this.current !== null && this.current.startMs < oldest) this.current = null;
   }
 
-  /** Events written in the last windowMs (to bucket precision). */
+  /** Events written in the last windowMs before nowMs (to bucket precision). */
   evidence(nowMs: number): ErrorLogEvidence {
     this.prune(nowMs);
     const sinceMs = nowMs - this.windowMs;
@@ -149,6 +149,8 @@ export class RollingErrorWindow {
     }
     return {
       sinceMs,
+      untilMs: nowMs,
+      past: false,
       byDestination,
       byUpstreamGroup,
       byBindAddress,

@@ -17,10 +17,12 @@
  * `while resolving, resolver: ADDR` (ngx_resolver_log_error()).
  *
  * "*CID " is present when the entry belongs to a connection. The time is nginx's
- * local time. Everything after ", client: "
+ * local time (read in the zone a TimeMemo carries). Everything after ", client: "
  * comes from the client (request line, Host header, and the URI inside upstream):
  * it is never used as a label and must be escaped wherever it is shown.
  */
+import { LOCAL_ZONE, ZoneClock, type TimeZone } from '../../core/timeZone.js';
+
 export const ERROR_KINDS = [
   'eaddrnotavail',
   'econnrefused',
@@ -51,7 +53,7 @@ export type Level = (typeof LEVELS)[number];
 export interface ErrorLogEvent {
   /** "YYYY/MM/DD HH:MM:SS" as nginx wrote it (its local time). */
   time: string;
-  /** The same instant as Unix ms, read as the agent's local time (nginx and its sidecar share a clock and, normally, a zone). */
+  /** The same instant as Unix ms, read in the error log's time zone (the TimeMemo's; the agent's own without one). */
   timeMs: number;
   level: Level;
   pid: number;
@@ -372,17 +374,28 @@ function kindWithErrno(message: string, open: number, errno: number, connection:
 
 /**
  * Remembers the last timestamp converted. nginx writes thousands of lines per
- * second with the same "YYYY/MM/DD HH:MM:SS", and the local-time conversion is a
- * sizeable part of classifying a line. Each reader keeps its own (no shared state).
+ * second with the same "YYYY/MM/DD HH:MM:SS", and the conversion is a sizeable
+ * part of classifying a line. It reads the times in the error log's zone
+ * (`--error-log-timezone`; the agent's own by default). Each reader keeps its
+ * own (no shared state).
  */
 export class TimeMemo {
   text = '';
   ms = 0;
+  readonly clock: ZoneClock;
+
+  constructor(zone: TimeZone = LOCAL_ZONE) {
+    this.clock = new ZoneClock(zone);
+  }
 }
 
-function localMs(line: string, time: string, memo: TimeMemo | undefined): number {
+function lineMs(line: string, time: string, memo: TimeMemo | undefined): number {
   if (memo?.text === time) return memo.ms;
-  const ms = new Date(two(line, 0) * 100 + two(line, 2), two(line, 5) - 1, two(line, 8), two(line, 11), two(line, 14), two(line, 17)).getTime();
+  const y = two(line, 0) * 100 + two(line, 2);
+  const ms =
+    memo === undefined
+      ? new Date(y, two(line, 5) - 1, two(line, 8), two(line, 11), two(line, 14), two(line, 17)).getTime()
+      : memo.clock.toEpochMs(y, two(line, 5), two(line, 8), two(line, 11), two(line, 14), two(line, 17));
   if (memo !== undefined) {
     memo.text = time;
     memo.ms = ms;
@@ -417,7 +430,7 @@ export function classifyLine(line: string, memo?: TimeMemo): Classified {
     ok: true,
     event: {
       time,
-      timeMs: localMs(line, time, memo),
+      timeMs: lineMs(line, time, memo),
       level: head.level,
       pid: head.pid,
       tid: head.tid,

@@ -95,7 +95,11 @@ function destinationsSection(r: Report): string[] {
 function errorLogSection(r: Report): string[] {
   const log = r.errorLog;
   if (log === null) return [];
-  const out = [`Error log since ${log.since}: ${log.lines} line(s) in ${log.files.join(', ') || 'no file'}${log.truncated ? ' (scan limit reached: older lines not read)' : ''}`];
+  const window = log.past ? `from ${log.since} until ${log.until}` : `since ${log.since}`;
+  const out = [`Error log ${window}: ${log.lines} line(s) in ${log.files.join(', ') || 'no file'}${log.truncated ? ' (scan limit reached: older lines not read)' : ''}`];
+  if (log.past) {
+    out.push(`  a past window: the error-log findings are about it; the sockets (and their findings) are as sampled at ${r.generatedAt}`);
+  }
   for (const p of log.problems) out.push(`  problem: ${p}`);
   if (log.byKind.length === 0) out.push('  no events');
   for (const k of log.byKind) {

@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { diagnose } from '../../../agent/commands/diagnose.js';
 import { resolveConfig, type Config } from '../../../agent/config.js';
@@ -79,5 +80,40 @@ describe('diagnose joins what the log says to the sockets and the config', () =>
     const recent = result.report.findings.find((f) => f.id === 'exhaustion_recent');
     expect(recent?.upstreams).toEqual(['other']);
     expect(recent?.evidence[0]).toContain('connecting to 127.0.0.3:9000 (upstream other)');
+  });
+});
+
+describe('diagnose on a past window (post-mortem)', () => {
+  it('reads --from/--until on a .gz archive of any age, marks the window past and says the sockets are of now', async () => {
+    const archive = join(dir, 'error.log-20261121.gz');
+    writeFileSync(archive, gzipSync(CAPTURED));
+    const later = NOW + 30 * 86_400_000;
+    const result = await diagnose(config({ errorLogs: [archive], from: '2026-11-21T08:40:00Z', until: '2026-11-21 08:50' }), {
+      json: false,
+      rateIntervalMs: 0,
+      hostFacts: false,
+      clock: new FakeClock(later),
+    });
+    expect(result.report.errorLog).toMatchObject({
+      since: '2026-11-21T08:40:00.000Z',
+      until: '2026-11-21T08:50:00.000Z',
+      past: true,
+      lines: 40,
+      files: [archive],
+    });
+    expect(result.output).toContain('Error log from 2026-11-21T08:40:00.000Z until 2026-11-21T08:50:00.000Z');
+    expect(result.output).toContain(`the sockets (and their findings) are as sampled at ${new Date(later).toISOString()}`);
+  });
+
+  it('reads bare times in --error-log-timezone', async () => {
+    // The captured lines say 08:43:53; read as Berlin time (UTC+1 in November) they are 07:43:53 UTC.
+    const result = await diagnose(config({ errorLogs: [`${FIXTURE}/error.log`], errorLogTimezone: 'Europe/Berlin', from: '2026-11-21 08:40', until: '2026-11-21 08:50' }), {
+      json: true,
+      rateIntervalMs: 0,
+      hostFacts: false,
+      clock: new FakeClock(NOW),
+    });
+    expect(result.report.errorLog).toMatchObject({ since: '2026-11-21T07:40:00.000Z', until: '2026-11-21T07:50:00.000Z', timeZone: 'Europe/Berlin', lines: 40 });
+    expect(result.report.errorLog?.byKind[0]).toMatchObject({ first: '2026-11-21T07:43:53.000Z' });
   });
 });

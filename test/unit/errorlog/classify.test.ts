@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseTimeZone, type TimeZone } from '../../../agent/core/timeZone.js';
 import { classifyLine, escapeUntrusted, normaliseDestination, TimeMemo } from '../../../agent/errorlog/parse/classify.js';
 
 const T = '2026/11/21 08:43:53';
@@ -202,5 +203,20 @@ describe('TimeMemo', () => {
       const b = classifyLine(line);
       expect(a).toEqual(b);
     }
+  });
+});
+
+describe('TimeMemo with the error log\'s time zone (--error-log-timezone)', () => {
+  const zone = (text: string): TimeZone => parseTimeZone(text) as TimeZone;
+  it.each([
+    ['Europe/Berlin', '2026/11/21 08:43:53', '2026-11-21T07:43:53.000Z'],
+    ['Europe/Berlin', '2026/10/25 02:30:00', '2026-10-25T00:30:00.000Z'], // the repeated hour: the earlier instant
+    ['Europe/Berlin', '2026/03/29 02:30:00', '2026-03-29T01:30:00.000Z'], // the skipped hour: the offset before
+    ['+05:30', '2026/11/21 08:43:53', '2026-11-21T03:13:53.000Z'],
+    ['UTC', '2026/11/21 08:43:53', '2026-11-21T08:43:53.000Z'],
+  ])('%s: %s → %s', (z, time, expected) => {
+    const memo = new TimeMemo(zone(z));
+    const line = `${time} [crit] 1#1: *1 connect() to 10.0.0.5:80 failed (99: Cannot assign requested address) while connecting to upstream`;
+    for (let i = 0; i < 2; i++) expect(new Date((classifyLine(line, memo) as { ok: true; event: { timeMs: number } }).event.timeMs).toISOString()).toBe(expected);
   });
 });

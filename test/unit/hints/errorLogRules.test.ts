@@ -19,6 +19,8 @@ function log(events: [ErrorKind, number, string | null][], names: Pick<ErrorLogE
   for (const [kind, n, dest] of events) if (dest !== null) (byDestination[dest] ??= {})[kind] = n;
   return {
     sinceMs: AT - 300_000,
+    untilMs: AT,
+    past: false,
     byUpstreamGroup: {},
     byBindAddress: {},
     ...names,
