@@ -111,17 +111,16 @@ const CLIENT_FIELD = ', client: ';
 /** Stream's UDP sessions (ngx_stream_log_error: `"%sclient: "` with "udp "). */
 const UDP_CLIENT_FIELD = ', udp client: ';
 
-const BY_ERRNO: Record<number, ErrorKind> = {
-  // errno values are Linux's (include/uapi/asm-generic/errno*.h).
-  99: 'eaddrnotavail',
-  111: 'econnrefused',
-  113: 'ehostunreach',
-  101: 'enetunreach',
-  24: 'emfile',
-  23: 'enfile',
-  98: 'eaddrinuse',
-  104: 'econnreset',
-};
+/** The kind other errnos name (Linux's numbers, include/uapi/asm-generic/errno*.h). */
+function errnoKind(errno: number): ErrorKind {
+  switch (errno) {
+    case 24: return 'emfile';
+    case 23: return 'enfile';
+    case 98: return 'eaddrinuse';
+    case 104: return 'econnreset';
+    default: return connectErrnoKind(errno) ?? 'other';
+  }
+}
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
@@ -334,8 +333,11 @@ const COULD_NOT_BE_RESOLVED = ' could not be resolved ';
  *   the address (and port) taken. A listener's `bind() to ADDR failed` is no
  *   upstream event.
  * - ngx_http_upstream_next() logs "upstream timed out (110: …)" while
- *   connecting, SSL handshaking, sending or reading; a TLS handshake with the
- *   upstream fails "while SSL handshaking to upstream", with or without an errno.
+ *   connecting, SSL handshaking, sending or reading.
+ * - A connect()'s errnos (99, 111, 113, 101) name the kind: nginx logs them
+ *   while connecting, before any handshake.
+ * - A TLS handshake with the upstream fails "while SSL handshaking to
+ *   upstream", with or without an errno.
  * - Then the errno.
  */
 
@@ -350,26 +352,46 @@ function kindWithoutErrno(message: string, connection: boolean): ErrorKind {
   return action >= 0 && message.startsWith('SSL handshaking to upstream', action) ? 'upstream_tls_failed' : 'other';
 }
 
-/** The kind of a message whose errno starts at `open`. */
+/** The kind an errno of a failed connect() names, whatever nginx was doing; null for other errnos. A switch: no lookup in a sparse table per line. */
+function connectErrnoKind(errno: number): ErrorKind | null {
+  switch (errno) {
+    case 99: return 'eaddrnotavail';
+    case 111: return 'econnrefused';
+    case 113: return 'ehostunreach';
+    case 101: return 'enetunreach';
+    default: return null;
+  }
+}
+
+/**
+ * The kind of a message whose errno starts at `open`. The checks are ordered so
+ * that the common line (a connect() failure with a "*CID") decides after a few
+ * character comparisons: this runs on every line.
+ */
 function kindWithErrno(message: string, open: number, errno: number, connection: boolean): ErrorKind {
-  if (message.startsWith('bind')) {
+  if (message.charCodeAt(0) === 0x62 /* b */ && message.startsWith('bind')) {
     if (message.startsWith('bind() to ')) return 'other';
     if (message.startsWith(BIND_PREFIX)) return errno === 99 ? 'proxy_bind_unavailable' : errno === 98 ? 'eaddrinuse' : 'other';
   }
-  const close = message.indexOf(')', open) + 1;
-  const action = message.startsWith(WHILE, close) ? close + WHILE.length : -1;
-  if (message.startsWith(COULD_NOT_BE_RESOLVED, open - COULD_NOT_BE_RESOLVED.length)) return 'resolver';
+  // "…resolved (": the "v" four characters before the "(" tells it from "…failed (" at once.
+  if (message.charCodeAt(open - 4) === 0x76 /* v */ && message.startsWith(COULD_NOT_BE_RESOLVED, open - COULD_NOT_BE_RESOLVED.length)) return 'resolver';
+  const failedConnect = connectErrnoKind(errno);
+  let action = -1;
+  if (!connection || failedConnect === null) {
+    const close = message.indexOf(')', open) + 1;
+    if (message.startsWith(WHILE, close)) action = close + WHILE.length;
+  }
   if (!connection && ((action >= 0 && message.startsWith('resolving', action)) || message.startsWith('DNS error ('))) return 'resolver';
-  const tls = action >= 0 && message.startsWith('SSL handshaking to upstream', action);
   if (errno === 110) {
     if (action >= 0 && message.startsWith('connecting to upstream', action)) return 'etimedout_connect';
-    if (tls) return 'upstream_tls_timeout';
+    if (action >= 0 && message.startsWith('SSL handshaking to upstream', action)) return 'upstream_tls_timeout';
     // "client timed out … while reading client request headers", stream's idle
     // "connection timed out … while proxying connection": not an upstream's slowness.
     return message.startsWith('upstream timed out') || (action >= 0 && message.includes('upstream', action)) ? 'upstream_timeout_read' : 'other';
   }
-  if (tls) return 'upstream_tls_failed';
-  return BY_ERRNO[errno] ?? 'other';
+  if (failedConnect !== null) return failedConnect;
+  if (action >= 0 && message.startsWith('SSL handshaking to upstream', action)) return 'upstream_tls_failed';
+  return errnoKind(errno);
 }
 
 /**
@@ -403,6 +425,17 @@ function lineMs(line: string, time: string, memo: TimeMemo | undefined): number 
   return ms;
 }
 
+/**
+ * The destination a line names: "connect() to PEER failed", else the upstream
+ * field's peer. None for resolver lines (no upstream connection) and "no live
+ * upstreams" (its upstream field holds the group's name).
+ */
+function destinationOf(kind: ErrorKind, message: string, tail: string): string | null {
+  if (kind === 'resolver' || kind === 'no_live_upstreams') return null;
+  const peer = connectToPeer(message);
+  return (peer !== null ? normaliseDestination(peer) : null) ?? upstreamPeer(tail);
+}
+
 export function classifyLine(line: string, memo?: TimeMemo): Classified {
   const head = parseHead(line);
   if (head === null) return { ok: false };
@@ -414,16 +447,14 @@ export function classifyLine(line: string, memo?: TimeMemo): Classified {
   const open = errnoOpen(message);
   const errno = open < 0 ? null : digitsValue(message, open + 1, digitsEnd(message, open + 1));
   const connection = head.connectionId !== null;
-  const kind = errno === null ? kindWithoutErrno(message, connection) : kindWithErrno(message, open, errno, connection);
-  let destination: string | null = null;
-  let upstreamGroup: string | null = null;
-  let bindAddress: string | null = null;
-  if (kind === 'no_live_upstreams') upstreamGroup = upstreamGroupOf(tail);
-  else if (kind !== 'resolver') {
-    const peer = connectToPeer(message);
-    destination = (peer !== null ? normaliseDestination(peer) : null) ?? upstreamPeer(tail);
-    if (kind === 'proxy_bind_unavailable' || kind === 'eaddrinuse' || kind === 'other') bindAddress = bindAddressOf(message);
-  }
+  // Most lines are a connect() failure with a "*CID": decided here, as kindWithErrno would (not bind(), not a resolver's name).
+  const failedConnect = errno === null ? null : connectErrnoKind(errno);
+  const kind =
+    failedConnect !== null && connection && message.charCodeAt(0) !== 0x62 /* b */ && message.charCodeAt(open - 4) !== 0x76 /* v */
+      ? failedConnect
+      : errno === null
+        ? kindWithoutErrno(message, connection)
+        : kindWithErrno(message, open, errno, connection);
   const time = line.slice(0, TIME_LENGTH);
 
   return {
@@ -437,9 +468,9 @@ export function classifyLine(line: string, memo?: TimeMemo): Classified {
       connectionId: head.connectionId,
       kind,
       errno,
-      destination,
-      upstreamGroup,
-      bindAddress,
+      destination: destinationOf(kind, message, tail),
+      upstreamGroup: kind === 'no_live_upstreams' ? upstreamGroupOf(tail) : null,
+      bindAddress: kind === 'proxy_bind_unavailable' || kind === 'eaddrinuse' || kind === 'other' ? bindAddressOf(message) : null,
       server: serverField(tail),
       message,
     },

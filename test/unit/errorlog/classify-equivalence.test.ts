@@ -95,6 +95,7 @@ function refKind(message: string, errno: number | null, errnoAt: number, connect
     if (tls) return 'upstream_tls_timeout';
     return /^upstream timed out/.test(message) || action?.includes('upstream') === true ? 'upstream_timeout_read' : 'other';
   }
+  if ([99, 111, 113, 101].includes(errno)) return BY_ERRNO[errno]!;
   if (tls) return 'upstream_tls_failed';
   return BY_ERRNO[errno] ?? 'other';
 }
