@@ -18,7 +18,7 @@ const HELP: Record<ConfigKey, string> = {
   sampleIntervalMs: 'time between socket samples, in ms',
   sampleTimeoutMs: 'abandon a sample that takes longer than this, in ms',
   maxDestinations: 'export per-destination series for this many destinations, least headroom first',
-  rateWindowSeconds: 'TIME_WAIT sockets younger than this count towards the connect rate (1-60 s)',
+  rateWindowSeconds: 'TIME_WAIT sockets younger than this count towards the connect rate, averaged over the span they cover (1-60 s)',
   warningHeadroomRatio: 'WARNING below this headroom ratio',
   criticalHeadroomRatio: 'CRITICAL below this headroom ratio (and always at 0 free ports)',
   logLevel: 'log level for JSON logs on stderr',

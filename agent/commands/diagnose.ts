@@ -20,6 +20,7 @@ import type { Clock } from '../io/clock.js';
 import { describeReadFailure } from '../io/files.js';
 import { nginxEvidence, nginxProblems } from '../nginxconf/model/evidence.js';
 import { loadNginx } from '../nginxconf/read/snapshot.js';
+import { withHostRateEvidence } from '../sockets/model/hostRates.js';
 import { counterRate } from '../sockets/model/rates.js';
 import { ProcBuffer } from '../sockets/read/procfs.js';
 import { readActiveOpens } from '../sockets/collectors/snmp.js';
@@ -87,12 +88,14 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
   const started = opts.clock.now();
   const hostPromise: Promise<HostFacts | null> = opts.hostFacts ? readHostFacts() : Promise.resolve(null);
   const nginxPromise = loadNginx(config);
-  const sample = takeSocketSample(
+  const taken = takeSocketSample(
     { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds },
     new ProcBuffer(),
     started,
   );
-  const connectAttemptsPerSecond = await measureConnectRate(config.procRoot, sample.counters.activeOpens, started, opts.rateIntervalMs, opts.clock);
+  const connectAttemptsPerSecond = await measureConnectRate(config.procRoot, taken.counters.activeOpens, started, opts.rateIntervalMs, opts.clock);
+  // Where TIME_WAIT hides a destination's connect rate, the ActiveOpens rate just measured stands in for it.
+  const sample = withHostRateEvidence(taken, connectAttemptsPerSecond);
   const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const errorLog = await readErrorLogs(config, started);
   const nginx = await nginxPromise;

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { describeError, AgentError } from '../errors.js';
 import type { AgentMetrics } from '../export/metrics.js';
+import { withHostRateEvidence } from '../sockets/model/hostRates.js';
 import { counterRate, type CounterReading } from '../sockets/model/rates.js';
 import { SOURCES, type SocketSample, type SourceName } from '../sockets/model/types.js';
 import type { Sampler } from '../sockets/sampler.js';
@@ -63,12 +64,14 @@ export class SampleLoop {
     this.schedule(Math.max(0, this.opts.intervalMs - elapsed));
   }
 
-  private apply(sample: SocketSample): void {
+  private apply(taken: SocketSample): void {
     if (this.lastFailure !== null) this.logger.info('socket sampling recovered');
     this.lastFailure = null;
-    const cur = sample.counters.activeOpens === null ? null : { value: sample.counters.activeOpens, atMs: sample.takenAtMs };
+    const cur = taken.counters.activeOpens === null ? null : { value: taken.counters.activeOpens, atMs: taken.takenAtMs };
     const connectAttemptsPerSecond = counterRate(this.prevActiveOpens, cur);
     this.prevActiveOpens = cur;
+    // Where TIME_WAIT hides a destination's connect rate, the ActiveOpens rate since the last sample stands in for it.
+    const sample = withHostRateEvidence(taken, connectAttemptsPerSecond);
     this.metrics.update({ sample, connectAttemptsPerSecond });
     try {
       this.opts.onSample?.(sample, connectAttemptsPerSecond);

@@ -4,7 +4,8 @@
  * Pure: the findings come in computed (diagnosis.ts), the report comes out.
  */
 import { destinationLevel, headline, statusOf, type Finding, type NginxEvidence, type Status, type Thresholds } from '../hints/findings.js';
-import type { DestinationHeadroom } from '../sockets/model/headroom.js';
+import type { DestinationHeadroom, StateCounts } from '../sockets/model/headroom.js';
+import type { ConnectRate } from '../sockets/model/rates.js';
 import type { SocketSample, SourceStatus } from '../sockets/model/types.js';
 import type { RecentSummary } from '../errorlog/model/recent.js';
 import type { ErrorKind } from '../errorlog/parse/classify.js';
@@ -23,8 +24,14 @@ export interface ReportDestination {
   established: number;
   timeWait: number;
   timeWaitReusable: number;
+  /** Sockets in states other than ESTABLISHED and TIME_WAIT; `states` says which. */
   other: number;
+  /** Sockets by kernel state (include/net/tcp_states.h names), states with none left out. */
+  states: StateCounts;
+  /** connectRate.perSecond, kept for compatibility. */
   connectRatePerSecond: number;
+  /** New connections per second, what it was measured from, and whether it is only a lower bound. */
+  connectRate: ConnectRate;
   maxSustainableConnectRate: number;
   timeWaitReuse: boolean;
   secondsUntilNextRelease: number | null;
@@ -142,7 +149,9 @@ function toReportDestination(d: DestinationHeadroom, t: Thresholds, errors: Rece
     timeWait: d.timeWait,
     timeWaitReusable: d.timeWaitReusable,
     other: d.other,
+    states: d.states,
     connectRatePerSecond: d.connectRatePerSecond,
+    connectRate: d.connectRate,
     maxSustainableConnectRate: d.maxSustainableConnectRate,
     timeWaitReuse: d.timeWaitReuse,
     secondsUntilNextRelease: d.secondsUntilNextRelease,

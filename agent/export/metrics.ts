@@ -24,6 +24,7 @@ export const METRIC = {
   established: 'nginx_port_destination_established',
   timeWait: 'nginx_port_destination_time_wait',
   timeWaitReusable: 'nginx_port_destination_time_wait_reusable',
+  destinationSockets: 'nginx_port_destination_sockets',
   connectRate: 'nginx_port_destination_connect_rate',
   maxRate: 'nginx_port_destination_max_sustainable_connect_rate',
   headroomRatioMin: 'nginx_port_headroom_ratio_min',
@@ -50,6 +51,7 @@ export const METRIC = {
 } as const;
 
 const DEST_LABELS = ['source_ip', 'destination'] as const;
+const DEST_STATE_LABELS = ['source_ip', 'destination', 'state'] as const;
 
 export interface MetricsOptions {
   maxDestinations: number;
@@ -81,7 +83,16 @@ function makeGauges(r: Registry[]) {
     established: gauge(METRIC.established, 'ESTABLISHED sockets towards this destination from the ephemeral range.', DEST_LABELS),
     timeWait: gauge(METRIC.timeWait, 'TIME_WAIT sockets towards this destination from the ephemeral range.', DEST_LABELS),
     timeWaitReusable: gauge(METRIC.timeWaitReusable, 'TIME_WAIT sockets towards this destination that connect() may take over now (tcp_tw_reuse).', DEST_LABELS),
-    connectRate: gauge(METRIC.connectRate, 'Connections per second this host opened and closed towards this destination, from the ages of its TIME_WAIT sockets.', DEST_LABELS),
+    destinationSockets: gauge(
+      METRIC.destinationSockets,
+      'Sockets towards this destination from the ephemeral range, by kernel state; a state with none has no series.',
+      DEST_STATE_LABELS,
+    ),
+    connectRate: gauge(
+      METRIC.connectRate,
+      'New connections per second towards this destination, from the ages of its TIME_WAIT sockets, or from Tcp ActiveOpens where TIME_WAIT reuse or overflow hides them (docs/headroom.md).',
+      DEST_LABELS,
+    ),
     maxRate: gauge(METRIC.maxRate, 'Highest connect rate per second this destination sustains: capacity divided by 60 s, or by tcp_tw_reuse_delay when TIME_WAIT reuse applies.', DEST_LABELS),
     headroomRatioMin: gauge(METRIC.headroomRatioMin, 'Smallest headroom ratio over all destinations; 1 when there are none.'),
     destinations: gauge(METRIC.destinations, 'Destinations with sockets from the ephemeral range (per-destination series are limited to the worst maxDestinations).'),
@@ -244,7 +255,18 @@ export class AgentMetrics {
     gauges.destinations.set(h.destinations.length);
     for (const state of TCP_STATE_NAMES) gauges.sockets.set({ state }, h.socketsByState[state]);
 
-    const perDest = [gauges.capacity, gauges.used, gauges.headroom, gauges.headroomRatio, gauges.established, gauges.timeWait, gauges.timeWaitReusable, gauges.connectRate, gauges.maxRate];
+    const perDest = [
+      gauges.capacity,
+      gauges.used,
+      gauges.headroom,
+      gauges.headroomRatio,
+      gauges.established,
+      gauges.timeWait,
+      gauges.timeWaitReusable,
+      gauges.destinationSockets,
+      gauges.connectRate,
+      gauges.maxRate,
+    ];
     for (const m of perDest) m.reset();
     for (const d of h.destinations.slice(0, this.opts.maxDestinations)) {
       const labels = { source_ip: d.sourceIp, destination: d.destination };
@@ -255,6 +277,8 @@ export class AgentMetrics {
       gauges.established.set(labels, d.established);
       gauges.timeWait.set(labels, d.timeWait);
       gauges.timeWaitReusable.set(labels, d.timeWaitReusable);
+      // `state` is a closed set: the names of include/net/tcp_states.h (TCP_STATE_NAMES).
+      for (const [state, count] of Object.entries(d.states)) gauges.destinationSockets.set({ ...labels, state }, count);
       gauges.connectRate.set(labels, d.connectRatePerSecond);
       gauges.maxRate.set(labels, d.maxSustainableConnectRate);
     }

@@ -29,13 +29,18 @@ export interface CatalogueEntry {
 }
 
 const BY_HEADROOM = 'critical when a destination it names is exhausted or below the critical ratio, warning otherwise';
+const BY_HOLDING = `${BY_HEADROOM}; one step milder (warning, info) when another state holds more of the destination's ports`;
 
 export const FINDINGS = {
   upstream_no_keepalive: { category: 'nginx_cause', destinationCause: true, severity: BY_HEADROOM, doc: 'upstream_no_keepalive' },
   proxy_pass_no_pool: { category: 'nginx_cause', destinationCause: true, severity: BY_HEADROOM, doc: 'proxy_pass_no_pool' },
   keepalive_needs_http11: { category: 'nginx_cause', destinationCause: true, severity: BY_HEADROOM, doc: 'keepalive_needs_http11' },
   keepalive_pool_churn: { category: 'nginx_cause', destinationCause: true, severity: BY_HEADROOM, doc: 'keepalive_pool_churn' },
-  established_exhaustion: { category: 'nginx_cause', destinationCause: true, severity: BY_HEADROOM, doc: 'established_exhaustion' },
+  established_exhaustion: { category: 'nginx_cause', destinationCause: true, severity: BY_HOLDING, doc: 'established_exhaustion' },
+  syn_sent_exhaustion: { category: 'nginx_cause', destinationCause: true, severity: BY_HOLDING, doc: 'syn_sent_exhaustion' },
+  fin_wait1_exhaustion: { category: 'nginx_cause', destinationCause: true, severity: BY_HOLDING, doc: 'fin_wait1_exhaustion' },
+  fin_wait2_exhaustion: { category: 'nginx_cause', destinationCause: true, severity: BY_HOLDING, doc: 'fin_wait2_exhaustion' },
+  close_wait_exhaustion: { category: 'nginx_cause', destinationCause: true, severity: BY_HOLDING, doc: 'close_wait_exhaustion' },
   time_wait_draining: { category: 'nginx_cause', destinationCause: true, severity: 'info: nothing to change', doc: 'time_wait_draining' },
   single_destination_ip: { category: 'kernel_cause', destinationCause: false, severity: 'info', doc: 'single_destination_ip' },
   port_range_narrow: { category: 'kernel_cause', destinationCause: false, severity: 'warning', doc: 'port_range_narrow' },

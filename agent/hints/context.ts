@@ -8,16 +8,29 @@ import type { DestinationHeadroom } from '../sockets/model/headroom.js';
 import type { NginxConfigModel, ProxyPass, UpstreamGroup } from '../nginxconf/model/types.js';
 import type { NginxEvidence } from '../nginxconf/model/evidence.js';
 import { TIME_WAIT_SECONDS } from '../core/tcp.js';
-import { heldOpen, levelsOf, timeWaitDominated } from './destinations.js';
+import { HELD_STATES, holdings, levelsOf, otherStatesText, timeWaitDominated, type HeldState, type Holding } from './destinations.js';
 import { genericHeadroomFix } from './genericFix.js';
 import { locationsOf, missingPoolLines, poolOf, sustainable, workersOf, type MissingPoolLines, type Pool, type Workers } from './nginxPool.js';
-import { destinationLevel, destinationName, perSecond, type DestinationLevel, type FindingInput, type Severity } from './types.js';
+import { destinationLevel, destinationName, rateText, type DestinationLevel, type FindingInput, type Severity } from './types.js';
 
 /** A destination a config-aware rule looks at, with how bad it is. */
 export interface DestinationContext {
   destination: DestinationHeadroom;
   level: DestinationLevel;
   severity: Severity;
+}
+
+/** A destination whose ports a state holds (destinations.ts, holdings()). */
+export interface HeldContext extends DestinationContext {
+  holding: Holding;
+}
+
+/** Destinations a state holds, as one finding reports them: those of one upstream group, those reached by a bare proxy_pass, or the rest. */
+export interface HeldGroup {
+  /** The upstream group, or null for destinations reached directly or not found in nginx's config. */
+  name: string | null;
+  kind: 'group' | 'direct' | 'unmapped';
+  destinations: HeldContext[];
 }
 
 /** Which of the pool findings an upstream group with TIME_WAIT-bound destinations gets. */
@@ -44,9 +57,9 @@ export interface NginxRuleContext {
   churningGroups: GroupAssessment[];
   /** TIME_WAIT-bound destinations by proxy_pass that names them directly (no pool possible). */
   churningDirect: Map<ProxyPass, DestinationContext[]>;
-  /** Destinations held by open connections, by upstream group (any module), and those reached only directly. */
-  heldByGroup: Map<string, DestinationContext[]>;
-  heldDirect: DestinationContext[];
+  /** For each state, the destinations it holds by upstream group (any module), and those reached only directly. */
+  heldByGroup: Map<HeldState, Map<string, HeldContext[]>>;
+  heldDirect: Map<HeldState, HeldContext[]>;
 }
 
 export interface RuleContext {
@@ -58,6 +71,8 @@ export interface RuleContext {
   configNote: string | null;
   /** The template fix for destinations short of ports (labelled a template when the config is unknown). */
   headroomFix(ds: readonly DestinationHeadroom[]): string;
+  /** Destinations at or below the warning threshold, by the states that hold their ports (holdings()), worst first. */
+  held: Record<HeldState, HeldContext[]>;
   /** The config-aware view, or null without a usable config. */
   nginx: NginxRuleContext | null;
 }
@@ -65,12 +80,14 @@ export interface RuleContext {
 export function buildRuleContext(input: FindingInput): RuleContext {
   const byLevel = levelsOf(input);
   const configNote = input.nginx === undefined ? 'nginx config not read' : input.nginx.config === null ? (input.nginx.configNote ?? 'nginx config not read') : null;
+  const troubled = [...byLevel.exhausted, ...byLevel.critical, ...byLevel.warning];
   return {
     input,
     byLevel,
-    troubled: [...byLevel.exhausted, ...byLevel.critical, ...byLevel.warning],
+    troubled,
     configNote,
     headroomFix: (ds) => genericHeadroomFix(ds, input.settings, configNote),
+    held: heldByState(troubled, input),
     nginx: input.nginx?.config != null ? nginxContext(input, input.nginx, input.nginx.config) : null,
   };
 }
@@ -79,6 +96,42 @@ function severityFor(level: DestinationLevel, rateShare: number): Severity | nul
   if (level === 'exhausted' || level === 'critical') return 'critical';
   if (level === 'warning' || rateShare >= 0.5) return 'warning';
   return null;
+}
+
+/** One step down: a state that holds a share of the ports but not the most gets a milder finding than the one that does. */
+const milder = (s: Severity): Severity => (s === 'critical' ? 'warning' : 'info');
+
+/** The held contexts of one destination, one per state that holds its ports; none for a healthy destination. */
+function heldContexts(d: DestinationHeadroom, input: FindingInput): HeldContext[] {
+  const level = destinationLevel(d, input.thresholds);
+  const severity = severityFor(level, 0);
+  if (level === 'ok' || severity === null) return [];
+  return holdings(d).map((holding) => ({ destination: d, level, severity: holding.dominant ? severity : milder(severity), holding }));
+}
+
+function heldByState(troubled: readonly DestinationHeadroom[], input: FindingInput): Record<HeldState, HeldContext[]> {
+  const out = Object.fromEntries(HELD_STATES.map((s) => [s, [] as HeldContext[]])) as Record<HeldState, HeldContext[]>;
+  for (const d of troubled) for (const c of heldContexts(d, input)) out[c.holding.state].push(c);
+  return out;
+}
+
+/**
+ * The destinations a state holds, as its finding reports them: by upstream group
+ * when nginx's config maps them to one, then those reached by a bare proxy_pass,
+ * then the rest (without a config, everything).
+ */
+export function heldGroups(context: RuleContext, state: HeldState): HeldGroup[] {
+  const all = context.held[state];
+  if (all.length === 0) return [];
+  const nginx = context.nginx;
+  if (nginx === null) return [{ name: null, kind: 'unmapped', destinations: all }];
+  const out: HeldGroup[] = [...(nginx.heldByGroup.get(state) ?? new Map<string, HeldContext[]>())].map(([name, destinations]) => ({ name, kind: 'group', destinations }));
+  const direct = nginx.heldDirect.get(state) ?? [];
+  if (direct.length > 0) out.push({ name: null, kind: 'direct', destinations: direct });
+  const mapped = new Set(out.flatMap((g) => g.destinations.map((c) => c.destination)));
+  const rest = all.filter((c) => !mapped.has(c.destination));
+  if (rest.length > 0) out.push({ name: null, kind: 'unmapped', destinations: rest });
+  return out;
 }
 
 const append = <K, V>(map: Map<K, V[]>, key: K, value: V): void => {
@@ -93,8 +146,8 @@ const append = <K, V>(map: Map<K, V[]>, key: K, value: V): void => {
 function nginxContext(input: FindingInput, evidence: NginxEvidence, config: NginxConfigModel): NginxRuleContext {
   const churnByGroup = new Map<string, DestinationContext[]>();
   const churningDirect = new Map<ProxyPass, DestinationContext[]>();
-  const heldByGroup = new Map<string, DestinationContext[]>();
-  const heldDirect: DestinationContext[] = [];
+  const heldByGroup = new Map<HeldState, Map<string, HeldContext[]>>();
+  const heldDirect = new Map<HeldState, HeldContext[]>();
   for (const d of input.headroom.destinations) {
     const level = destinationLevel(d, input.thresholds);
     const rateShare = d.maxSustainableConnectRate > 0 ? d.connectRatePerSecond / d.maxSustainableConnectRate : 0;
@@ -109,9 +162,13 @@ function nginxContext(input: FindingInput, evidence: NginxEvidence, config: Ngin
     if (timeWaitDominated(d)) {
       for (const name of httpGroups) append(churnByGroup, name, context);
       for (const pass of httpDirect) append(churningDirect, pass, context);
-    } else if (heldOpen(d) && level !== 'ok') {
-      for (const name of route.upstreams) append(heldByGroup, name, context);
-      if (route.upstreams.length === 0 && route.direct.length > 0) heldDirect.push(context);
+    }
+    // Whatever else holds a share of its ports gets a finding of its own, TIME_WAIT-bound or not.
+    for (const held of heldContexts(d, input)) {
+      const state = held.holding.state;
+      if (!heldByGroup.has(state)) heldByGroup.set(state, new Map());
+      for (const name of route.upstreams) append(heldByGroup.get(state)!, name, held);
+      if (route.upstreams.length === 0 && route.direct.length > 0) append(heldDirect, state, held);
     }
   }
   const churningGroups: GroupAssessment[] = [];
@@ -166,14 +223,21 @@ export const worstSeverity = (contexts: readonly DestinationContext[]): Severity
 
 /** One evidence line per destination (at most five): what holds its ports and how fast it churns. */
 export function churnEvidence(contexts: readonly DestinationContext[]): string[] {
-  return contexts.slice(0, 5).map(
-    ({ destination: d }) =>
-      `${destinationName(d)}: ${d.timeWait - d.timeWaitReusable} TIME_WAIT blocking, ${d.established} established, ` +
-      `${d.headroom}/${d.capacity} ports free; ${perSecond(d.connectRatePerSecond)} new connections/s (sustainable ${sustainable(d.capacity)})`,
-  );
+  return contexts.slice(0, 5).map(({ destination: d }) => {
+    const others = otherStatesText(d);
+    return (
+      `${destinationName(d)}: ${d.timeWait - d.timeWaitReusable} TIME_WAIT blocking, ${d.established} established${others !== '' ? `, ${others}` : ''}, ` +
+      `${d.headroom}/${d.capacity} ports free; ${rateText(d.connectRate)} new connections/s (sustainable ${sustainable(d.capacity)}): ${d.connectRate.why}`
+    );
+  });
 }
 
-/** New connections per second over these destinations. */
-export const connectRateOf = (contexts: readonly DestinationContext[]): number => contexts.reduce((sum, c) => sum + c.destination.connectRatePerSecond, 0);
+/** New connections per second over these destinations, and whether that is only a lower bound (any of them is). */
+export function connectRateOf(contexts: readonly DestinationContext[]): { perSecond: number; lowerBound: boolean } {
+  return {
+    perSecond: contexts.reduce((sum, c) => sum + c.destination.connectRate.perSecond, 0),
+    lowerBound: contexts.some((c) => c.destination.connectRate.lowerBound),
+  };
+}
 /** Connections open now over these destinations. */
 export const openConnectionsOf = (contexts: readonly DestinationContext[]): number => contexts.reduce((sum, c) => sum + c.destination.established, 0);

@@ -4,6 +4,7 @@
  * with exact lines. Pure.
  */
 import type { DestinationHeadroom, KernelSettings } from '../sockets/model/headroom.js';
+import { otherStatesText } from './destinations.js';
 
 /** The widest range that leaves the privileged ports alone. */
 export const WIDE_RANGE = { low: 1024, high: 65535 };
@@ -26,11 +27,19 @@ export function genericHeadroomFix(ds: readonly DestinationHeadroom[], settings:
       lines.push(`and/or let connect() reuse TIME_WAIT 4-tuples older than ${settings.tcpTwReuseDelayMs} ms: sysctl -w net.ipv4.tcp_tw_reuse=1`);
     }
   } else {
-    lines.push(
-      'Most ports are held by open connections. Add 4-tuple space: more upstream server IPs, or more source IPs',
-      '  with split_clients + proxy_bind $source_ip (each source IP adds a whole port range per destination),',
-      'or cap concurrency: max_conns on the upstream servers; find why responses are slow.',
-    );
+    const established = ds.reduce((s, d) => s + d.established, 0);
+    if (established * 2 >= held) {
+      lines.push(
+        'Most ports are held by open (ESTABLISHED) connections. Add 4-tuple space: more upstream server IPs, or more source IPs',
+        '  with split_clients + proxy_bind $source_ip (each source IP adds a whole port range per destination),',
+        'or cap concurrency: max_conns on the upstream servers; find why responses are slow.',
+      );
+    } else {
+      lines.push(
+        `Most ports are held by sockets that are neither ESTABLISHED nor TIME_WAIT (${ds.slice(0, 1).map(otherStatesText).join('')}): ` +
+          'the finding for that state (syn_sent_exhaustion, fin_wait1_exhaustion, fin_wait2_exhaustion, close_wait_exhaustion) names the cause.',
+      );
+    }
   }
   if (settings.portRange.high - settings.portRange.low + 1 < WIDE_RANGE_SIZE) {
     lines.push(`Widen the range: sysctl -w net.ipv4.ip_local_port_range="${WIDE_RANGE.low} ${WIDE_RANGE.high}" (see port_range_narrow).`);

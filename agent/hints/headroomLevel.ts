@@ -7,7 +7,7 @@ import { TIME_WAIT_SECONDS } from '../core/tcp.js';
 import type { FindingId } from './catalogue.js';
 import type { RuleContext } from './context.js';
 import { describeDestination } from './destinations.js';
-import { destinationName, MAX_LISTED, perSecond, type Finding, type Severity } from './types.js';
+import { destinationName, MAX_LISTED, rateText, type Finding, type Severity } from './types.js';
 
 const LEVEL_WHY =
   'connect() without bind() needs a free (source IP, source port, destination IP, destination port) 4-tuple. ' +
@@ -32,7 +32,7 @@ export function levelFinding(context: RuleContext, id: FindingId, severity: Seve
       fix: context.headroomFix(ds),
       effect:
         worst.connectRatePerSecond > 0
-          ? `At ${perSecond(worst.connectRatePerSecond)} new connections/s ${destinationName(worst)} needs about ` +
+          ? `${worst.connectRate.lowerBound ? 'With' : 'At'} ${rateText(worst.connectRate)} new connections/s ${destinationName(worst)} needs ${worst.connectRate.lowerBound ? 'at least' : 'about'} ` +
             `${Math.round(worst.connectRatePerSecond * holdSeconds)} ports for TIME_WAIT alone; it has ${worst.capacity}.`
           : null,
       destinations: ds.map(destinationName),

@@ -3,6 +3,7 @@
  * every rule shares.
  */
 import type { DestinationHeadroom, HeadroomModel, KernelSettings } from '../sockets/model/headroom.js';
+import type { ConnectRate } from '../sockets/model/rates.js';
 import type { HostCounters, SysctlValues } from '../sockets/model/types.js';
 import type { ErrorLogEvidence } from '../errorlog/model/evidence.js';
 import type { NginxEvidence } from '../nginxconf/model/evidence.js';
@@ -68,5 +69,9 @@ export function destinationName(d: Pick<DestinationHeadroom, 'sourceIp' | 'desti
 export const pct = (r: number): string => `${(r * 100).toFixed(1)} %`;
 /** A rate for humans: whole numbers from 100, one decimal from 1, two significant digits below (0.016, not 0.0). */
 export const perSecond = (r: number): string => (r >= 100 ? r.toFixed(0) : r >= 1 || r === 0 ? r.toFixed(1) : Number(r.toPrecision(2)).toString());
+/** A connect rate as the findings quote it: "at least 24.1" when it is only a lower bound (ConnectRate.lowerBound). */
+export const rateText = (rate: Pick<ConnectRate, 'perSecond' | 'lowerBound'>): string => `${rate.lowerBound ? 'at least ' : ''}${perSecond(rate.perSecond)}`;
+/** "about 24.1", or "at least 24.1" when the rate is only a lower bound. */
+export const aboutRate = (rate: Pick<ConnectRate, 'perSecond' | 'lowerBound'>): string => `${rate.lowerBound ? 'at least' : 'about'} ${perSecond(rate.perSecond)}`;
 /** Findings list at most this many destinations in their evidence. */
 export const MAX_LISTED = 5;

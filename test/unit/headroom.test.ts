@@ -50,14 +50,25 @@ describe('the captured exhaustion (kernel allowed 0 more to 127.0.0.2:9000, 100 
     expect(m.portRange.usable).toBe(100);
   });
 
-  it('computes the rates from TIME_WAIT ages: 100 in the last minute, 1.67/s sustainable', () => {
+  it('computes the rate over the ~4.1 s the 100 TIME_WAIT sockets cover, a lower bound at 0 free ports; 1.67/s sustainable', () => {
     const d = row(model(tables), '127.0.0.1', '127.0.0.2:9000');
-    expect(d.connectRatePerSecond).toBeCloseTo(100 / 60, 5);
+    // The oldest is 60 − 55.89 = 4.11 s old: span 4.11 × 101/100 = 4.15 s, so 100 / 4.15 s, not 100 / 60 s.
+    expect(d.connectRate.spanSeconds).toBeCloseTo(4.1511, 3);
+    expect(d.connectRatePerSecond).toBeCloseTo(100 / 4.1511, 2);
+    expect(d.connectRate).toMatchObject({ basis: 'time_wait_ages', timeWaitSockets: 100, lowerBound: true, lowerBoundBecause: ['exhausted'] });
+    expect(d.connectRate.why).toBe(
+      '100 TIME_WAIT sockets closed in the last 4.2 s; a lower bound: no port is free: connect() calls beyond the range failed (EADDRNOTAVAIL) and left no socket',
+    );
     expect(d.maxSustainableConnectRate).toBeCloseTo(100 / 60, 5);
     expect(d.secondsUntilNextRelease).toBeGreaterThan(55);
     expect(d.secondsUntilNextRelease).toBeLessThan(57);
     // With a 2 s window none of these ~4 s old sockets count.
     expect(row(model(tables, {}, 2), '127.0.0.1', '127.0.0.2:9000').connectRatePerSecond).toBe(0);
+  });
+
+  it('counts the sockets by kernel state', () => {
+    const m = model(tables);
+    expect(row(m, '127.0.0.1', '127.0.0.2:9000').states).toEqual({ time_wait: 100 });
   });
 
   it.each([
@@ -150,6 +161,42 @@ describe('per-destination accounting', () => {
       ]),
     }, { tcpTwReuse: 1 });
     expect(row(m, '10.0.0.1', '10.0.0.5:80')).toMatchObject({ used: 4, other: 3, established: 1, timeWait: 0, headroom: 96 });
+    expect(row(m, '10.0.0.1', '10.0.0.5:80').states).toEqual({ syn_sent: 1, fin_wait2: 1, close_wait: 1, established: 1 });
+  });
+
+  it.each([
+    [1, 'established'],
+    [2, 'syn_sent'],
+    [3, 'syn_recv'],
+    [4, 'fin_wait1'],
+    [5, 'fin_wait2'],
+    [6, 'time_wait'],
+    [7, 'close'],
+    [8, 'close_wait'],
+    [9, 'last_ack'],
+    [11, 'closing'],
+    [12, 'new_syn_recv'],
+    [13, 'bound_inactive'],
+    [14, 'unknown'],
+    [0x2a, 'unknown'],
+  ])('state %i is counted as %s, and as used', (state, name) => {
+    const rows: Row[] = Array.from({ length: 3 }, (_, i) => ({ local: '10.0.0.1', lport: 40000 + i, remote: '10.0.0.5', rport: 80, state, when: 5000 }));
+    const d = row(model({ tcp: tcp4(rows) }), '10.0.0.1', '10.0.0.5:80');
+    expect(d.states).toEqual({ [name]: 3 });
+    expect(d.used).toBe(3);
+    expect(d.other).toBe(name === 'established' || name === 'time_wait' ? 0 : 3);
+  });
+
+  it('keeps the state counts of each destination apart', () => {
+    const m = model({
+      tcp: tcp4([
+        ...established(2, '10.0.0.1', 40000, '10.0.0.5', 80),
+        ...Array.from({ length: 4 }, (_, i) => ({ local: '10.0.0.1', lport: 40010 + i, remote: '10.0.0.5', rport: 80, state: 4 })),
+        ...Array.from({ length: 5 }, (_, i) => ({ local: '10.0.0.1', lport: 40010 + i, remote: '10.0.0.6', rport: 80, state: 2 })),
+      ]),
+    });
+    expect(row(m, '10.0.0.1', '10.0.0.5:80').states).toEqual({ established: 2, fin_wait1: 4 });
+    expect(row(m, '10.0.0.1', '10.0.0.6:80').states).toEqual({ syn_sent: 5 });
   });
 
   it('reuse depends on loopback for tcp_tw_reuse=2', () => {

@@ -75,6 +75,26 @@ describe('/metrics', () => {
     expect(body).toContain(`${METRIC.destinations} 2`);
   });
 
+  it('breaks each exported destination down by kernel state, within the same maxDestinations bound', async () => {
+    const { metrics, app } = setup(1);
+    const s = fixtureSample();
+    const [worst, second] = s.headroom!.destinations;
+    s.headroom!.destinations = [{ ...worst!, states: { time_wait: 90, fin_wait1: 7, syn_sent: 3 } }, { ...second!, states: { close_wait: 2 } }];
+    metrics.update({ sample: s, connectAttemptsPerSecond: null });
+    const body = await scrape(app);
+    expect(body.split('\n').filter((l) => l.startsWith(`${METRIC.destinationSockets}{`))).toEqual([
+      `${METRIC.destinationSockets}{source_ip="127.0.0.1",destination="127.0.0.2:9000",state="time_wait"} 90`,
+      `${METRIC.destinationSockets}{source_ip="127.0.0.1",destination="127.0.0.2:9000",state="fin_wait1"} 7`,
+      `${METRIC.destinationSockets}{source_ip="127.0.0.1",destination="127.0.0.2:9000",state="syn_sent"} 3`,
+    ]);
+    // A state whose sockets are gone loses its series.
+    s.headroom!.destinations = [{ ...worst!, states: { time_wait: 100 } }];
+    metrics.update({ sample: s, connectAttemptsPerSecond: null });
+    expect((await scrape(app)).split('\n').filter((l) => l.startsWith(`${METRIC.destinationSockets}{`))).toEqual([
+      `${METRIC.destinationSockets}{source_ip="127.0.0.1",destination="127.0.0.2:9000",state="time_wait"} 100`,
+    ]);
+  });
+
   it('drops series of destinations that went away', async () => {
     const { metrics, app } = setup();
     metrics.update({ sample: fixtureSample(), connectAttemptsPerSecond: null });

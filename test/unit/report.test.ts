@@ -169,3 +169,31 @@ describe('status and exit codes', () => {
     );
   });
 });
+
+describe('what holds the ports, and how honest the rate is', () => {
+  const s = fixtureSample();
+  const h = s.headroom!;
+  const [worst, loopback] = h.destinations;
+  h.destinations = [worst!, { ...loopback!, states: { established: 1, time_wait: 2, fin_wait1: 7, syn_sent: 3, close_wait: 7 }, other: 17, established: 1 }];
+  const r = report(s);
+
+  it('lists the other states a destination holds, most first, in place of a bare count', () => {
+    const lines = renderReport(r, 'text', T).split('\n');
+    const header = lines.find((l) => l.includes('OTHER STATES'))!;
+    expect(header.trimEnd().endsWith('OTHER STATES')).toBe(true);
+    const row = (dst: string): string => lines.find((l) => l.startsWith(`  127.0.0.1  ${dst}`))!.trimEnd();
+    expect(row('127.0.0.1:8080')).toMatch(/ {2}close_wait 7, fin_wait1 7, syn_sent 3$/);
+    expect(row('127.0.0.2:9000')).toMatch(/ {2}-$/);
+  });
+
+  it('marks a rate that is only a lower bound, and says why in the JSON', () => {
+    const text = renderReport(r, 'text', T);
+    expect(text).toMatch(/ {2}127\.0\.0\.1 {2}127\.0\.0\.2:9000 .* ≥24\.1 /);
+    expect(text).toContain('≥: a lower bound');
+    const json = JSON.parse(renderReport(r, 'json', T)) as { destinations: { states: object; connectRate: { lowerBound: boolean; basis: string; why: string }; connectRatePerSecond: number }[] };
+    expect(json.destinations[0]!.states).toEqual({ time_wait: 100 });
+    expect(json.destinations[0]!.connectRate).toMatchObject({ basis: 'time_wait_ages', lowerBound: true });
+    expect(json.destinations[0]!.connectRatePerSecond).toBe((json.destinations[0]!.connectRate as unknown as { perSecond: number }).perSecond);
+    expect(json.destinations[1]!.states).toEqual({ established: 1, time_wait: 2, fin_wait1: 7, syn_sent: 3, close_wait: 7 });
+  });
+});

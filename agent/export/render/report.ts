@@ -28,6 +28,14 @@ function table(rows: string[][], rightAligned: Set<number>): string[] {
 const num = (n: number | null, unit = ''): string => (n === null ? 'unavailable' : `${n}${unit}`);
 const perSecond = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 
+/** The states besides ESTABLISHED and TIME_WAIT that hold a destination's sockets, most first: "fin_wait1 100, syn_sent 3", or "-". */
+export function otherStates(states: Readonly<Record<string, number | undefined>>): string {
+  const others = Object.entries(states)
+    .filter((e): e is [string, number] => e[0] !== 'established' && e[0] !== 'time_wait' && e[1] !== undefined && e[1] > 0)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return others.length === 0 ? '-' : others.map(([state, n]) => `${state} ${n}`).join(', ');
+}
+
 function onOff(name: string, v: number | null): string {
   if (v === null) return 'unavailable';
   if (name === 'tcp_tw_reuse') return `${v} (${v === 0 ? 'off' : v === 1 ? 'on' : v === 2 ? 'loopback only' : '?'})`;
@@ -62,7 +70,7 @@ function destinationsSection(r: Report): string[] {
   if (r.destinations.length === 0) return ['Destinations: none (no outgoing TCP connections from the ephemeral range)', ''];
   const withLog = r.errorLog !== null;
   const withNginx = r.nginx !== null && r.nginx.config !== null && r.nginx.note === null;
-  const rows = [['SOURCE', 'DESTINATION', ...(withNginx ? ['UPSTREAM'] : []), 'USED/CAP', 'FREE', 'FREE%', 'ESTAB', 'TIME_WAIT', 'REUSABLE', 'OTHER', 'RATE/s', 'MAX/s', 'NEXT FREE', ...(withLog ? ['ERR 99', 'ERR OTHER'] : [])]];
+  const rows = [['SOURCE', 'DESTINATION', ...(withNginx ? ['UPSTREAM'] : []), 'USED/CAP', 'FREE', 'FREE%', 'ESTAB', 'TIME_WAIT', 'REUSABLE', 'RATE/s', 'MAX/s', 'NEXT FREE', ...(withLog ? ['ERR 99', 'ERR OTHER'] : []), 'OTHER STATES']];
   for (const d of r.destinations) {
     const errors = d.recentErrors ?? {};
     const addressErrors = errors.eaddrnotavail ?? 0;
@@ -77,17 +85,19 @@ function destinationsSection(r: Report): string[] {
       `${d.established}`,
       `${d.timeWait}`,
       `${d.timeWaitReusable}`,
-      `${d.other}`,
-      perSecond(d.connectRatePerSecond),
+      // ≥: a lower bound (the range exhausted, or TIME_WAIT hidden by reuse or overflow).
+      `${d.connectRate.lowerBound ? '≥' : ''}${perSecond(d.connectRatePerSecond)}`,
       perSecond(d.maxSustainableConnectRate),
       d.secondsUntilNextRelease === null ? '-' : `${d.secondsUntilNextRelease.toFixed(1)} s`,
       ...(withLog ? [`${addressErrors}`, `${otherErrors}`] : []),
+      otherStates(d.states),
     ]);
   }
   const first = withNginx ? 3 : 2;
   return [
     `Destinations, least headroom first (${r.destinations.length} of ${r.destinationsTotal})`,
-    ...table(rows, new Set(Array.from({ length: 12 }, (_, i) => first + i))).map((line) => `  ${line}`),
+    ...table(rows, new Set(Array.from({ length: withLog ? 11 : 9 }, (_, i) => first + i))).map((line) => `  ${line}`),
+    ...(r.destinations.some((d) => d.connectRate.lowerBound) ? ['  ≥: a lower bound (see connectRate.why in --json): the true rate may be higher'] : []),
     '',
   ];
 }

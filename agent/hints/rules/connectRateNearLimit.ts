@@ -5,7 +5,7 @@
  */
 import { TIME_WAIT_SECONDS } from '../../core/tcp.js';
 import type { FindingRule } from '../rule.js';
-import { destinationName, MAX_LISTED, perSecond } from '../types.js';
+import { destinationName, MAX_LISTED, perSecond, rateText } from '../types.js';
 
 export const connectRateNearLimit: FindingRule = {
   id: 'connect_rate_near_limit',
@@ -24,13 +24,15 @@ export const connectRateNearLimit: FindingRule = {
           .slice(0, MAX_LISTED)
           .map(
             (d) =>
-              `${destinationName(d)}: ${perSecond(d.connectRatePerSecond)} connections/s, sustainable ${perSecond(d.maxSustainableConnectRate)}/s ` +
-              `(${d.capacity} ports ÷ ${d.timeWaitReuse ? `${settings.tcpTwReuseDelayMs / 1000} s reuse delay` : `${TIME_WAIT_SECONDS} s TIME_WAIT`})`,
+              `${destinationName(d)}: ${rateText(d.connectRate)} connections/s, sustainable ${perSecond(d.maxSustainableConnectRate)}/s ` +
+              `(${d.capacity} ports ÷ ${d.timeWaitReuse ? `${settings.tcpTwReuseDelayMs / 1000} s reuse delay` : `${TIME_WAIT_SECONDS} s TIME_WAIT`}); ` +
+              `measured from ${d.connectRate.why}`,
           ),
         why:
           'Each connection the client side closes leaves a TIME_WAIT socket holding its 4-tuple for 60 s, so one destination ' +
           'sustains at most usable ports ÷ 60 s new connections per second (÷ tcp_tw_reuse_delay when reuse applies). ' +
-          'The rate is measured from the ages of TIME_WAIT sockets.',
+          'The rate is measured from the ages of TIME_WAIT sockets (count ÷ the span they cover), or from Tcp ActiveOpens where ' +
+          'reuse or tcp_max_tw_buckets hides them; "at least" marks a lower bound.',
         fix: context.headroomFix(fast),
         effect: null,
         destinations: fast.map(destinationName),

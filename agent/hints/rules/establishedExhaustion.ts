@@ -1,37 +1,43 @@
 /**
  * established_exhaustion: a destination is short of ports because connections
- * are open at once, not because of TIME_WAIT. Each open connection holds its
- * 4-tuple while it lives (concurrency = request rate × response time), so
- * keepalive cannot help; more 4-tuple space or shorter responses can.
+ * to it are open at once (ESTABLISHED), not because of TIME_WAIT. Each open
+ * connection holds its 4-tuple while it lives (concurrency = request rate ×
+ * response time), so keepalive cannot help; more 4-tuple space or shorter
+ * responses can. Only ESTABLISHED sockets count here: the other states that hold
+ * ports have findings of their own (syn_sent_exhaustion, fin_wait1_exhaustion,
+ * fin_wait2_exhaustion, close_wait_exhaustion).
  */
-import type { DestinationContext } from '../context.js';
-import { worstSeverity } from '../context.js';
+import { heldGroups } from '../context.js';
+import { heldEvidence } from '../heldState.js';
 import { locationsOf, passContext, where } from '../nginxPool.js';
 import type { FindingRule } from '../rule.js';
-import { destinationName, type Finding } from '../types.js';
+import { destinationName, pct, type Finding, type Severity } from '../types.js';
 
 export const establishedExhaustion: FindingRule = {
   id: 'established_exhaustion',
-  evaluate({ nginx }) {
+  evaluate(context) {
+    const nginx = context.nginx;
     if (nginx === null) return [];
     const out: Finding[] = [];
-    const held: [string | null, DestinationContext[]][] = [...nginx.heldByGroup.entries(), ...(nginx.heldDirect.length > 0 ? [[null, nginx.heldDirect] as [null, DestinationContext[]]] : [])];
-    for (const [name, groupDestinations] of held) {
+    // Destinations nginx's config does not reach are left to the headroom findings, as before.
+    for (const { name, destinations: groupDestinations } of heldGroups(context, 'established').filter((g) => g.kind !== 'unmapped')) {
       const group = name === null ? undefined : nginx.config.upstreams.find((u) => u.name === name);
-      const worst = groupDestinations[0]!.destination;
+      const worstHeld = groupDestinations[0]!;
+      const worst = worstHeld.destination;
       const passes = name === null ? [] : locationsOf(nginx.config, name);
       const bind = passes.find((p) => p.bind !== null)?.bind ?? null;
       const split = bind?.startsWith('$') === true ? nginx.config.splitClients.find((s) => s.variable === bind.split(/\s/)[0]) : undefined;
       const sourceIps = split?.values.length ?? 1;
       const primaries = group?.servers.filter((s) => !s.backup && !s.down) ?? [];
+      const severity: Severity = groupDestinations.some((c) => c.severity === 'critical') ? 'critical' : groupDestinations.some((c) => c.severity === 'warning') ? 'warning' : 'info';
       out.push({
         id: 'established_exhaustion',
-        severity: worstSeverity(groupDestinations),
+        severity,
         summary:
-          `${name === null ? 'a proxied destination' : `upstream ${name}`} is short of ports because ${worst.established} connections are open at once, ` +
-          'not because of TIME_WAIT: keepalive will not fix it',
+          `${name === null ? 'a proxied destination' : `upstream ${name}`} is short of ports because ${worstHeld.holding.count} connections to ${worst.destination} are open at once ` +
+          `(ESTABLISHED, ${pct(worstHeld.holding.share)} of its used ports), not because of TIME_WAIT: keepalive will not fix it`,
         evidence: [
-          ...groupDestinations.slice(0, 5).map(({ destination: d }) => `${destinationName(d)}: ${d.established} established, ${d.other} in other states, ${d.timeWait} TIME_WAIT; ${d.headroom}/${d.capacity} ports free`),
+          ...heldEvidence(groupDestinations),
           ...(group !== undefined ? [`upstream ${group.name} at ${where(group.at)}: ${primaries.length} primary server(s)`] : []),
           bind === null ? 'no proxy_bind: one source IP' : `proxy_bind ${bind}${split !== undefined ? ` (split_clients over ${sourceIps} values)` : ''}`,
         ],

@@ -5,12 +5,15 @@
  * docs/hints.md (a test checks all four agree).
  */
 import type { FindingRule } from '../rule.js';
+import { closeWaitExhaustion } from './closeWaitExhaustion.js';
 import { conntrackNearFull } from './conntrackNearFull.js';
 import { connectRateNearLimit } from './connectRateNearLimit.js';
 import { establishedExhaustion } from './establishedExhaustion.js';
 import { exhaustionConfirmed } from './exhaustionConfirmed.js';
 import { exhaustionRecent } from './exhaustionRecent.js';
 import { fdLimit } from './fdLimit.js';
+import { finWait1Exhaustion } from './finWait1Exhaustion.js';
+import { finWait2Exhaustion } from './finWait2Exhaustion.js';
 import { headroomCritical } from './headroomCritical.js';
 import { headroomExhausted } from './headroomExhausted.js';
 import { headroomLow } from './headroomLow.js';
@@ -23,6 +26,7 @@ import { resolverFailures } from './resolverFailures.js';
 import { proxyBindUnavailable } from './proxyBindUnavailable.js';
 import { proxyPassNoPool } from './proxyPassNoPool.js';
 import { singleDestinationIp } from './singleDestinationIp.js';
+import { synSentExhaustion } from './synSentExhaustion.js';
 import { timestampsOff } from './timestampsOff.js';
 import { timeWaitDraining } from './timeWaitDraining.js';
 import { timeWaitOverflow } from './timeWaitOverflow.js';
@@ -50,7 +54,12 @@ export const RULES: readonly FindingRule[] = [
   timeWaitDraining,
   keepalivePoolChurn,
   proxyPassNoPool,
+  // What holds the ports besides TIME_WAIT: one rule per state (hints/heldState.ts).
   establishedExhaustion,
+  synSentExhaustion,
+  finWait1Exhaustion,
+  finWait2Exhaustion,
+  closeWaitExhaustion,
   singleDestinationIp,
   // From nginx's error log.
   exhaustionConfirmed,

@@ -6,7 +6,7 @@
 import { churnEvidence, connectRateOf, worstSeverity } from '../context.js';
 import { atLeast, KEEPALIVE_DEFAULTS_SINCE, keepaliveRequestsOf, passContext, where } from '../nginxPool.js';
 import type { FindingRule } from '../rule.js';
-import { destinationName, perSecond, type Finding } from '../types.js';
+import { aboutRate, destinationName, type Finding } from '../types.js';
 
 export const keepaliveNeedsHttp11: FindingRule = {
   id: 'keepalive_needs_http11',
@@ -38,7 +38,7 @@ export const keepaliveNeedsHttp11: FindingRule = {
           '',
           '# then: nginx -t && nginx -s reload',
         ].join('\n'),
-        effect: `New connections/s to the group fall from about ${perSecond(rate)} to about ${perSecond(rate / keepaliveRequestsOf(group, nginx.evidence.version).count)} once the pool is reused.`,
+        effect: `New connections/s to the group fall from ${aboutRate(rate)} to ${aboutRate({ ...rate, perSecond: rate.perSecond / keepaliveRequestsOf(group, nginx.evidence.version).count })} once the pool is reused.`,
         destinations: groupDestinations.map((c) => destinationName(c.destination)),
         upstreams: [name],
       });

@@ -9,7 +9,7 @@ import { TIME_WAIT_SECONDS } from '../../core/tcp.js';
 import { churnEvidence, connectRateOf, openConnectionsOf, worstSeverity, type GroupAssessment, type NginxRuleContext } from '../context.js';
 import { DEFAULT_KEEPALIVE_TIME_MS, keepaliveRequestsOf, niceCeil, serverLine, suggestedPool, upstreamBlock, where } from '../nginxPool.js';
 import type { FindingRule } from '../rule.js';
-import { destinationName, perSecond, type Finding } from '../types.js';
+import { aboutRate, destinationName, perSecond, rateText, type Finding } from '../types.js';
 
 interface ChurnCause {
   cause: string;
@@ -27,6 +27,7 @@ function churnCause(nginx: NginxRuleContext, assessed: GroupAssessment): ChurnCa
   const kept = poolSize * nginx.workers.count;
   const requests = keepaliveRequestsOf(group, nginx.evidence.version);
   const timeChurn = open / ((group.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS) / 1000);
+  const scaled = (f: number): string => aboutRate({ ...rate, perSecond: rate.perSecond * f });
   if (open > kept) {
     const next = suggestedPool(open, nginx.workers.count, poolSize);
     return {
@@ -35,7 +36,7 @@ function churnCause(nginx: NginxRuleContext, assessed: GroupAssessment): ChurnCa
       effect: `Idle connections kept: ${kept} → ${next * nginx.workers.count}, above the ${open} in use now; connections beyond the pool stop being closed after each response.`,
     };
   }
-  if (group.keepaliveTimeMs !== null && timeChurn >= 0.5 * rate) {
+  if (group.keepaliveTimeMs !== null && timeChurn >= 0.5 * rate.perSecond) {
     const next = Math.max(3600, Math.ceil((group.keepaliveTimeMs / 1000) * 10));
     return {
       cause: `keepalive_time ${group.keepaliveTimeMs / 1000} s retires about ${perSecond(timeChurn)} connections/s`,
@@ -43,16 +44,20 @@ function churnCause(nginx: NginxRuleContext, assessed: GroupAssessment): ChurnCa
       effect: `Connections retired by age: about ${perSecond(timeChurn)}/s → ${perSecond(open / next)}/s.`,
     };
   }
-  // Enough requests per connection that the churn left is a tenth of what the range sustains.
+  // Enough requests per connection that the churn left is a tenth of what the range sustains. With a
+  // rate that is only a lower bound (an exhausted range, reuse hiding TIME_WAIT) this is the least that does.
   const sustainableRate = Math.min(...groupDestinations.map((c) => c.destination.maxSustainableConnectRate));
-  const next = Math.min(10_000_000, niceCeil(Math.max(10_000, requests.count * 10, (rate * requests.count) / (0.1 * sustainableRate))));
+  const next = Math.min(10_000_000, niceCeil(Math.max(10_000, requests.count * 10, (rate.perSecond * requests.count) / (0.1 * sustainableRate))));
   const worst = groupDestinations[0]!.destination;
   return {
-    cause: `at about ${perSecond(rate * requests.count)} requests/s, ${requests.count} requests per connection still retires ${perSecond(rate)} connections/s`,
-    fixLines: upstreamBlock(name, servers, [`keepalive ${poolSize};`, `keepalive_requests ${next};   # was ${requests.count}`]),
+    cause:
+      `at ${rate.lowerBound ? `${perSecond(rate.perSecond * requests.count)} requests/s or more` : `about ${perSecond(rate.perSecond * requests.count)} requests/s`}, ` +
+      `${requests.count} requests per connection still retires ${rateText(rate)} connections/s`,
+    fixLines: upstreamBlock(name, servers, [`keepalive ${poolSize};`, `keepalive_requests ${next};   # was ${requests.count}${rate.lowerBound ? ' (at least this: the connect rate is a lower bound)' : ''}`]),
     effect:
-      `New connections/s fall from about ${perSecond(rate)} to about ${perSecond((rate * requests.count) / next)}; ` +
-      `TIME_WAIT towards ${worst.destination} from about ${Math.round(rate * TIME_WAIT_SECONDS)} to about ${Math.ceil(((rate * requests.count) / next) * TIME_WAIT_SECONDS)}.`,
+      `New connections/s fall from ${aboutRate(rate)} to ${scaled(requests.count / next)}; ` +
+      `the TIME_WAIT they need towards ${worst.destination} from ${rate.lowerBound ? 'at least' : 'about'} ${Math.round(rate.perSecond * TIME_WAIT_SECONDS)} ` +
+      `(the range has ${worst.capacity} ports) to about ${Math.ceil(((rate.perSecond * requests.count) / next) * TIME_WAIT_SECONDS)}.`,
   };
 }
 
@@ -68,7 +73,7 @@ export const keepalivePoolChurn: FindingRule = {
       out.push({
         id: 'keepalive_pool_churn',
         severity: worstSeverity(groupDestinations),
-        summary: `upstream ${name} has a keepalive pool but still opens ${perSecond(connectRateOf(groupDestinations))} connections/s: ${cause}`,
+        summary: `upstream ${name} has a keepalive pool but still opens ${rateText(connectRateOf(groupDestinations))} connections/s: ${cause}`,
         evidence: [
           `upstream ${name} at ${where(group.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''} per worker × ${nginx.workers.text} = ${(pool.size ?? 0) * nginx.workers.count} idle connections kept`,
           `${keepaliveRequestsOf(group, nginx.evidence.version).text}; keepalive_time ${group.keepaliveTimeMs === null ? '1h (default)' : `${group.keepaliveTimeMs / 1000} s`}`,

@@ -7,7 +7,7 @@ import { churnEvidence, connectRateOf, openConnectionsOf, worstSeverity } from '
 import { atLeast, KEEPALIVE_DEFAULTS_SINCE, suggestedPool, sustainable, upstreamBlock, where } from '../nginxPool.js';
 import { TIME_WAIT_SECONDS } from '../../core/tcp.js';
 import type { FindingRule } from '../rule.js';
-import { destinationName, perSecond, type Finding } from '../types.js';
+import { aboutRate, destinationName, perSecond, rateText, type Finding } from '../types.js';
 
 export const proxyPassNoPool: FindingRule = {
   id: 'proxy_pass_no_pool',
@@ -25,7 +25,7 @@ export const proxyPassNoPool: FindingRule = {
       out.push({
         id: 'proxy_pass_no_pool',
         severity: worstSeverity(groupDestinations),
-        summary: `proxy_pass ${pass.target} at ${where(pass.at)} names the server directly, so no keepalive pool is possible: ${perSecond(rate)} connections/s`,
+        summary: `proxy_pass ${pass.target} at ${where(pass.at)} names the server directly, so no keepalive pool is possible: ${rateText(rate)} connections/s`,
         evidence: [`${where(pass.at)} ${pass.context}: proxy_pass ${pass.target} (no upstream block)`, ...churnEvidence(groupDestinations), nginx.versionText],
         why:
           'keepalive is a directive of an upstream {} block; a proxy_pass to a literal address or host name gets an implicit ' +
@@ -41,7 +41,7 @@ export const proxyPassNoPool: FindingRule = {
           '# then: nginx -t && nginx -s reload',
         ].join('\n'),
         effect:
-          `New connections/s fall from about ${perSecond(rate)} to about ${perSecond(rate / 1000)} (keepalive_requests 1000); ` +
+          `New connections/s fall from ${aboutRate(rate)} to ${aboutRate({ ...rate, perSecond: rate.perSecond / 1000 })} (keepalive_requests 1000); ` +
           `the request rate ${worst.destination} sustains rises from ${sustainable(worst.capacity)} to about ${perSecond((worst.capacity / TIME_WAIT_SECONDS) * 1000)}/s.`,
         destinations: groupDestinations.map((c) => destinationName(c.destination)),
         upstreams: [],

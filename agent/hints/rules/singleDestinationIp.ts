@@ -12,12 +12,19 @@ export const singleDestinationIp: FindingRule = {
   evaluate({ nginx }) {
     if (nginx === null) return [];
     const single = new Map<string, DestinationContext[]>();
-    const troubledGroups: [string, DestinationContext[]][] = [...nginx.churningGroups.map((g): [string, DestinationContext[]] => [g.name, g.destinations]), ...nginx.heldByGroup];
+    const troubledGroups: [string, DestinationContext[]][] = [
+      ...nginx.churningGroups.map((g): [string, DestinationContext[]] => [g.name, g.destinations]),
+      ...[...nginx.heldByGroup.values()].flatMap((byGroup) => [...byGroup]),
+    ];
     for (const [name, groupDestinations] of troubledGroups) {
       const group = nginx.config.upstreams.find((u) => u.name === name);
       if (group === undefined) continue;
       const primaries = group.servers.filter((s) => !s.backup && !s.down);
-      if (primaries.length === 1 && groupDestinations.some((c) => c.level !== 'ok')) single.set(name, groupDestinations.filter((c) => c.level !== 'ok'));
+      if (primaries.length !== 1) continue;
+      // A group can be here more than once (TIME_WAIT-bound, and held by a state): each destination once.
+      const known = single.get(name) ?? [];
+      const fresh = groupDestinations.filter((c) => c.level !== 'ok' && !known.some((k) => k.destination === c.destination));
+      if (known.length + fresh.length > 0) single.set(name, [...known, ...fresh]);
     }
     const out: Finding[] = [];
     for (const [name, groupDestinations] of single) {

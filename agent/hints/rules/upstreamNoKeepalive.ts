@@ -17,7 +17,7 @@ import {
   where,
 } from '../nginxPool.js';
 import type { FindingRule } from '../rule.js';
-import { destinationName, perSecond, type Finding } from '../types.js';
+import { aboutRate, destinationName, perSecond, rateText, type Finding } from '../types.js';
 
 export const upstreamNoKeepalive: FindingRule = {
   id: 'upstream_no_keepalive',
@@ -37,7 +37,7 @@ export const upstreamNoKeepalive: FindingRule = {
         severity: worstSeverity(groupDestinations),
         summary:
           `upstream ${name} (${groupDestinations.map((c) => c.destination.destination).join(', ')}) opens a new connection per request: ` +
-          `${perSecond(rate)} connections/s and no keepalive pool`,
+          `${rateText(rate)} connections/s and no keepalive pool`,
         evidence: [
           `upstream ${name} at ${where(group.at)} has no keepalive directive` +
             (pool.source === 'unknown'
@@ -58,9 +58,10 @@ export const upstreamNoKeepalive: FindingRule = {
           '# then: nginx -t && nginx -s reload',
         ].join('\n'),
         effect:
-          `New connections/s to the group fall from about ${perSecond(rate)} to about ${perSecond(rate / requestsPerConnection)} ` +
-          `(one per ${requestsPerConnection} requests, keepalive_requests); TIME_WAIT towards ${worst.destination} from about ${Math.round(rate * TIME_WAIT_SECONDS)} to about ` +
-          `${Math.ceil((rate / requestsPerConnection) * TIME_WAIT_SECONDS)}. The request rate one destination sustains rises from ${sustainable(worst.capacity)} ` +
+          `New connections/s to the group fall from ${aboutRate(rate)} to ${aboutRate({ ...rate, perSecond: rate.perSecond / requestsPerConnection })} ` +
+          `(one per ${requestsPerConnection} requests, keepalive_requests); the TIME_WAIT they need towards ${worst.destination} from ` +
+          `${rate.lowerBound ? 'at least' : 'about'} ${Math.round(rate.perSecond * TIME_WAIT_SECONDS)} (the range has ${worst.capacity} ports) to about ` +
+          `${Math.ceil((rate.perSecond / requestsPerConnection) * TIME_WAIT_SECONDS)}. The request rate one destination sustains rises from ${sustainable(worst.capacity)} ` +
           `to about ${perSecond((worst.capacity / TIME_WAIT_SECONDS) * requestsPerConnection)}/s.`,
         destinations: groupDestinations.map((c) => destinationName(c.destination)),
         upstreams: [name],

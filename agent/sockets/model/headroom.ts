@@ -22,9 +22,10 @@
  * - An orphaned FIN_WAIT2 kept as a timewait socket is never reused (its state
  *   column reads 05, not 06) and counts as used like any other state.
  */
-import { STATE_ESTABLISHED, STATE_TIME_WAIT, TCP_STATES, type TcpStateName } from '../parse/procNetTcp.js';
+import { STATE_ESTABLISHED, STATE_TIME_WAIT, TCP_STATES, tcpStateName, type TcpStateName } from '../parse/procNetTcp.js';
 import type { PortRange, PortSpan } from '../parse/sysctl.js';
 import { TIME_WAIT_LEN_MS } from '../../core/tcp.js';
+import { timeWaitConnectRate, timeWaitRate, type ConnectRate, type LowerBoundReason } from './rates.js';
 import type { SocketTable } from './socketTable.js';
 
 /** /proc/net/tcp prints timers in USER_HZ ticks (jiffies_delta_to_clock_t): 100 per second. */
@@ -33,6 +34,14 @@ export const MS_PER_TIMER_TICK = 10;
 export const RECENT_RATE_WINDOW_MS = 10_000;
 /** tcp_tw_reuse_delay default (ip-sysctl.rst); kernels without the sysctl use 1 s. */
 export const DEFAULT_TW_REUSE_DELAY_MS = 1000;
+/**
+ * Below this share of free ports (and at 0) the range counts as exhausted for the
+ * connect rate: attempts beyond it fail and leave no socket, so the rate read
+ * from the sockets is a lower bound.
+ */
+export const EXHAUSTED_RATIO = 0.01;
+/** Per-destination state counters: one slot per state number 0–15 (0 collects unknown numbers, as SocketTable.stateCounts). */
+const STATE_SLOTS = 16;
 
 export interface KernelSettings {
   portRange: PortRange;
@@ -76,13 +85,21 @@ export interface DestinationHeadroom {
   established: number;
   timeWait: number;
   timeWaitReusable: number;
-  /** Sockets in states other than ESTABLISHED and TIME_WAIT (SYN_SENT, FIN_WAIT*, CLOSE_WAIT…). */
+  /** Sockets in states other than ESTABLISHED and TIME_WAIT (SYN_SENT, FIN_WAIT*, CLOSE_WAIT…): the sum of those in `states`. */
   other: number;
-  /** Connections to this destination that our side opened and closed per second, from TIME_WAIT ages. */
+  /**
+   * Sockets of this destination by kernel state (include/net/tcp_states.h), states
+   * with none left out. An orphaned FIN_WAIT2 the kernel keeps as a timewait socket
+   * reads fin_wait2, as in `ss`.
+   */
+  states: StateCounts;
+  /** New connections per second towards this destination, how it was measured, and whether it is only a lower bound. */
+  connectRate: ConnectRate;
+  /** connectRate.perSecond (kept for the report's consumers). */
   connectRatePerSecond: number;
   /**
-   * The same over the last RECENT_RATE_WINDOW_MS only (or rateWindowSeconds when shorter):
-   * what churn goes on now, as opposed to TIME_WAIT sockets left over from earlier.
+   * The TIME_WAIT estimate over the last RECENT_RATE_WINDOW_MS only (or rateWindowSeconds
+   * when shorter): what churn goes on now, as opposed to TIME_WAIT sockets left over from earlier.
    */
   recentConnectRatePerSecond: number;
   /** capacity ÷ 60 s, or ÷ the reuse delay when TIME_WAIT reuse applies to this destination. */
@@ -92,6 +109,9 @@ export interface DestinationHeadroom {
   /** When the next blocking TIME_WAIT socket frees its port, or null if none blocks. */
   secondsUntilNextRelease: number | null;
 }
+
+/** Socket counts by state name; states with no socket are absent. */
+export type StateCounts = Partial<Record<TcpStateName, number>>;
 
 export interface HeadroomModel {
   portRange: PortRangeSummary;
@@ -157,16 +177,30 @@ function emptyStateCounts(): Record<TcpStateName, number> {
   return out;
 }
 
+/** The non-zero state counters of destination `k`, by name. */
+function statesOf(byState: Float64Array, k: number): StateCounts {
+  const out: StateCounts = {};
+  for (let s = 0; s < STATE_SLOTS; s++) {
+    const n = byState[k * STATE_SLOTS + s]!;
+    if (n === 0) continue;
+    const name = tcpStateName(s);
+    out[name] = (out[name] ?? 0) + n;
+  }
+  return out;
+}
+
 export function computeHeadroom(table: SocketTable, settings: KernelSettings, options: HeadroomOptions): HeadroomModel {
   const { summary, blocked } = summarisePortRange(settings.portRange, settings.reservedPorts, table.listenerPorts);
   const capacity = summary.usable;
   const n = table.keys.length;
-  const established = new Float64Array(n);
-  const timeWait = new Float64Array(n);
+  // One counter per (destination, state): the loop below runs once per socket, so it only indexes typed arrays.
+  const byState = new Float64Array(n * STATE_SLOTS);
   const reusable = new Float64Array(n);
-  const other = new Float64Array(n);
   const recent = new Float64Array(n);
   const recentShort = new Float64Array(n);
+  /** Age of the oldest TIME_WAIT socket inside each window, ms (0 when none). */
+  const oldest = new Float64Array(n);
+  const oldestShort = new Float64Array(n);
   const nextRelease = new Float64Array(n).fill(Infinity);
   const reuse = table.keys.map((k) => timeWaitReuseApplies(settings, k.loopback));
   const delayMs = settings.tcpTwReuseDelayMs;
@@ -179,35 +213,43 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
     if (blocked[table.recordPort[i]!] !== 0) continue;
     const key = table.recordKey[i]!;
     const state = table.recordState[i]!;
-    if (state === STATE_ESTABLISHED) {
-      established[key]!++;
-    } else if (state === STATE_TIME_WAIT) {
-      timeWait[key]!++;
-      const leftMs = Math.min(table.recordTimer[i]! * MS_PER_TIMER_TICK, TIME_WAIT_LEN_MS);
-      const ageMs = TIME_WAIT_LEN_MS - leftMs;
-      if (ageMs <= windowMs) recent[key]!++;
-      if (ageMs <= shortWindowMs) recentShort[key]!++;
-      // tcp_twsk_unique(): reusable once time_after32(now, entry + delay), i.e. strictly older.
-      if (reuse[key] && ageMs > delayMs) {
-        reusable[key]!++;
-      } else {
-        const releaseMs = reuse[key] ? delayMs - ageMs : leftMs;
-        if (releaseMs < nextRelease[key]!) nextRelease[key] = releaseMs;
-      }
+    byState[key * STATE_SLOTS + (state < STATE_SLOTS ? state : 0)]!++;
+    if (state !== STATE_TIME_WAIT) continue;
+    const leftMs = Math.min(table.recordTimer[i]! * MS_PER_TIMER_TICK, TIME_WAIT_LEN_MS);
+    const ageMs = TIME_WAIT_LEN_MS - leftMs;
+    if (ageMs <= windowMs) {
+      recent[key]!++;
+      if (ageMs > oldest[key]!) oldest[key] = ageMs;
+    }
+    if (ageMs <= shortWindowMs) {
+      recentShort[key]!++;
+      if (ageMs > oldestShort[key]!) oldestShort[key] = ageMs;
+    }
+    // tcp_twsk_unique(): reusable once time_after32(now, entry + delay), i.e. strictly older.
+    if (reuse[key] && ageMs > delayMs) {
+      reusable[key]!++;
     } else {
-      other[key]!++;
+      const releaseMs = reuse[key] ? delayMs - ageMs : leftMs;
+      if (releaseMs < nextRelease[key]!) nextRelease[key] = releaseMs;
     }
   }
 
   const destinations: DestinationHeadroom[] = [];
   for (let k = 0; k < n; k++) {
     const key = table.keys[k]!;
-    const used = established[k]! + other[k]! + timeWait[k]! - reusable[k]!;
-    const total = established[k]! + other[k]! + timeWait[k]!;
+    let total = 0;
+    for (let s = 0; s < STATE_SLOTS; s++) total += byState[k * STATE_SLOTS + s]!;
     if (total === 0) continue; // every socket of this key sat on a blocked port
+    const established = byState[k * STATE_SLOTS + STATE_ESTABLISHED]!;
+    const timeWait = byState[k * STATE_SLOTS + STATE_TIME_WAIT]!;
+    const used = total - reusable[k]!;
     const headroom = Math.max(0, capacity - used);
     const reuseHere = reuse[k]!;
     const lifetimeS = reuseHere ? delayMs / 1000 : TIME_WAIT_LEN_MS / 1000;
+    const because: LowerBoundReason[] = [];
+    if (headroom === 0 || headroom < EXHAUSTED_RATIO * capacity) because.push('exhausted');
+    if (reuseHere && timeWait > 0) because.push('time_wait_reuse');
+    const connectRate = timeWaitConnectRate(recent[k]!, oldest[k]!, windowMs, because);
     destinations.push({
       sourceIp: key.sourceIp,
       destination: key.destination,
@@ -218,12 +260,14 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
       used,
       headroom,
       headroomRatio: capacity > 0 ? headroom / capacity : 0,
-      established: established[k]!,
-      timeWait: timeWait[k]!,
+      established,
+      timeWait,
       timeWaitReusable: reusable[k]!,
-      other: other[k]!,
-      connectRatePerSecond: recent[k]! / options.rateWindowSeconds,
-      recentConnectRatePerSecond: recentShort[k]! / (shortWindowMs / 1000),
+      other: total - established - timeWait,
+      states: statesOf(byState, k),
+      connectRate,
+      connectRatePerSecond: connectRate.perSecond,
+      recentConnectRatePerSecond: timeWaitRate(recentShort[k]!, oldestShort[k]!, shortWindowMs),
       maxSustainableConnectRate: lifetimeS > 0 ? capacity / lifetimeS : Infinity,
       timeWaitReuse: reuseHere,
       secondsUntilNextRelease: Number.isFinite(nextRelease[k]!) ? Math.max(0, nextRelease[k]!) / 1000 : null,

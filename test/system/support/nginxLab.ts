@@ -274,11 +274,13 @@ http {
   /**
    * Starts wrk in the client namespace against nginx; it runs until stop() or
    * `maxSeconds`. `backoff`: pause after an error answer (helpers/backoff.lua)
-   * instead of retrying at once.
+   * instead of retrying at once; `script`: another wrk script of helpers/ instead
+   * (paced.lua, post-backoff.lua).
    */
-  wrk(opts: { connections: number; threads?: number; maxSeconds: number; timeoutSeconds?: number; backoff?: boolean }): Wrk {
+  wrk(opts: { connections: number; threads?: number; maxSeconds: number; timeoutSeconds?: number; backoff?: boolean; script?: string }): Wrk {
+    const script = opts.script ?? (opts.backoff === true ? 'backoff.lua' : undefined);
     const child = this.spawnIn(this.clientNs, 'wrk', [
-      ...(opts.backoff === true ? ['-s', `${HELPERS_DIR}backoff.lua`] : []),
+      ...(script !== undefined ? ['-s', `${HELPERS_DIR}${script}`] : []),
       `-t${opts.threads ?? 1}`,
       `-c${opts.connections}`,
       `-d${opts.maxSeconds}s`,

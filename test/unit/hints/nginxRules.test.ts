@@ -203,6 +203,32 @@ describe('config-aware findings', () => {
     expect(f.fix).toContain('keepalive_requests 10000;   # was 1000');
   });
 
+  it('a 4 s burst is read at its own rate, not averaged over the minute', () => {
+    // 960 TIME_WAIT closed over the last 4 s: 240/s, where count ÷ 60 s read 16/s.
+    const burst = timeWaits(960, '10.0.0.1', 40000, '10.0.0.5', 8080, 0).map((r, i) => ({ ...r, when: 6000 - Math.round(((i + 1) * 400) / 960) }));
+    const f = computeFindings(input(burst, nginx(model([group({ keepalive: 64 })], [pass({ httpVersion: '1.1', connectionHeader: '' })]), '1.22.1')))[0]!;
+    expect(f.id).toBe('keepalive_pool_churn');
+    expect(f.summary).toMatch(/still opens 240 connections\/s: at about 239\d{3} requests\/s, 1000 requests per connection still retires 240 connections\/s/);
+  });
+
+  it('at 0 free ports the rate is only a lower bound, and the churn finding says "at least"', () => {
+    const exhausted = timeWaits(1000, '10.0.0.1', 40000, '10.0.0.5', 8080, 0).map((r, i) => ({ ...r, when: 6000 - Math.round(((i + 1) * 400) / 1000) }));
+    const f = computeFindings(input(exhausted, nginx(model([group({ keepalive: 64 })], [pass({ httpVersion: '1.1', connectionHeader: '' })]), '1.22.1')))[0]!;
+    expect(f.id).toBe('keepalive_pool_churn');
+    expect(f.summary).toMatch(/still opens at least 250 connections\/s: at 249\d{3} requests\/s or more, 1000 requests per connection still retires at least 250 connections\/s/);
+    expect(f.fix).toMatch(/keepalive_requests \d+; {3}# was 1000 \(at least this: the connect rate is a lower bound\)/);
+    expect(f.effect).toMatch(/^New connections\/s fall from at least 250 to at least/);
+    expect(f.evidence.join('\n')).toContain('a lower bound: no port is free');
+  });
+
+  it('without a pool at 0 free ports the effect says what the load needs, not what TIME_WAIT holds', () => {
+    const exhausted = timeWaits(1000, '10.0.0.1', 40000, '10.0.0.5', 8080, 0).map((r, i) => ({ ...r, when: 6000 - Math.round(((i + 1) * 400) / 1000) }));
+    const f = computeFindings(input(exhausted, nginx(model([group()], [pass()]), '1.22.1')))[0]!;
+    expect(f.id).toBe('upstream_no_keepalive');
+    expect(f.summary).toMatch(/at least 250 connections\/s and no keepalive pool$/);
+    expect(f.effect).toMatch(/the TIME_WAIT they need towards 10\.0\.0\.5:8080 from at least 149\d\d \(the range has 1000 ports\) to about 15\./);
+  });
+
   it('churn from a short keepalive_time raises it', () => {
     // 600 open connections retired every 60 s = 10/s, which explains the ~10/s churn.
     const rows = [...churn(600), ...open(300, 40600)];
