@@ -7,6 +7,7 @@
  * once, each naming where it came from.
  */
 import { z } from 'zod';
+import { parseInstant, parseTimeZone, type TimeZone } from './core/timeZone.js';
 
 export const DEFAULT_ERROR_LOG = '/var/log/nginx/error.log';
 export const DEFAULT_NGINX_CONF = '/etc/nginx/nginx.conf';
@@ -29,6 +30,12 @@ export const DEFAULTS = Object.freeze({
   maxLineBytes: 64 * 1024,
   /** `agent diagnose`: how far back to read the error logs (e.g. 15m, 2h, 900s). */
   since: '15m',
+  /** `agent diagnose`: read the error logs from this time instead (ISO 8601; without an offset, in errorLogTimezone); '' means --since. */
+  from: '',
+  /** `agent diagnose`: and up to this time ('' means up to now). */
+  until: '',
+  /** The time zone nginx stamps its error log in: an IANA name, a fixed offset (+02:00), UTC, or '' for the agent's own. */
+  errorLogTimezone: '',
   /** nginx's main config file, or a saved `nginx -T` output. The default is used only if it exists; '' disables. */
   nginxConf: DEFAULT_NGINX_CONF,
   /** nginx's version (e.g. 1.22.1) when it cannot be read from a binary; '' means unknown. */
@@ -95,10 +102,19 @@ export const configShape = {
   errorLogs: list(z.string().min(1, 'must not be empty')),
   errorLogBackfill: bool,
   maxLineBytes: num(z.number().int().min(2048).max(64 * 1024 * 1024)),
+  // No upper bound: a log is bounded by its size (diagnose scans at most 512 MiB per file), not by a rule.
   since: z
     .string()
     .regex(DURATION_RE, 'must be a duration such as 900s, 15m, 2h or 1d')
-    .refine((v) => !DURATION_RE.test(v) || (durationMs(v) > 0 && durationMs(v) <= 7 * 86_400_000), 'must be between 1s and 7d'),
+    .refine((v) => !DURATION_RE.test(v) || durationMs(v) > 0, 'must be at least 1s'),
+  from: z.string(),
+  until: z.string(),
+  errorLogTimezone: z.string().refine((v) => !('error' in parseTimeZone(v)), {
+    error: (issue) => {
+      const r = parseTimeZone(String(issue.input));
+      return 'error' in r ? r.error : 'invalid time zone';
+    },
+  }),
   nginxConf: z.string(),
   nginxVersion: z.string().regex(/^(\d+\.\d+\.\d+)?$/, 'must be a version such as 1.22.1'),
   nginxBin: z.string(),
@@ -108,10 +124,46 @@ export const configShape = {
 };
 
 const layerSchema = z.object(configShape).partial().strict();
+
+/** The error log's time zone of a config the schema accepted. */
+export function errorLogZone(config: Pick<Config, 'errorLogTimezone'>): TimeZone {
+  const zone = parseTimeZone(config.errorLogTimezone);
+  return 'error' in zone ? { kind: 'local' } : zone;
+}
+
+/** diagnose's window: --from/--until when given, else the last --since before nowMs. */
+export function errorLogWindow(config: Pick<Config, 'since' | 'from' | 'until' | 'errorLogTimezone'>, nowMs: number): { sinceMs: number; untilMs: number } {
+  const zone = errorLogZone(config);
+  const at = (text: string): number => {
+    const t = parseInstant(text, zone);
+    if (typeof t !== 'number') throw new Error(t.error);
+    return t;
+  };
+  if (config.from === '') return { sinceMs: nowMs - durationMs(config.since), untilMs: nowMs };
+  return { sinceMs: at(config.from), untilMs: config.until === '' ? nowMs : at(config.until) };
+}
+
+/** Problems with --from and --until (each a sentence), given the zone bare times are read in. */
+function windowProblems(c: { from: string; until: string; errorLogTimezone: string }): { path: string; message: string }[] {
+  const zone = parseTimeZone(c.errorLogTimezone);
+  if ('error' in zone) return [];
+  const out: { path: string; message: string }[] = [];
+  const times: Partial<Record<'from' | 'until', number>> = {};
+  for (const key of ['from', 'until'] as const) {
+    if (c[key] === '') continue;
+    const t = parseInstant(c[key], zone);
+    if (typeof t === 'number') times[key] = t;
+    else out.push({ path: key, message: t.error });
+  }
+  if (c.until !== '' && c.from === '') out.push({ path: 'until', message: 'needs --from (the start of the window)' });
+  if (times.from !== undefined && times.until !== undefined && times.until <= times.from) out.push({ path: 'until', message: 'must be after --from' });
+  return out;
+}
 const fullSchema = z
   .object(configShape)
   .strict()
   .superRefine((c, ctx) => {
+    for (const p of windowProblems(c)) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
     if (c.criticalHeadroomRatio > c.warningHeadroomRatio) {
       ctx.addIssue({
         code: 'custom',
@@ -195,6 +247,12 @@ export function resolveConfig(sources: ConfigSources): ConfigResult {
   else problems.push(...describeIssues(flagResult.error.issues, (k) => flagName(k as ConfigKey)));
 
   if (problems.length > 0) return { ok: false, problems };
+
+  // --since and --from/--until are two ways to give the window: one or the other.
+  const given = (key: ConfigKey): boolean => layers.some((l) => l[key] !== undefined && l[key] !== '');
+  if (given('since') && (given('from') || given('until'))) {
+    return { ok: false, problems: [`${flagName('since')}: cannot be combined with ${flagName('from')}/${flagName('until')}; give one window`] };
+  }
 
   const merged = Object.assign({}, DEFAULTS, ...layers) as Record<string, unknown>;
   const full = fullSchema.safeParse(merged);

@@ -63,8 +63,11 @@ export class DaemonStatus {
   onSample(sample: SocketSample, connectAttemptsPerSecond: number | null): Report | null {
     if (sample.headroom === null || sample.settings === null) return null; // source_up says why
     const { config, errorLogs, clock } = this.deps;
-    // Only the destinations a rule may look at need mapping to upstream groups: the worst ones come first.
-    const nginxInput = this.nginxReport(sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination), sample.takenAtMs);
+    const errorLog = errorLogs.enabled ? errorLogs.summary(clock.now()) : undefined;
+    // Only the destinations a rule may look at need mapping to upstream groups: the worst ones come first, then
+    // those only the error log names (exhaustion that has passed still belongs to its group).
+    const mapped = sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination);
+    const nginxInput = this.nginxReport([...new Set([...mapped, ...Object.keys(errorLog?.byDestination ?? {})])], sample.takenAtMs);
     const report = diagnoseSample({
       sample,
       thresholds: this.deps.thresholds,
@@ -73,7 +76,7 @@ export class DaemonStatus {
       connectAttemptsPerSecond,
       generatedAtMs: sample.takenAtMs,
       context: hostContext(sample.takenAtMs),
-      ...(errorLogs.enabled ? { errorLog: { summary: errorLogs.summary(clock.now()), problems: [], window: DAEMON_ERROR_LOG_WINDOW } } : {}),
+      ...(errorLog !== undefined ? { errorLog: { summary: errorLog, problems: [], window: DAEMON_ERROR_LOG_WINDOW } } : {}),
       ...(nginxInput !== undefined ? { nginx: nginxInput } : {}),
     });
     this.report = report;

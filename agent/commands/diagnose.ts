@@ -5,7 +5,8 @@
  */
 import { endianness } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { durationMs, type Config } from '../config.js';
+import { errorLogWindow, errorLogZone, type Config } from '../config.js';
+import { describeTimeZone } from '../core/timeZone.js';
 import { diagnoseSample } from '../diagnosis/diagnosis.js';
 import type { HostFacts, Report } from '../diagnosis/report.js';
 import { mergeRecent, type RecentSummary } from '../errorlog/model/recent.js';
@@ -39,18 +40,24 @@ export interface DiagnoseOptions {
 /** Upper bound on bytes scanned backwards per file, so a huge window cannot read a huge file whole. */
 const MAX_SCAN_BYTES = 512 * 1024 * 1024;
 
-/** The --since window of every configured error log; null when none is configured or present. */
-async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: RecentSummary; problems: string[] } | null> {
+/**
+ * The window (--since, or --from/--until) of every configured error log; null
+ * when none is configured or present. A window that ended before `nowMs` (the
+ * socket sample's time) is marked past.
+ */
+async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: RecentSummary; problems: string[]; timeZone: string } | null> {
   const files = expandErrorLogPatterns(config.errorLogs);
   if (files.length === 0) return null;
-  const sinceMs = nowMs - durationMs(config.since);
+  const window = errorLogWindow(config, nowMs);
+  const zone = errorLogZone(config);
   // Events by kind over the window, for the HTML report's chart: about 60 round buckets.
-  const timeline = { bucketMs: timelineBucketMs(nowMs - sinceMs), untilMs: nowMs };
+  const untilMs = Math.min(window.untilMs, nowMs);
+  const timeline = { bucketMs: timelineBucketMs(Math.max(1, untilMs - window.sinceMs)), untilMs };
   const parts: RecentSummary[] = [];
   const problems: string[] = [];
   for (const file of files) {
     try {
-      parts.push(await readRecent(file, sinceMs, { maxScanBytes: MAX_SCAN_BYTES, timeline }));
+      parts.push(await readRecent(file, window, { maxScanBytes: MAX_SCAN_BYTES, zone, timeline }));
     } catch (err) {
       problems.push(
         (err as NodeJS.ErrnoException).code === 'ENOTREG'
@@ -59,7 +66,7 @@ async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: 
       );
     }
   }
-  return { summary: mergeRecent(sinceMs, parts), problems };
+  return { summary: mergeRecent({ ...window, past: window.untilMs < nowMs }, parts), problems, timeZone: describeTimeZone(zone) };
 }
 
 /** Connect attempts per second over rateIntervalMs from two Tcp ActiveOpens readings, or null. */
@@ -69,6 +76,11 @@ async function measureConnectRate(procRoot: string, first: number | null, starte
   if (wait > 0) await sleep(wait);
   const again = readActiveOpens(procRoot);
   return counterRate({ value: first, atMs: startedMs }, again === null ? null : { value: again, atMs: clock.now() });
+}
+
+/** The sample's destinations, then those only the error log names. */
+function destinationsToMap(fromSockets: readonly string[], log: RecentSummary | undefined): string[] {
+  return [...new Set([...fromSockets, ...Object.keys(log?.byDestination ?? {})])];
 }
 
 export interface DiagnoseResult {
@@ -102,7 +114,8 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
     context: hostContext(started),
     ...(errorLog !== null ? { errorLog } : {}),
     nginx: {
-      evidence: nginxEvidence(nginx, sample.headroom?.destinations.map((d) => d.destination) ?? [], started),
+      // The error log's destinations too: one with no socket now (exhaustion that has passed) still belongs to its upstream group.
+      evidence: nginxEvidence(nginx, destinationsToMap(sample.headroom?.destinations.map((d) => d.destination) ?? [], errorLog?.summary), started),
       configPath: nginx.configPath,
       files: nginx.read?.model.files ?? [],
       problems: nginxProblems(nginx),

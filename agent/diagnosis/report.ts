@@ -10,6 +10,7 @@ import type { SocketSample, SourceStatus } from '../sockets/model/types.js';
 import type { RecentSummary } from '../errorlog/model/recent.js';
 import type { ErrorKind } from '../errorlog/parse/classify.js';
 import type { HostFacts } from '../host/model/types.js';
+import { describeTimeZone, LOCAL_ZONE } from '../core/timeZone.js';
 
 export type { HostFacts } from '../host/model/types.js';
 
@@ -64,13 +65,26 @@ export interface ReportNginx {
 }
 
 export interface ReportErrorLog {
+  /** The window read: lines stamped from `since` up to `until` (ISO 8601, UTC). */
   since: string;
+  until: string;
+  /**
+   * The window ended before the sockets were sampled (--until): the error-log
+   * findings are about the window, the socket findings about `generatedAt`.
+   */
+  past: boolean;
+  /** The zone nginx's timestamps were read in (--error-log-timezone). */
+  timeZone: string;
   files: string[];
   lines: number;
   unparsed: number;
   truncated: boolean;
   byKind: { kind: ErrorKind; count: number; first: string; last: string; sample: string }[];
   byDestination: Record<string, Partial<Record<ErrorKind, number>>>;
+  /** "no live upstreams" per upstream group. */
+  byUpstreamGroup: Record<string, number>;
+  /** bind() failures per proxy_bind address, by kind. */
+  byBindAddress: Record<string, Partial<Record<ErrorKind, number>>>;
   /** Error logs that could not be read, with why. */
   problems: string[];
   /** Which window this is, when it is not a scan of the logs back to `since`: the daemon says its rolling window. */
@@ -122,7 +136,11 @@ export interface ReportInput {
   host: HostFacts | null;
   connectAttemptsPerSecond: number | null;
   generatedAtMs: number;
-  errorLog?: { summary: RecentSummary; problems: string[]; window?: string };
+  /**
+   * The error logs' window, what could not be read, the zone their times were read in (default: the agent's),
+   * and, from the daemon, which window it is.
+   */
+  errorLog?: { summary: RecentSummary; problems: string[]; timeZone?: string; window?: string };
   nginx?: NginxReportInput;
 }
 
@@ -225,7 +243,7 @@ export function buildReport(input: ReportInput): Report {
           },
     destinationsTotal: h?.destinations.length ?? 0,
     destinations: (h?.destinations ?? []).slice(0, input.top).map((d) => toReportDestination(d, thresholds, log, input.nginx?.evidence)),
-    errorLog: input.errorLog === undefined ? null : reportErrorLog(input.errorLog),
+    errorLog: input.errorLog === undefined ? null : reportErrorLog(input.errorLog, input.generatedAtMs),
     nginx: input.nginx === undefined ? null : reportNginx(input.nginx),
     findings,
     sources: sample.sources,
@@ -234,16 +252,22 @@ export function buildReport(input: ReportInput): Report {
   };
 }
 
-function reportErrorLog(e: NonNullable<ReportInput['errorLog']>): ReportErrorLog {
+function reportErrorLog(e: NonNullable<ReportInput['errorLog']>, generatedAtMs: number): ReportErrorLog {
   const s = e.summary;
   return {
     since: iso(s.sinceMs),
+    // A window open at its end (Infinity) ends when the report is made.
+    until: iso(Math.min(s.untilMs, generatedAtMs)),
+    past: s.past,
+    timeZone: e.timeZone ?? describeTimeZone(LOCAL_ZONE),
     files: s.files,
     lines: s.lines,
     unparsed: s.unparsed,
     truncated: s.truncated,
     byKind: s.byKind.map((k) => ({ kind: k.kind, count: k.count, first: iso(k.firstMs), last: iso(k.lastMs), sample: k.sample })),
     byDestination: s.byDestination,
+    byUpstreamGroup: s.byUpstreamGroup,
+    byBindAddress: s.byBindAddress,
     problems: e.problems,
     ...(e.window !== undefined ? { window: e.window } : {}),
     ...(s.timeline !== undefined

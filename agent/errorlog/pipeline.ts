@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import { errorLogZone, type Config } from '../config.js';
 import type { Clock } from '../io/clock.js';
 import { ErrorLogCounts } from './model/counts.js';
 import type { RecentSummary } from './model/recent.js';
@@ -37,7 +37,8 @@ export class ErrorLogPipeline {
       this.tailer = null;
       return;
     }
-    const memo = new TimeMemo();
+    // nginx stamps its lines in its own zone, which in a sidecar may not be the agent's (--error-log-timezone).
+    const memo = new TimeMemo(errorLogZone(config));
     this.tailer = new Tailer({
       patterns: [...config.errorLogs],
       fromStart: config.errorLogBackfill,

@@ -52,6 +52,13 @@ export const FINDINGS = {
   conntrack_near_full: { category: 'kernel_cause', destinationCause: false, severity: 'critical from 95 % full, warning from 80 %', doc: 'conntrack_near_full' },
   fd_limit: { category: 'nginx_cause', destinationCause: false, severity: 'warning', doc: 'fd_limit' },
   worker_connections_exhausted: { category: 'nginx_cause', destinationCause: false, severity: 'warning', doc: 'worker_connections_exhausted' },
+  proxy_bind_unavailable: { category: 'nginx_cause', destinationCause: false, severity: 'warning', doc: 'proxy_bind_unavailable' },
+  resolver_failures: {
+    category: 'nginx_cause',
+    destinationCause: false,
+    severity: 'warning when they are at least as many as the failed upstream connects, info otherwise',
+    doc: 'resolver_failures',
+  },
   exhaustion_confirmed: { category: 'confirmation', destinationCause: false, severity: 'critical', doc: 'exhaustion_confirmed' },
   headroom_exhausted: { category: 'symptom', destinationCause: false, severity: 'critical', doc: 'headroom_exhausted, headroom_critical, headroom_low' },
   headroom_critical: { category: 'symptom', destinationCause: false, severity: 'critical', doc: 'headroom_exhausted, headroom_critical, headroom_low' },

@@ -4,15 +4,18 @@
  *
  *   node dist/bench/errorlog/generate.js <out-file> [--lines N] [--seed S]
  *
- * Every line is one nginx 1.22 wrote or could write (formats from
- * ngx_log_error_core and ngx_http_log_error_handler; messages from
- * ngx_event_connect.c, ngx_http_upstream.c, ngx_event_accept.c,
- * ngx_http_static_module.c…): port exhaustion is the majority, then refused
- * connections, timeouts on connect and on read, EMFILE from socket() and
- * accept4(), ENFILE, worker_connections, no live upstreams, bind() EADDRINUSE
- * (proxy_bind and listen), resets, and "other" lines (open() failures, notices,
- * buffering warnings, SSL errors, premature closes, errnos the classifier does not
- * name). Destinations are IPv4, IPv6 ([…]:port) and unix sockets; both nginx's
+ * Every line is one nginx 1.22 to 1.30 wrote or could write (formats from
+ * ngx_log_error_core, ngx_http_log_error_handler and ngx_stream_log_error;
+ * messages from ngx_event_connect.c, ngx_http_upstream.c, ngx_event_accept.c,
+ * ngx_resolver.c, ngx_http_static_module.c…): port exhaustion is the majority,
+ * then refused connections, timeouts on connect and on read, EMFILE from socket()
+ * and accept4(), ENFILE, worker_connections, no live upstreams, bind() EADDRINUSE
+ * (proxy_bind; a listener's bind() is "other"), resets, and rarer kinds among the
+ * "other" lines: TLS handshakes with the upstream that fail or time out,
+ * unreachable hosts and networks, resolver failures, proxy_bind to an address the
+ * host does not have, stream sessions (TCP and UDP), IPv4-mapped peers; and lines
+ * that are "other" (open() failures, notices, buffering warnings, premature
+ * closes, client timeouts, errnos the classifier does not name). Destinations are IPv4, IPv6 ([…]:port) and unix sockets; both nginx's
  * 1.22 "connect() to X failed" and the older "connect() failed" (peer only in
  * the upstream field) appear. The client-controlled tail (client, server,
  * request, upstream URI, host) varies the way real traffic does: query strings,
@@ -264,8 +267,9 @@ export function generateErrorLog(path: string, options: Partial<GenerateOptions>
           line = `${head('crit')}bind(10.0.0.${200 + int(20)}) failed (98: Address already in use) while connecting to upstream${tail(up)}`;
           mean('eaddrinuse', up.peer);
         } else {
+          // A listener's bind() (ngx_open_listening_sockets): no upstream event.
           line = `${head('emerg', false, MASTER)}bind() to 0.0.0.0:${pick(['80', '443', '8080'])} failed (98: Address already in use)`;
-          mean('eaddrinuse', null);
+          mean('other', null);
         }
       } else if (k < 910) {
         const up = weighted(ALL_UPSTREAMS);
@@ -273,7 +277,7 @@ export function generateErrorLog(path: string, options: Partial<GenerateOptions>
         line = `${head('error')}${call}${tail(up)}`;
         mean('econnreset', up.peer);
       } else if (k < 999) {
-        const o = int(9);
+        const o = int(13);
         if (o === 0) {
           line = `${head('error')}open() "/usr/share/nginx/html${pick(['/favicon.ico', '/robots.txt', '/apple-touch-icon.png', '/.well-known/security.txt'])}" failed (2: No such file or directory)${tail(null)}`;
           mean('other', null);
@@ -290,28 +294,75 @@ export function generateErrorLog(path: string, options: Partial<GenerateOptions>
           mean('other', up.peer);
         } else if (o === 4) {
           const up = TCP_UPSTREAMS[4]!; // the https one
-          line = `${head('error')}SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream${tail(up)}`;
-          mean('other', up.peer);
+          if (r() < 0.7) {
+            line = `${head('error')}SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream${tail(up)}`;
+            mean('upstream_tls_failed', up.peer);
+          } else {
+            line = `${head('error')}upstream timed out (110: Connection timed out) while SSL handshaking to upstream${tail(up)}`;
+            mean('upstream_tls_timeout', up.peer);
+          }
         } else if (o === 5) {
           const up = weighted(TCP_UPSTREAMS);
-          line = `${head('error')}connect() to ${up.peer} failed (113: No route to host) while connecting to upstream${tail(up)}`;
-          mean('other', up.peer);
+          if (r() < 0.6) {
+            line = `${head('error')}connect() to ${up.peer} failed (113: No route to host) while connecting to upstream${tail(up)}`;
+            mean('ehostunreach', up.peer);
+          } else {
+            line = `${head('error')}connect() to ${up.peer} failed (101: Network is unreachable) while connecting to upstream${tail(up)}`;
+            mean('enetunreach', up.peer);
+          }
         } else if (o === 6) {
           line = `${head('error')}limiting requests, excess: ${int(50)}.${int(1000)} by zone "api", client: ${client()}, server: api.example.com, request: "GET /api/v1/items HTTP/1.1", host: "api.example.com"`;
           mean('other', null);
         } else if (o === 7) {
-          if (r() < 0.5) {
+          const c = r();
+          if (c < 0.5) {
             line = `${head('info')}client ${client()} closed keepalive connection`;
+            mean('other', null);
+          } else if (c < 0.75) {
+            // A client's timeout is not an upstream's.
+            line = `${head('info')}client timed out (110: Connection timed out) while reading client request headers, client: ${client()}, server: ${pick(SERVERS)}`;
             mean('other', null);
           } else {
             // A client-side reset: errno 104 decides the kind, and no upstream is named.
             line = `${head('info')}recv() failed (104: Connection reset by peer) while reading client request line, client: ${client()}, server: ${pick(SERVERS)}`;
             mean('econnreset', null);
           }
-        } else {
+        } else if (o === 8) {
           const up = weighted(TCP_UPSTREAMS);
           line = `${head('warn')}upstream server temporarily disabled while connecting to upstream${tail(up)}`;
           mean('other', up.peer);
+        } else if (o === 9) {
+          // The resolver (proxy_pass with variables): no upstream connection, no destination.
+          const q = int(4);
+          const name = pick(['api.internal', 'search.svc.cluster.local', 'payments.example.net']);
+          if (q === 0) line = `${head('error')}${name} could not be resolved (110: Operation timed out), client: ${client()}, server: ${pick(SERVERS)}, request: "GET / HTTP/1.1", host: "h"`;
+          else if (q === 1) line = `${head('error')}${name} could not be resolved (3: Host not found), client: ${client()}, server: ${pick(SERVERS)}, request: "GET / HTTP/1.1", host: "h"`;
+          else if (q === 2) line = `${head('error', false)}send() failed (111: Connection refused) while resolving, resolver: 10.96.0.10:53`;
+          else line = `${head('error', false)}recv() failed (111: Connection refused) while resolving, resolver: 127.0.0.53:53`;
+          mean('resolver', null);
+        } else if (o === 10) {
+          // proxy_bind to an address this host does not have.
+          const up = weighted(TCP_UPSTREAMS);
+          line = `${head('crit')}bind(192.0.2.${240 + int(10)}) failed (99: Cannot assign requested address) while connecting to upstream${tail(up)}`;
+          mean('proxy_bind_unavailable', up.peer);
+        } else if (o === 11) {
+          // The stream module: the peer without a scheme; UDP sessions say "udp client".
+          const udp = r() < 0.4;
+          const peer = udp ? `10.0.3.${1 + int(3)}:53` : `10.0.4.${1 + int(3)}:5432`;
+          const stream = `, ${udp ? 'udp ' : ''}client: ${client()}, server: 0.0.0.0:${udp ? 53 : 5432}, upstream: "${peer}", bytes from/to client:${int(900)}/0, bytes from/to upstream:0/${int(900)}`;
+          if (r() < 0.5) {
+            line = `${head('error')}connect() failed (111: Connection refused) while connecting to upstream${stream}`;
+            mean('econnrefused', peer);
+          } else {
+            line = `${head('error')}upstream timed out (110: Connection timed out) while ${udp ? 'proxying connection' : 'connecting to upstream'}${stream}`;
+            mean(udp ? 'upstream_timeout_read' : 'etimedout_connect', peer);
+          }
+        } else {
+          // An IPv4-mapped peer (a dual-stack resolver answer): the IPv4 destination.
+          const mapped = `[::ffff:10.0.0.${5 + int(2)}]:8080`;
+          const up: Upstream = { peer: mapped, scheme: 'http', name: 'api_backend', weight: 1 };
+          line = `${head('crit')}connect() to ${mapped} failed (99: Cannot assign requested address) while connecting to upstream${tail(up)}`;
+          mean('eaddrnotavail', mapped.slice(8).replace(']', ''));
         }
       } else {
         // Not nginx's format: what lands in error.log from nginx's stderr before the

@@ -1,16 +1,29 @@
 /**
  * The error log's side of the evidence the hint engine weighs: what nginx wrote
- * in a recent window, by kind and destination. Pure types; filled by
- * `agent diagnose --since` (model/recent.ts) and the daemon's rolling window
- * (model/rolling.ts).
+ * in a window, by kind and destination. Pure types; filled by `agent diagnose`
+ * (model/recent.ts, over --since or --from/--until) and the daemon's rolling
+ * window (model/rolling.ts).
  */
 import type { ErrorKind } from '../parse/classify.js';
 
-/** What the error log said in a recent window (diagnose --since, or the daemon's rolling window). */
+/** Counts by kind, for one key (a destination, an upstream group, a proxy_bind address). */
+export type KindCounts = Partial<Record<ErrorKind, number>>;
+
+/** What the error log said in a window (diagnose's, or the daemon's rolling window). */
 export interface ErrorLogEvidence {
+  /** The window: lines stamped from sinceMs up to untilMs (Unix ms). */
   sinceMs: number;
+  untilMs: number;
+  /** True when the window ended before the sockets were sampled (diagnose --until): its findings are about then, the sockets about now. */
+  past: boolean;
   /** Events per destination by kind (the daemon's rolling window keeps only eaddrnotavail per destination). */
-  byDestination: Readonly<Record<string, Partial<Record<ErrorKind, number>>>>;
+  byDestination: Readonly<Record<string, KindCounts>>;
+  /** "no live upstreams" per upstream group its lines name. */
+  byUpstreamGroup: Readonly<Record<string, number>>;
+  /** bind() failures (proxy_bind_unavailable, eaddrinuse) per proxy_bind address its lines name. */
+  byBindAddress: Readonly<Record<string, KindCounts>>;
   byKind: readonly { kind: ErrorKind; count: number; firstMs: number; lastMs: number; sample: string }[];
 }
 
+/** At most this many distinct names per map in a window: a log that names more (a proxy_bind variable with many values) still counts every line by kind. */
+export const MAX_NAMES = 1000;

@@ -1,8 +1,12 @@
 /**
- * The recent window of an error log, for `agent diagnose --since`. Pure: lines in
- * (newest first, as a backwards reader yields them), a summary out.
+ * The window of an error log for `agent diagnose`: lines in (in any order:
+ * newest first from the backwards reader, oldest first from a .gz stream), a
+ * summary out. Pure. Only counts are kept, plus one raw line per kind, so the
+ * memory does not grow with the window.
  */
-import { classifyLine, ERROR_KINDS, escapeUntrusted, type ErrorKind } from '../parse/classify.js';
+import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
+import { classifyLine, ERROR_KINDS, escapeUntrusted, TimeMemo, type ErrorKind } from '../parse/classify.js';
+import { MAX_NAMES, type KindCounts } from './evidence.js';
 import { mergeTimelines, TimelineCounter, type KindTimeline } from './timeline.js';
 
 export interface KindSummary {
@@ -11,18 +15,25 @@ export interface KindSummary {
   /** Unix ms of the first and last event in the window. */
   firstMs: number;
   lastMs: number;
-  /** One line of this kind, escaped (control and ANSI bytes shown as \xHH). */
+  /** The newest line of this kind, escaped (control and ANSI bytes shown as \xHH). */
   sample: string;
 }
 
 export interface RecentSummary {
   sinceMs: number;
+  untilMs: number;
+  /** The window ended before the sockets were sampled (set by the caller, who knows when that was). */
+  past: boolean;
   files: string[];
   lines: number;
   unparsed: number;
   byKind: KindSummary[];
   /** Events per destination (`ip:port`, `[v6]:port`, `unix:/path`), by kind. */
-  byDestination: Record<string, Partial<Record<ErrorKind, number>>>;
+  byDestination: Record<string, KindCounts>;
+  /** "no live upstreams" per upstream group. */
+  byUpstreamGroup: Record<string, number>;
+  /** bind() failures per proxy_bind address, by kind. */
+  byBindAddress: Record<string, KindCounts>;
   /** Set when a byte limit stopped the scan before the window's start. */
   truncated: boolean;
   /** Events by kind over time, when the window was given a timeline (the HTML report's chart). */
@@ -35,68 +46,112 @@ export interface TimelineOptions {
   untilMs: number;
 }
 
+/** Where a line fell: before the window (a backwards reader stops), in it, or after it (a forwards reader stops). */
+export type Placement = 'older' | 'in' | 'newer';
+
+interface KindEntry {
+  count: number;
+  firstMs: number;
+  lastMs: number;
+  /** The newest line, raw: escaped once, in summary(). */
+  line: string;
+}
+
+function bump(map: Record<string, KindCounts>, key: string, kind: ErrorKind): void {
+  const d = map[key] ?? (Object.keys(map).length < MAX_NAMES ? (map[key] = {}) : undefined);
+  if (d !== undefined) d[kind] = (d[kind] ?? 0) + 1;
+}
+
 export class RecentWindow {
-  private readonly kinds = new Map<ErrorKind, KindSummary>();
-  private readonly byDestination: Record<string, Partial<Record<ErrorKind, number>>> = {};
+  private readonly kinds = new Map<ErrorKind, KindEntry>();
+  private readonly byDestination: Record<string, KindCounts> = {};
+  private readonly byUpstreamGroup: Record<string, number> = {};
+  private readonly byBindAddress: Record<string, KindCounts> = {};
+  private readonly memo: TimeMemo;
   private lines = 0;
   private unparsed = 0;
   readonly files: string[] = [];
   truncated = false;
   private readonly timeline: TimelineCounter | null;
 
+  /** Lines stamped from sinceMs up to untilMs (inclusive), read in `zone`; bucketed over time when given a timeline. */
   constructor(
     readonly sinceMs: number,
-    readonly timelineOptions?: TimelineOptions,
+    readonly untilMs: number = Number.POSITIVE_INFINITY,
+    zone: TimeZone = LOCAL_ZONE,
+    timelineOptions?: TimelineOptions,
   ) {
+    this.memo = new TimeMemo(zone);
     this.timeline = timelineOptions === undefined ? null : new TimelineCounter(timelineOptions.bucketMs, timelineOptions.untilMs);
   }
 
-  /** Adds one line; returns false once lines are older than the window (stop reading). */
-  add(line: string): boolean {
-    if (line === '') return true;
-    const r = classifyLine(line);
+  /** Adds one line if it is in the window; says where it fell. */
+  add(line: string): Placement {
+    if (line === '') return 'in';
+    const r = classifyLine(line, this.memo);
     if (!r.ok) {
       this.lines++;
       this.unparsed++;
-      return true;
+      return 'in';
     }
     const e = r.event;
-    if (e.timeMs < this.sinceMs) return false;
+    if (e.timeMs < this.sinceMs) return 'older';
+    if (e.timeMs > this.untilMs) return 'newer';
     this.lines++;
     const k = this.kinds.get(e.kind);
-    if (k === undefined) {
-      this.kinds.set(e.kind, { kind: e.kind, count: 1, firstMs: e.timeMs, lastMs: e.timeMs, sample: escapeUntrusted(line, 600) });
-    } else {
+    if (k === undefined) this.kinds.set(e.kind, { count: 1, firstMs: e.timeMs, lastMs: e.timeMs, line });
+    else {
       k.count++;
       if (e.timeMs < k.firstMs) k.firstMs = e.timeMs;
-      if (e.timeMs > k.lastMs) k.lastMs = e.timeMs;
+      // Strictly newer: read backwards, the first line of the newest second stays.
+      if (e.timeMs > k.lastMs) {
+        k.lastMs = e.timeMs;
+        k.line = line;
+      }
     }
     this.timeline?.add(e.kind, e.timeMs);
-    if (e.destination !== null) {
-      const d = (this.byDestination[e.destination] ??= {});
-      d[e.kind] = (d[e.kind] ?? 0) + 1;
+    if (e.destination !== null) bump(this.byDestination, e.destination, e.kind);
+    if (e.upstreamGroup !== null && (e.upstreamGroup in this.byUpstreamGroup || Object.keys(this.byUpstreamGroup).length < MAX_NAMES)) {
+      this.byUpstreamGroup[e.upstreamGroup] = (this.byUpstreamGroup[e.upstreamGroup] ?? 0) + 1;
     }
-    return true;
+    if (e.bindAddress !== null && (e.kind === 'proxy_bind_unavailable' || e.kind === 'eaddrinuse')) bump(this.byBindAddress, e.bindAddress, e.kind);
+    return 'in';
   }
 
   summary(): RecentSummary {
     return {
       sinceMs: this.sinceMs,
+      untilMs: this.untilMs,
+      past: false,
       files: [...this.files],
       lines: this.lines,
       unparsed: this.unparsed,
-      byKind: ERROR_KINDS.map((k) => this.kinds.get(k)).filter((k): k is KindSummary => k !== undefined),
+      byKind: ERROR_KINDS.flatMap((kind) => {
+        const k = this.kinds.get(kind);
+        return k === undefined ? [] : [{ kind, count: k.count, firstMs: k.firstMs, lastMs: k.lastMs, sample: escapeUntrusted(k.line, 600) }];
+      }),
       byDestination: this.byDestination,
+      byUpstreamGroup: this.byUpstreamGroup,
+      byBindAddress: this.byBindAddress,
       truncated: this.truncated,
       ...(this.timeline !== null ? { timeline: this.timeline.timeline() } : {}),
     };
   }
 }
 
-/** One summary for several logs (several --error-log paths). */
-export function mergeRecent(sinceMs: number, parts: readonly RecentSummary[]): RecentSummary {
+function mergeCounts(into: Record<string, KindCounts>, from: Readonly<Record<string, KindCounts>>): void {
+  for (const [key, kinds] of Object.entries(from)) {
+    const d = (into[key] ??= {});
+    for (const [kind, n] of Object.entries(kinds) as [ErrorKind, number][]) d[kind] = (d[kind] ?? 0) + n;
+  }
+}
+
+/** One summary for several logs (several --error-log paths), of the window given. */
+export function mergeRecent(window: { sinceMs: number; untilMs: number; past: boolean }, parts: readonly RecentSummary[]): RecentSummary {
   const byKind = new Map<ErrorKind, KindSummary>();
-  const byDestination: Record<string, Partial<Record<ErrorKind, number>>> = {};
+  const byDestination: Record<string, KindCounts> = {};
+  const byUpstreamGroup: Record<string, number> = {};
+  const byBindAddress: Record<string, KindCounts> = {};
   for (const p of parts) {
     for (const k of p.byKind) {
       const cur = byKind.get(k.kind);
@@ -104,21 +159,25 @@ export function mergeRecent(sinceMs: number, parts: readonly RecentSummary[]): R
       else {
         cur.count += k.count;
         cur.firstMs = Math.min(cur.firstMs, k.firstMs);
-        cur.lastMs = Math.max(cur.lastMs, k.lastMs);
+        if (k.lastMs > cur.lastMs) {
+          cur.lastMs = k.lastMs;
+          cur.sample = k.sample;
+        }
       }
     }
-    for (const [dest, kinds] of Object.entries(p.byDestination)) {
-      const d = (byDestination[dest] ??= {});
-      for (const [kind, n] of Object.entries(kinds) as [ErrorKind, number][]) d[kind] = (d[kind] ?? 0) + n;
-    }
+    mergeCounts(byDestination, p.byDestination);
+    mergeCounts(byBindAddress, p.byBindAddress);
+    for (const [group, n] of Object.entries(p.byUpstreamGroup)) byUpstreamGroup[group] = (byUpstreamGroup[group] ?? 0) + n;
   }
   return {
-    sinceMs,
+    ...window,
     files: parts.flatMap((p) => p.files),
     lines: parts.reduce((s, p) => s + p.lines, 0),
     unparsed: parts.reduce((s, p) => s + p.unparsed, 0),
     byKind: ERROR_KINDS.map((k) => byKind.get(k)).filter((k): k is KindSummary => k !== undefined),
     byDestination,
+    byUpstreamGroup,
+    byBindAddress,
     truncated: parts.some((p) => p.truncated),
     ...timelineOf(parts),
   };

@@ -10,10 +10,12 @@
  * window's first bucket". That keeps the per-line work to a few array stores (the
  * ingest benchmark measures it) and the destinations bounded as the metrics are.
  * Per destination only EADDRNOTAVAIL is kept: it is the one kind the hint engine
- * joins to a destination's sockets.
+ * joins to a destination's sockets. The upstream groups of "no live upstreams"
+ * lines and the proxy_bind addresses of bind() failures are kept per bucket, in
+ * small maps touched only by those (rare) lines.
  */
 import { ERROR_KINDS, escapeUntrusted, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
-import type { ErrorLogEvidence } from './evidence.js';
+import { MAX_NAMES, type ErrorLogEvidence, type KindCounts } from './evidence.js';
 import { NO_DESTINATION, OTHER_DESTINATIONS, type ErrorLogCounts } from './counts.js';
 import type { RecentSummary } from './recent.js';
 
@@ -41,7 +43,13 @@ interface Bucket {
   /** Lines in nginx's format written in this bucket (kind "other" included), and lines not in it read while it was the newest. */
   lines: number;
   unparsed: number;
+  /** "no live upstreams" per group, and bind() failures per proxy_bind address, in this bucket. */
+  groups: Map<string, number> | null;
+  binds: Map<string, KindCounts> | null;
 }
+
+/** Distinct names a bucket keeps per map (a bucket is 10 s). */
+const MAX_NAMES_PER_BUCKET = 100;
 
 /** Kind → index into ERROR_KINDS: arrays instead of maps on the per-line path. */
 const KIND_INDEX = new Map<ErrorKind, number>(ERROR_KINDS.map((k, i) => [k, i]));
@@ -72,6 +80,11 @@ export class RollingErrorWindow {
     const b = this.current?.startMs === startMs ? this.current : this.bucketAt(startMs, nowMs);
     b.lines++;
     if (event.kind === 'other') return;
+    if (event.upstreamGroup !== null) b.groups = addName(b.groups, event.upstreamGroup, (n) => (n ?? 0) + 1);
+    if (event.bindAddress !== null && (event.kind === 'proxy_bind_unavailable' || event.kind === 'eaddrinuse')) {
+      const kind = event.kind;
+      b.binds = addName(b.binds, event.bindAddress, (c) => ({ ...c, [kind]: (c?.[kind] ?? 0) + 1 }));
+    }
     const ki = KIND_INDEX.get(event.kind)!;
     const k = b.kinds[ki];
     if (k === undefined) b.kinds[ki] = { count: 1, firstMs: atMs, lastMs: atMs, line };
@@ -95,7 +108,15 @@ export class RollingErrorWindow {
   private bucketAt(startMs: number, nowMs: number): Bucket {
     let b = this.buckets.find((x) => x.startMs === startMs);
     if (b === undefined) {
-      b = { startMs, kinds: new Array<KindEntry | undefined>(ERROR_KINDS.length), base: new Map(this.counts.totalsOf(PER_DESTINATION)), lines: 0, unparsed: 0 };
+      b = {
+        startMs,
+        kinds: new Array<KindEntry | undefined>(ERROR_KINDS.length),
+        base: new Map(this.counts.totalsOf(PER_DESTINATION)),
+        lines: 0,
+        unparsed: 0,
+        groups: null,
+        binds: null,
+      };
       this.buckets.push(b);
       this.buckets.sort((x, y) => x.startMs - y.startMs);
       this.prune(nowMs);
@@ -126,11 +147,15 @@ export class RollingErrorWindow {
     const evidence = this.evidence(nowMs);
     return {
       sinceMs: evidence.sinceMs,
+      untilMs: evidence.untilMs,
+      past: false,
       files: [...files],
       lines: inWindow.reduce((n, b) => n + b.lines + b.unparsed, 0),
       unparsed: inWindow.reduce((n, b) => n + b.unparsed, 0),
       byKind: evidence.byKind.map((k) => ({ ...k })),
       byDestination: evidence.byDestination,
+      byUpstreamGroup: evidence.byUpstreamGroup,
+      byBindAddress: evidence.byBindAddress,
       truncated: false,
       timeline: {
         bucketMs: BUCKET_MS,
@@ -176,13 +201,37 @@ export class RollingErrorWindow {
         if (delta > 0) byDestination[dest] = { [PER_DESTINATION]: delta };
       }
     }
+    const byUpstreamGroup: Record<string, number> = {};
+    const byBindAddress: Record<string, KindCounts> = {};
+    for (const b of inWindow) {
+      for (const [group, n] of b.groups ?? []) {
+        if (group in byUpstreamGroup || Object.keys(byUpstreamGroup).length < MAX_NAMES) byUpstreamGroup[group] = (byUpstreamGroup[group] ?? 0) + n;
+      }
+      for (const [address, kinds] of b.binds ?? []) {
+        const d = byBindAddress[address] ?? (Object.keys(byBindAddress).length < MAX_NAMES ? (byBindAddress[address] = {}) : undefined);
+        if (d === undefined) continue;
+        for (const [kind, n] of Object.entries(kinds) as [ErrorKind, number][]) d[kind] = (d[kind] ?? 0) + n;
+      }
+    }
     return {
       sinceMs,
+      untilMs: nowMs,
+      past: false,
       byDestination,
+      byUpstreamGroup,
+      byBindAddress,
       byKind: ERROR_KINDS.flatMap((kind) => {
         const k = kinds.get(kind);
         return k === undefined ? [] : [{ kind, count: k.count, firstMs: k.firstMs, lastMs: k.lastMs, sample: escapeUntrusted(k.line, 600) }];
       }),
     };
   }
+}
+
+/** Adds to a bucket's small map (made on first use), keeping at most MAX_NAMES_PER_BUCKET names. */
+function addName<V>(map: Map<string, V> | null, name: string, next: (current: V | undefined) => V): Map<string, V> {
+  const m = map ?? new Map<string, V>();
+  const current = m.get(name);
+  if (current !== undefined || m.size < MAX_NAMES_PER_BUCKET) m.set(name, next(current));
+  return m;
 }

@@ -1,31 +1,55 @@
 /**
- * Reads the recent end of an error log for `agent diagnose`, without reading a
- * large file whole: lines are read backwards from the end in chunks and the scan
- * stops at the first line older than the window. If the window reaches past the
- * start of the file, the rotated predecessor is read too: `<file>.1`, or
- * `<file>.1.gz` (streamed through node:zlib; a gzip file cannot be read
- * backwards, so it is decompressed whole, keeping only lines inside the window).
+ * Reads a window of an error log for `agent diagnose`, without reading a large
+ * file whole and without keeping its lines:
+ *
+ * - A plain file is read backwards from the window's end in chunks and the scan
+ *   stops at the first line older than the window. The window's end is found by
+ *   a binary search over the file's bytes (nginx appends in time order), so a
+ *   past window (--until) costs a few reads, not a scan of everything after it.
+ * - A .gz file cannot be read backwards: it is streamed forwards through
+ *   node:zlib, each line counted as it passes (RecentWindow keeps counts, not
+ *   lines), and the stream stops at the first line after the window.
+ *
+ * A live file whose window reaches past its start continues into its rotated
+ * predecessor: `<file>.1`, or `<file>.1.gz`. A path given as `….gz` (an archive)
+ * is read as such.
  */
 import { closeSync, createReadStream, existsSync, fstatSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
+import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
 import { openRegularFile } from '../../io/files.js';
 import { RecentWindow, type RecentSummary, type TimelineOptions } from '../model/recent.js';
+import { classifyLine, TimeMemo } from '../parse/classify.js';
 
 const CHUNK = 64 * 1024;
+/**
+ * nginx's workers stamp lines from their own cached second, so neighbouring lines
+ * can be a little out of order; the binary search aims this far past the window's
+ * end, and the backwards scan skips what is newer.
+ */
+const DISORDER_MS = 60_000;
 
 export interface RecentOptions {
   /** Stop after scanning this many bytes per file (the summary says it was truncated). */
   maxScanBytes: number;
+  /** The zone nginx stamps its lines in (--error-log-timezone). */
+  zone?: TimeZone;
   /** Bucket the window's events by kind over time (the HTML report's chart). */
   timeline?: TimelineOptions;
 }
 
-/** Yields the lines of a regular file, last first. */
-export function* linesBackwards(path: string, maxScanBytes: number): Generator<string, 'start' | 'limit', undefined> {
+export interface LogWindow {
+  sinceMs: number;
+  /** Inclusive; Infinity: up to the end of the log. */
+  untilMs: number;
+}
+
+/** Yields the lines of a regular file that end at or before byte `end` (default: its size), last first. */
+export function* linesBackwards(path: string, maxScanBytes: number, end?: number): Generator<string, 'start' | 'limit', undefined> {
   const fd = openRegularFile(path);
   try {
-    let pos = fstatSync(fd).size;
+    let pos = Math.min(end ?? Number.POSITIVE_INFINITY, fstatSync(fd).size);
     let carry: Buffer = Buffer.alloc(0);
     const buf = Buffer.allocUnsafe(CHUNK);
     let scanned = 0;
@@ -36,15 +60,15 @@ export function* linesBackwards(path: string, maxScanBytes: number): Generator<s
       readSync(fd, buf, 0, len, pos);
       scanned += len;
       let data = Buffer.concat([buf.subarray(0, len), carry]);
-      let end = data.length;
+      let stop = data.length;
       // The bytes before the first newline may be the end of an earlier line: carry them.
       for (let i = data.length - 1; i >= 0; i--) {
         if (data[i] === 0x0a) {
-          if (i + 1 < end) yield data.toString('utf8', i + 1, end);
-          end = i;
+          if (i + 1 < stop) yield data.toString('utf8', i + 1, stop);
+          stop = i;
         }
       }
-      carry = Buffer.from(data.subarray(0, end));
+      carry = Buffer.from(data.subarray(0, stop));
       data = Buffer.alloc(0);
     }
     if (carry.length > 0) yield carry.toString('utf8');
@@ -54,39 +78,112 @@ export function* linesBackwards(path: string, maxScanBytes: number): Generator<s
   }
 }
 
+/** Where the first line that starts at or after byte `pos` starts (`size` when none does). */
+function lineStartAtOrAfter(fd: number, pos: number, size: number, buf: Buffer): number {
+  if (pos <= 0) return 0;
+  // A line starts at pos when the byte before it is a newline.
+  for (let at = pos - 1; at < size; ) {
+    const len = readSync(fd, buf, 0, Math.min(CHUNK, size - at), at);
+    const nl = buf.subarray(0, len).indexOf(0x0a);
+    if (nl >= 0) return at + nl + 1;
+    at += len;
+  }
+  return size;
+}
+
+/**
+ * The first nginx line (one classifyLine reads) that starts at or after byte
+ * `from`: where it starts and its time; null when none does before `limit`.
+ */
+function firstLineAfter(fd: number, from: number, limit: number, memo: TimeMemo, buf: Buffer): { at: number; ms: number } | null {
+  let pos = lineStartAtOrAfter(fd, from, limit, buf);
+  while (pos < limit) {
+    const len = readSync(fd, buf, 0, Math.min(CHUNK, limit - pos), pos);
+    const chunk = buf.subarray(0, len);
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+      const r = classifyLine(chunk.toString('utf8', start, nl), memo);
+      if (r.ok) return { at: pos + start, ms: r.event.timeMs };
+      start = nl + 1;
+    }
+    // No complete line left in the chunk: go on from the incomplete one, or past a line longer than a chunk.
+    pos = start > 0 ? pos + start : lineStartAtOrAfter(fd, pos + len, limit, buf);
+  }
+  return null;
+}
+
+/**
+ * Where to start reading backwards for a window that ends at untilMs: the start
+ * of a line stamped more than DISORDER_MS after it, found by bisecting the file
+ * (its lines are in time order, give or take DISORDER_MS); the file's size when
+ * the window reaches its end.
+ */
+export function windowEnd(path: string, untilMs: number, zone: TimeZone): number {
+  if (untilMs === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  const fd = openRegularFile(path);
+  try {
+    const size = fstatSync(fd).size;
+    const memo = new TimeMemo(zone);
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const target = untilMs + DISORDER_MS;
+    // Every line that starts at or after hi is stamped after target; lo only moves past lines that are not.
+    let lo = 0;
+    let hi = size;
+    while (hi - lo > CHUNK) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const found = firstLineAfter(fd, mid, hi, memo, buf);
+      if (found === null) hi = mid; // no line starts in [mid, hi)
+      else if (found.ms > target) hi = found.at;
+      else lo = found.at + 1;
+    }
+    // hi may fall inside a line (hi = mid): end at the next line start, so no line is cut.
+    return lineStartAtOrAfter(fd, hi, size, buf);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function scanBackwards(path: string, window: RecentWindow, opts: RecentOptions): 'start' | 'window' | 'limit' {
   window.files.push(path);
-  const it = linesBackwards(path, opts.maxScanBytes);
+  const it = linesBackwards(path, opts.maxScanBytes, windowEnd(path, window.untilMs, opts.zone ?? LOCAL_ZONE));
   for (;;) {
     const r = it.next();
     if (r.done === true) {
       if (r.value === 'limit') window.truncated = true;
       return r.value;
     }
-    if (!window.add(r.value)) {
+    if (window.add(r.value) === 'older') {
       it.return('start');
       return 'window';
     }
   }
 }
 
+/** Streams a .gz file forwards, counting its lines in the window as they pass; stops after the window. */
 async function scanGzip(path: string, window: RecentWindow): Promise<void> {
-  closeSync(openRegularFile(path));
+  const fd = openRegularFile(path);
   window.files.push(path);
-  // Forwards through the whole file; lines before the window are skipped by
-  // RecentWindow only when read newest-first, so collect the window's lines here.
-  const rl = createInterface({ input: createReadStream(path).pipe(createGunzip()), crlfDelay: Infinity });
-  const probe = new RecentWindow(window.sinceMs);
-  const keep: string[] = [];
-  for await (const line of rl) {
-    if (probe.add(line)) keep.push(line);
+  const input = createReadStream('', { fd, autoClose: true });
+  const gunzip = createGunzip();
+  const rl = createInterface({ input: input.pipe(gunzip), crlfDelay: Infinity });
+  try {
+    for await (const line of rl) {
+      if (window.add(line) === 'newer') break;
+    }
+  } finally {
+    rl.close();
+    gunzip.destroy();
+    input.destroy();
   }
-  for (let i = keep.length - 1; i >= 0; i--) window.add(keep[i]!);
 }
 
-/** Summarises the events since `sinceMs` in `path` and, if needed, its rotated predecessor. */
-export async function readRecent(path: string, sinceMs: number, opts: RecentOptions): Promise<RecentSummary> {
-  const window = new RecentWindow(sinceMs, opts.timeline);
+/** Summarises the events of the window in `path` and, if needed, its rotated predecessor. */
+export async function readRecent(path: string, win: LogWindow, opts: RecentOptions): Promise<RecentSummary> {
+  const window = new RecentWindow(win.sinceMs, win.untilMs, opts.zone ?? LOCAL_ZONE, opts.timeline);
+  if (path.endsWith('.gz')) {
+    await scanGzip(path, window);
+    return window.summary();
+  }
   const end = scanBackwards(path, window, opts);
   if (end === 'start') {
     if (existsSync(`${path}.1`)) scanBackwards(`${path}.1`, window, opts);

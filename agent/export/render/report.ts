@@ -110,7 +110,11 @@ function destinationsSection(r: Report): string[] {
 function errorLogSection(r: Report): string[] {
   const log = r.errorLog;
   if (log === null) return [];
-  const out = [`Error log since ${log.since}: ${log.lines} line(s) in ${log.files.join(', ') || 'no file'}${log.truncated ? ' (scan limit reached: older lines not read)' : ''}`];
+  const window = log.past ? `from ${log.since} until ${log.until}` : `since ${log.since}`;
+  const out = [`Error log ${window}: ${log.lines} line(s) in ${log.files.join(', ') || 'no file'}${log.truncated ? ' (scan limit reached: older lines not read)' : ''}`];
+  if (log.past) {
+    out.push(`  a past window: the error-log findings are about it; the sockets (and their findings) are as sampled at ${r.generatedAt}`);
+  }
   for (const p of log.problems) out.push(`  problem: ${p}`);
   if (log.byKind.length === 0) out.push('  no events');
   for (const k of log.byKind) {
@@ -123,6 +127,12 @@ function errorLogSection(r: Report): string[] {
     for (const [destination, kinds] of destinations.slice(0, 20)) {
       out.push(`    ${destination}: ${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}`);
     }
+  }
+  const groups = Object.entries(log.byUpstreamGroup);
+  if (groups.length > 0) out.push(`  no live upstreams by group: ${groups.slice(0, 20).map(([g, n]) => `${g} ${n}`).join(', ')}`);
+  const binds = Object.entries(log.byBindAddress);
+  if (binds.length > 0) {
+    out.push(`  bind() failures by proxy_bind address: ${binds.slice(0, 20).map(([a, kinds]) => `${a} (${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')})`).join('; ')}`);
   }
   if (log.unparsed > 0) out.push(`  ${log.unparsed} line(s) not in nginx's error-log format`);
   out.push('');

@@ -22,6 +22,8 @@ import { keepalivePoolChurn } from './keepalivePoolChurn.js';
 import { listenerInRange } from './listenerInRange.js';
 import { portRangeNarrow } from './portRangeNarrow.js';
 import { portRangeOdd } from './portRangeOdd.js';
+import { resolverFailures } from './resolverFailures.js';
+import { proxyBindUnavailable } from './proxyBindUnavailable.js';
 import { proxyPassNoPool } from './proxyPassNoPool.js';
 import { singleDestinationIp } from './singleDestinationIp.js';
 import { synSentExhaustion } from './synSentExhaustion.js';
@@ -65,4 +67,6 @@ export const RULES: readonly FindingRule[] = [
   upstreamNoLiveServers,
   fdLimit,
   workerConnectionsExhausted,
+  proxyBindUnavailable,
+  resolverFailures,
 ];

@@ -3,6 +3,7 @@
  * a group had reached max_fails and is skipped for fail_timeout
  * (ngx_http_upstream_round_robin.c), so requests fail at once with 502.
  */
+import { CONNECT_FAILURE_KINDS, type ErrorKind } from '../../errorlog/parse/classify.js';
 import { isoSecond } from '../eaddrnotavail.js';
 import type { FindingRule } from '../rule.js';
 
@@ -12,15 +13,20 @@ export const upstreamNoLiveServers: FindingRule = {
     const log = input.errorLog;
     const noLive = log?.byKind.find((k) => k.kind === 'no_live_upstreams');
     if (log === undefined || noLive === undefined) return [];
-    const connectFailures = log.byKind.filter((k) => k.kind === 'eaddrnotavail' || k.kind === 'econnrefused' || k.kind === 'etimedout_connect');
+    // What counts towards max_fails (proxy_next_upstream error/timeout): failed connects and TLS handshakes. Resolver
+    // failures do not: they happen before a server is chosen.
+    const failures: readonly ErrorKind[] = [...CONNECT_FAILURE_KINDS, 'upstream_tls_failed', 'upstream_tls_timeout'];
+    const connectFailures = log.byKind.filter((k) => failures.includes(k.kind));
+    const groups = Object.entries(log.byUpstreamGroup).sort((a, b) => b[1] - a[1]);
     return [
       {
         id: 'upstream_no_live_servers',
         severity: 'warning',
-        summary: `nginx answered "no live upstreams" ${noLive.count} times: every server of a group was marked failed`,
+        summary: `nginx answered "no live upstreams" ${noLive.count} times: every server of ${groups.length === 1 ? `upstream ${groups[0]![0]}` : 'a group'} was marked failed`,
         evidence: [
           `${noLive.count} × "no live upstreams" between ${isoSecond(noLive.firstMs)} and ${isoSecond(noLive.lastMs)}`,
-          ...connectFailures.map((k) => `${k.count} × ${k.kind} connect failures in the same window`),
+          ...groups.slice(0, 5).map(([group, n]) => `upstream ${group}: ${n} × "no live upstreams"`),
+          ...connectFailures.map((k) => `${k.count} × ${k.kind} failures in the same window`),
           `sample: ${noLive.sample}`,
         ],
         why:
@@ -33,7 +39,7 @@ export const upstreamNoLiveServers: FindingRule = {
             : "Find why connects to the group fail (the upstream servers' health); the 502s stop fail_timeout after the last failure.",
         effect: null,
         destinations: [],
-        upstreams: [],
+        upstreams: groups.map(([group]) => group),
       },
     ];
   },

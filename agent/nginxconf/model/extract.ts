@@ -54,8 +54,9 @@ import { parseCount, parseTimeMs } from './values.js';
 /** The proxy settings in force at one level. */
 interface Scope {
   httpVersion: string | null;
-  /** The raw proxy_bind value, `off` included (it cancels an inherited bind). */
+  /** The raw proxy_bind value, `off` included (it cancels an inherited bind), and where it is written. */
   bind: string | null;
+  bindAt: SourceLocation | null;
   /** proxy_set_header pairs in force; null when no level so far set any. */
   headers: { name: string; value: string }[] | null;
 }
@@ -284,7 +285,10 @@ class Extractor {
     const bind = this.single(level, 'proxy_bind');
     if (bind !== null) {
       if (bind.args.length === 0 || bind.args.length > 2) this.problem(bind, 'invalid number of arguments in "proxy_bind" directive');
-      else next.bind = bind.args.join(' ');
+      else {
+        next.bind = bind.args.join(' ');
+        next.bindAt = at(bind);
+      }
     }
     const headers = level.filter((d) => d.name === 'proxy_set_header' && d.block === undefined);
     if (headers.length > 0) {
@@ -298,7 +302,7 @@ class Extractor {
   }
 
   httpLevel(level: readonly Directive[]): void {
-    const scope = this.scope(level, { httpVersion: null, bind: null, headers: null });
+    const scope = this.scope(level, { httpVersion: null, bind: null, bindAt: null, headers: null });
     for (const s of level) if (s.name === 'server' && s.block !== undefined) this.httpServer(s, scope);
   }
 
@@ -344,6 +348,7 @@ class Extractor {
       httpVersion: scope.httpVersion,
       connectionHeader: connection,
       bind: scope.bind === 'off' ? null : scope.bind,
+      bindAt: scope.bind === 'off' ? null : scope.bindAt,
       context,
       at: at(d),
       module: 'http',
@@ -411,7 +416,7 @@ class Extractor {
   }
 
   streamLevel(level: readonly Directive[]): void {
-    const scope = this.scope(level.filter((d) => d.name === 'proxy_bind'), { httpVersion: null, bind: null, headers: null });
+    const scope = this.scope(level.filter((d) => d.name === 'proxy_bind'), { httpVersion: null, bind: null, bindAt: null, headers: null });
     for (const s of level) {
       if (s.name !== 'server' || s.block === undefined) continue;
       const block = s.block;
@@ -432,6 +437,7 @@ class Extractor {
           httpVersion: null,
           connectionHeader: null,
           bind: inner.bind === 'off' ? null : inner.bind,
+          bindAt: inner.bind === 'off' ? null : inner.bindAt,
           context: ctx,
           at: at(d),
           module: 'stream',

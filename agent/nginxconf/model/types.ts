@@ -77,6 +77,8 @@ export interface ProxyPass {
   connectionHeader: string | null;
   /** Effective `proxy_bind` argument (e.g. `$source_ip`, `10.0.0.210 transparent`), or null. */
   bind: string | null;
+  /** Where that proxy_bind is written (it may be inherited from an enclosing level), or null without one. Absent in hand-built models. */
+  bindAt?: SourceLocation | null;
   /** Human-readable place, e.g. `server example.com:80 > location /api`. */
   context: string;
   at: SourceLocation;

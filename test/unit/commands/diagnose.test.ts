@@ -3,7 +3,11 @@
  * clock that says when "now" is: the --since window is read relative to it, the
  * report is stamped with it, and nothing sleeps.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
 import { diagnose } from '../../../agent/commands/diagnose.js';
 import { resolveConfig, type Config } from '../../../agent/config.js';
 import { FakeClock } from '../../support/fakeClock.js';
@@ -38,5 +42,78 @@ describe('diagnose with a fake clock', () => {
   it('does not measure the connect rate when told not to wait', async () => {
     const result = await diagnose(config({}), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW) });
     expect(result.report.hostSockets?.connectAttemptsPerSecond).toBeNull();
+  });
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'npa-diagnose-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+const CAPTURED = readFileSync(`${FIXTURE}/error.log`, 'utf8');
+/** The captured log with its peer written as nginx writes an IPv4-mapped one, or towards another destination. */
+function logWith(name: string, transform: (text: string) => string): string {
+  const path = join(dir, name);
+  writeFileSync(path, transform(CAPTURED));
+  return path;
+}
+
+describe('diagnose joins what the log says to the sockets and the config', () => {
+  it('an IPv4-mapped peer ([::ffff:127.0.0.2]:9000) is the exhausted IPv4 destination: confirmed, not recovered', async () => {
+    const log = logWith('mapped.log', (t) => t.replaceAll('127.0.0.2:9000', '[::ffff:127.0.0.2]:9000'));
+    expect(readFileSync(log, 'utf8')).toContain('connect() to [::ffff:127.0.0.2]:9000 failed');
+    const result = await diagnose(config({ since: '5m', errorLogs: [log] }), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW) });
+    const ids = result.report.findings.map((f) => f.id);
+    expect(ids).toContain('exhaustion_confirmed');
+    expect(ids).not.toContain('exhaustion_recent');
+    expect(result.report.errorLog?.byDestination).toEqual({ '127.0.0.2:9000': { eaddrnotavail: 40 } });
+    expect(result.report.destinations.find((d) => d.destination === '127.0.0.2:9000')?.recentErrors).toEqual({ eaddrnotavail: 40 });
+  });
+
+  it('a destination only the log names (no socket now) is mapped to its upstream group', async () => {
+    const log = logWith('other.log', (t) => t.replaceAll('127.0.0.2:9000', '127.0.0.3:9000'));
+    const result = await diagnose(config({ since: '5m', errorLogs: [log], nginxConf: `${FIXTURE}/nginx.conf` }), {
+      format: 'json',
+      rateIntervalMs: 0,
+      hostFacts: false,
+      clock: new FakeClock(NOW),
+    });
+    const recent = result.report.findings.find((f) => f.id === 'exhaustion_recent');
+    expect(recent?.upstreams).toEqual(['other']);
+    expect(recent?.evidence[0]).toContain('connecting to 127.0.0.3:9000 (upstream other)');
+  });
+});
+
+describe('diagnose on a past window (post-mortem)', () => {
+  it('reads --from/--until on a .gz archive of any age, marks the window past and says the sockets are of now', async () => {
+    const archive = join(dir, 'error.log-20261121.gz');
+    writeFileSync(archive, gzipSync(CAPTURED));
+    const later = NOW + 30 * 86_400_000;
+    const result = await diagnose(config({ errorLogs: [archive], from: '2026-11-21T08:40:00Z', until: '2026-11-21 08:50' }), {
+      format: 'text',
+      rateIntervalMs: 0,
+      hostFacts: false,
+      clock: new FakeClock(later),
+    });
+    expect(result.report.errorLog).toMatchObject({
+      since: '2026-11-21T08:40:00.000Z',
+      until: '2026-11-21T08:50:00.000Z',
+      past: true,
+      lines: 40,
+      files: [archive],
+    });
+    expect(result.output).toContain('Error log from 2026-11-21T08:40:00.000Z until 2026-11-21T08:50:00.000Z');
+    expect(result.output).toContain(`the sockets (and their findings) are as sampled at ${new Date(later).toISOString()}`);
+  });
+
+  it('reads bare times in --error-log-timezone', async () => {
+    // The captured lines say 08:43:53; read as Berlin time (UTC+1 in November) they are 07:43:53 UTC.
+    const result = await diagnose(config({ errorLogs: [`${FIXTURE}/error.log`], errorLogTimezone: 'Europe/Berlin', from: '2026-11-21 08:40', until: '2026-11-21 08:50' }), {
+      format: 'json',
+      rateIntervalMs: 0,
+      hostFacts: false,
+      clock: new FakeClock(NOW),
+    });
+    expect(result.report.errorLog).toMatchObject({ since: '2026-11-21T07:40:00.000Z', until: '2026-11-21T07:50:00.000Z', timeZone: 'Europe/Berlin', lines: 40 });
+    expect(result.report.errorLog?.byKind[0]).toMatchObject({ first: '2026-11-21T07:43:53.000Z' });
   });
 });

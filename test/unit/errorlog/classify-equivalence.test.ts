@@ -2,7 +2,7 @@
  * classifyLine() reads the head, the errno and the peers by hand and with sticky
  * regular expressions, for speed (`npm run bench:errorlog`). Its behaviour must be
  * exactly that of the plain regular-expression version it replaced, kept here as
- * the reference (as of commit c0fb2ed): same result, field for field, on the
+ * the reference (as of commit c0fb2ed, extended with each kind since): same result, field for field, on the
  * captured log, on the benchmark's generated log, and on lines built from the
  * fragments where a hand-written parser goes wrong (near-miss heads, long digit
  * runs, Unicode whitespace, missing parentheses, odd schemes…) and on random text.
@@ -20,10 +20,22 @@ import { classifyLine, normaliseDestination, type Classified, type ErrorKind, ty
 const HEAD = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[(debug|info|notice|warn|error|crit|alert|emerg)\] (\d+)#(\d+): (?:\*(\d+) )?/;
 const ERRNO = /\((\d{1,4}): [^)]*\)/;
 const CONNECT_TO = /^connect\(\) to (\S+) failed/;
-const BY_ERRNO: Record<number, ErrorKind> = { 99: 'eaddrnotavail', 111: 'econnrefused', 24: 'emfile', 23: 'enfile', 98: 'eaddrinuse', 104: 'econnreset' };
+const BIND = /^bind\(([^()\s]+)\) failed/;
+const BY_ERRNO: Record<number, ErrorKind> = {
+  99: 'eaddrnotavail',
+  111: 'econnrefused',
+  113: 'ehostunreach',
+  101: 'enetunreach',
+  24: 'emfile',
+  23: 'enfile',
+  98: 'eaddrinuse',
+  104: 'econnreset',
+};
 
 function refNormaliseDestination(text: string): string | null {
   if (text.startsWith('unix:')) return text.length > 5 ? text : null;
+  const mapped = /^\[::ffff:(\d{1,3}(?:\.\d{1,3}){3})\]:(\d{1,5})$/i.exec(text);
+  if (mapped) return `${mapped[1]!}:${mapped[2]!}`;
   const v6 = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(text);
   if (v6) return `[${v6[1]!.toLowerCase()}]:${v6[2]!}`;
   const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
@@ -31,20 +43,31 @@ function refNormaliseDestination(text: string): string | null {
   return null;
 }
 
-function refUpstreamPeer(tail: string): string | null {
+/** The value of the one upstream field, and whether an http scheme was skipped; null without exactly one. */
+function refUpstreamValue(tail: string): { after: string; scheme: boolean } | null {
   const i = tail.indexOf(', upstream: "');
   // Changed with the implementation: a second upstream field makes the line ambiguous.
   if (i < 0 || tail.includes(', upstream: "', i + 1)) return null;
   const rest = tail.slice(i + ', upstream: "'.length);
   const scheme = /^[a-z]+:\/\//.exec(rest);
-  if (!scheme) return null;
-  const after = rest.slice(scheme[0].length);
+  return scheme ? { after: rest.slice(scheme[0].length), scheme: true } : { after: rest, scheme: false };
+}
+
+function refUpstreamPeer(tail: string): string | null {
+  const v = refUpstreamValue(tail);
+  if (v === null) return null;
+  const { after } = v;
   if (after.startsWith('unix:')) {
-    const end = after.indexOf(':', 5);
+    const end = after.indexOf(v.scheme ? ':' : '"', 5);
     return refNormaliseDestination(end < 0 ? after : after.slice(0, end));
   }
   const m = /^(\[[0-9A-Fa-f:.]+\]:\d{1,5}|[\d.]+:\d{1,5})/.exec(after);
   return m ? refNormaliseDestination(m[1]!) : null;
+}
+
+function refUpstreamGroup(tail: string): string | null {
+  const v = refUpstreamValue(tail);
+  return v === null ? null : (/^([A-Za-z0-9_.-]+)[/"?]/.exec(v.after)?.[1] ?? null);
 }
 
 function refServerField(tail: string): string | null {
@@ -52,23 +75,46 @@ function refServerField(tail: string): string | null {
   return m ? m[1]! : null;
 }
 
+function refKind(message: string, errno: number | null, errnoAt: number, connection: boolean): ErrorKind {
+  if (errno === null) {
+    if (/worker_connections are not enough/.test(message)) return 'worker_connections';
+    if (/^no live upstreams/.test(message)) return 'no_live_upstreams';
+    if (/^no resolver defined to resolve /.test(message)) return 'resolver';
+    const action = / while ([\s\S]*)$/.exec(message)?.[1];
+    if (!connection && (action?.startsWith('resolving') === true || / DNS response/.test(message))) return 'resolver';
+    return action?.startsWith('SSL handshaking to upstream') === true ? 'upstream_tls_failed' : 'other';
+  }
+  if (/^bind\(\) to /.test(message)) return 'other';
+  if (/^bind\(/.test(message)) return errno === 99 ? 'proxy_bind_unavailable' : errno === 98 ? 'eaddrinuse' : 'other';
+  const action = /^\([^)]*\) while ([\s\S]*)$/.exec(message.slice(errnoAt))?.[1];
+  if (/ could not be resolved $/.test(message.slice(0, errnoAt))) return 'resolver';
+  if (!connection && (action?.startsWith('resolving') === true || /^DNS error \(/.test(message))) return 'resolver';
+  const tls = action?.startsWith('SSL handshaking to upstream') === true;
+  if (errno === 110) {
+    if (action?.startsWith('connecting to upstream') === true) return 'etimedout_connect';
+    if (tls) return 'upstream_tls_timeout';
+    return /^upstream timed out/.test(message) || action?.includes('upstream') === true ? 'upstream_timeout_read' : 'other';
+  }
+  if ([99, 111, 113, 101].includes(errno)) return BY_ERRNO[errno]!;
+  if (tls) return 'upstream_tls_failed';
+  return BY_ERRNO[errno] ?? 'other';
+}
+
 function reference(line: string): Classified {
   const head = HEAD.exec(line);
   if (!head) return { ok: false };
   const [, y, mo, d, h, mi, s, level, pid, tid, cid] = head;
   const body = line.slice(head[0].length);
-  const cut = body.indexOf(', client: ');
+  const cut = (/, client: /.exec(body) ?? /, udp client: /.exec(body))?.index ?? -1;
   const message = cut < 0 ? body : body.slice(0, cut);
   const tail = cut < 0 ? '' : body.slice(cut);
   const errnoMatch = ERRNO.exec(message);
   const errno = errnoMatch ? Number(errnoMatch[1]) : null;
-  let kind: ErrorKind;
-  if (message.includes('worker_connections are not enough')) kind = 'worker_connections';
-  else if (message.startsWith('no live upstreams')) kind = 'no_live_upstreams';
-  else if (errno === 110) kind = message.includes('while connecting to upstream') ? 'etimedout_connect' : 'upstream_timeout_read';
-  else kind = (errno !== null ? BY_ERRNO[errno] : undefined) ?? 'other';
+  const kind = refKind(message, errno, errnoMatch?.index ?? -1, cid !== undefined);
   const connectTo = CONNECT_TO.exec(message);
-  const destination = (connectTo ? refNormaliseDestination(connectTo[1]!) : null) ?? refUpstreamPeer(tail);
+  const named = kind !== 'resolver' && kind !== 'no_live_upstreams';
+  const destination = named ? ((connectTo ? refNormaliseDestination(connectTo[1]!) : null) ?? refUpstreamPeer(tail)) : null;
+  const bindAddress = kind === 'proxy_bind_unavailable' || kind === 'eaddrinuse' || kind === 'other' ? (BIND.exec(message)?.[1] ?? null) : null;
   return {
     ok: true,
     event: {
@@ -81,6 +127,8 @@ function reference(line: string): Classified {
       kind,
       errno,
       destination,
+      upstreamGroup: kind === 'no_live_upstreams' ? refUpstreamGroup(tail) : null,
+      bindAddress,
       server: refServerField(tail),
       message,
     },
@@ -133,6 +181,13 @@ const PEERS = [
   '10.0.0.5:',
   '1.2.3:80',
   '10.0.0.5.6:80',
+  '[::ffff:127.0.0.2]:9000',
+  '[::FFFF:10.0.0.1]:80',
+  '[::ffff:1.2.3]:80',
+  '[::ffff:7f00:2]:9000',
+  'backend',
+  'backend/',
+  'back end/',
 ];
 const MESSAGE_PARTS = [
   'connect() to ',
@@ -168,10 +223,33 @@ const MESSAGE_PARTS = [
   'bind(10.0.0.210) failed ',
   'ünïcode ✓ 日本',
   '\u0000',
+  ' while resolving',
+  ', resolver: 127.0.0.1:53',
+  'backend.internal could not be resolved ',
+  ' could not be resolved (110: Operation timed out)',
+  '(3: Host not found)',
+  'no resolver defined to resolve ',
+  'DNS error (',
+  ' DNS response',
+  'send() failed ',
+  'bind() to 0.0.0.0:80 failed ',
+  'bind(',
+  'bind(192.0.2.250) failed (99: Cannot assign requested address)',
+  ') failed',
+  ' while SSL handshaking to upstream',
+  ' while SSL handshaking',
+  'SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number)',
+  '(113: No route to host)',
+  '(101: Network is unreachable)',
+  'client timed out ',
+  ' while ',
 ];
 const TAIL_PARTS = [
   ', client: 10.1.1.1',
   ', client: ',
+  ', udp client: ',
+  ' udp client: ',
+  ', udp',
   ', server: example.com',
   ', server: ',
   ', server: a,b',
@@ -189,6 +267,11 @@ const TAIL_PARTS = [
   '/uri?x=1',
   '"',
   ', host: "example.com"',
+  ', upstream: "10.0.1.20:5432", bytes from/to client:0/0, bytes from/to upstream:0/0',
+  ', upstream: "unix:/run/pg.sock"',
+  'backend/',
+  'backend"',
+  '?x',
 ];
 
 const line = fc

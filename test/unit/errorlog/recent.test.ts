@@ -49,7 +49,7 @@ describe('readRecent', () => {
   it('summarises the window by kind and destination, with escaped samples', async () => {
     const p = join(dir, 'error.log');
     writeFileSync(p, [exhausted(10), refused(20), 'garbage', exhausted(31), exhausted(32, '[::1]:9000'), refused(40), exhausted(45), ''].join('\n'));
-    const s = await readRecent(p, since, { maxScanBytes: Infinity });
+    const s = await readRecent(p, { sinceMs: since, untilMs: Infinity }, { maxScanBytes: Infinity });
     expect(s.byKind.map((k) => [k.kind, k.count])).toEqual([
       ['eaddrnotavail', 3],
       ['econnrefused', 1],
@@ -68,7 +68,7 @@ describe('readRecent', () => {
     const p = join(dir, 'r1.log');
     writeFileSync(`${p}.1`, [exhausted(20), exhausted(35), exhausted(36)].join('\n') + '\n');
     writeFileSync(p, [exhausted(40), refused(41)].join('\n') + '\n');
-    const s = await readRecent(p, since, { maxScanBytes: Infinity });
+    const s = await readRecent(p, { sinceMs: since, untilMs: Infinity }, { maxScanBytes: Infinity });
     expect(s.files).toEqual([p, `${p}.1`]);
     expect(s.byKind.find((k) => k.kind === 'eaddrnotavail')?.count).toBe(3);
   });
@@ -77,7 +77,7 @@ describe('readRecent', () => {
     const p = join(dir, 'gz.log');
     writeFileSync(`${p}.1.gz`, gzipSync([exhausted(5), exhausted(33), exhausted(34), refused(35)].join('\n') + '\n'));
     writeFileSync(p, `${exhausted(50)}\n`);
-    const s = await readRecent(p, since, { maxScanBytes: Infinity });
+    const s = await readRecent(p, { sinceMs: since, untilMs: Infinity }, { maxScanBytes: Infinity });
     expect(s.files).toEqual([p, `${p}.1.gz`]);
     expect(s.byKind.map((k) => [k.kind, k.count])).toEqual([
       ['eaddrnotavail', 3],
@@ -85,7 +85,48 @@ describe('readRecent', () => {
     ]);
   });
 
+  it('reads a .gz archive given by name, streaming: counts the window and stops after it (a corrupt tail past the window is never reached)', async () => {
+    const p = join(dir, 'error.log-20261121.gz');
+    const inWindow = [exhausted(31), refused(32), exhausted(33)];
+    // After the window: enough lines that the stream is still far from the end when it stops, then cut mid-stream.
+    const after = Array.from({ length: 60_000 }, (_, i) => `${exhausted(50, `10.9.${i >> 8}.${i & 255}:80`)} ${i.toString(36).repeat(8)}`);
+    const whole = gzipSync([exhausted(10), ...inWindow, ...after].join('\n') + '\n');
+    writeFileSync(p, whole.subarray(0, whole.length - 64));
+    const s = await readRecent(p, { sinceMs: since, untilMs: new Date(2026, 10, 21, 8, 40).getTime() }, { maxScanBytes: Infinity });
+    expect(s.files).toEqual([p]);
+    expect(s.byKind.map((k) => [k.kind, k.count])).toEqual([
+      ['eaddrnotavail', 2],
+      ['econnrefused', 1],
+    ]);
+    expect(Object.keys(s.byDestination).sort()).toEqual(['10.0.0.5:80', '10.0.0.6:80']);
+  });
+
+  it('finds the end of a past window by bisecting a large file, and reads only back from there', async () => {
+    const p = join(dir, 'bisect.log');
+    // 08:00 … 08:59, 2000 lines a minute.
+    const lines: string[] = [];
+    for (let min = 0; min < 60; min++) for (let i = 0; i < 2000; i++) lines.push(exhausted(min, `10.0.${min}.1:80`));
+    writeFileSync(p, lines.join('\n') + '\n');
+    const win = { sinceMs: new Date(2026, 10, 21, 8, 20).getTime(), untilMs: new Date(2026, 10, 21, 8, 21, 59).getTime() };
+    const s = await readRecent(p, win, { maxScanBytes: 40 * 2000 * 300 });
+    expect(s.truncated).toBe(false); // the window is 38 minutes from the end: without the bisection the limit would cut it
+    expect(Object.entries(s.byDestination)).toEqual([
+      ['10.0.21.1:80', { eaddrnotavail: 2000 }],
+      ['10.0.20.1:80', { eaddrnotavail: 2000 }],
+    ]);
+    expect(s.lines).toBe(4000);
+  });
+
+  it('a window that ended before the live file began continues into the rotated predecessor', async () => {
+    const p = join(dir, 'past.log');
+    writeFileSync(`${p}.1`, [exhausted(20), exhausted(35), exhausted(36)].join('\n') + '\n');
+    writeFileSync(p, [exhausted(40), refused(41)].join('\n') + '\n');
+    const s = await readRecent(p, { sinceMs: since, untilMs: new Date(2026, 10, 21, 8, 37).getTime() }, { maxScanBytes: Infinity });
+    expect(s.files).toEqual([p, `${p}.1`]);
+    expect(s.byKind.map((k) => [k.kind, k.count])).toEqual([['eaddrnotavail', 2]]);
+  });
+
   it('refuses what is not a regular file', async () => {
-    await expect(readRecent(dir, since, { maxScanBytes: Infinity })).rejects.toThrow(/is a directory/);
+    await expect(readRecent(dir, { sinceMs: since, untilMs: Infinity }, { maxScanBytes: Infinity })).rejects.toThrow(/is a directory/);
   });
 });

@@ -155,7 +155,7 @@ describe('what holds the ports', () => {
   });
 
   it('nginx said so too: connect timeouts from the error log join the SYN_SENT evidence', () => {
-    const errorLog = { sinceMs: Date.UTC(2026, 10, 21, 9, 55), byDestination: { [DEST]: { etimedout_connect: 37 } }, byKind: [] };
+    const errorLog = { sinceMs: Date.UTC(2026, 10, 21, 9, 55), untilMs: Date.UTC(2026, 10, 21, 10, 0), past: false, byDestination: { [DEST]: { etimedout_connect: 37 } }, byUpstreamGroup: {}, byBindAddress: {}, byKind: [] };
     const f = computeFindings(input(sockets(960, 'syn_sent', 40000), NGINX, { errorLog })).find((x) => x.id === 'syn_sent_exhaustion')!;
     expect(f.evidence).toContain('nginx logged 37 × etimedout_connect towards 10.0.0.5:8080 since 2026-11-21T09:55:00.000Z');
   });

@@ -31,7 +31,7 @@ async function fixtureReport(): Promise<Report> {
   const sample = takeSocketSample({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 }, new ProcBuffer(), AT);
   const read = await readNginxConfig(CONF, { resolveHosts: false });
   const snapshot: NginxSnapshot = { read, configPath: CONF, configNote: null, version: '1.22.1', versionSource: '--nginx-version', configChangedAtMs: null };
-  const window = new RecentWindow(AT - SINCE_MS, { bucketMs: timelineBucketMs(SINCE_MS), untilMs: AT });
+  const window = new RecentWindow(AT - SINCE_MS, AT, undefined, { bucketMs: timelineBucketMs(SINCE_MS), untilMs: AT });
   for (const line of readFileSync(LOG, 'utf8').trimEnd().split('\n').reverse()) window.add(line);
   window.files.push(LOG);
   return diagnoseSample({

@@ -159,14 +159,25 @@ export function findingsSection(v: StatusView): string {
 export function errorLogSection(v: StatusView): string {
   const log = v.report.errorLog;
   if (log === null) return section('errorlog', 'nginx error log', '<p>No error log configured or present (<code>--error-log</code>).</p>');
-  const window = log.window ?? `since ${dateTime(Date.parse(log.since))}`;
+  const window = log.window ?? (log.past ? `from ${dateTime(Date.parse(log.since))} until ${dateTime(Date.parse(log.until))}` : `since ${dateTime(Date.parse(log.since))}`);
   const rows = log.byKind.map((k) => `<tr><th scope="row"><code>${esc(k.kind)}</code></th><td class="num">${count(k.count)}</td><td>${esc(k.first)}</td><td>${esc(k.last)}</td><td><pre class="sample">${esc(k.sample)}</pre></td></tr>`);
   const table = rows.length === 0 ? '<p>No events.</p>' : `<div class="table-wrap"><table><thead><tr><th scope="col">Kind</th><th scope="col">Events</th><th scope="col">First</th><th scope="col">Last</th><th scope="col">Example line</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
-  const extras = extraFields(log, new Set(['since', 'files', 'lines', 'unparsed', 'truncated', 'byKind', 'byDestination', 'problems', 'window', 'timeline']));
+  const known = ['since', 'until', 'past', 'timeZone', 'files', 'lines', 'unparsed', 'truncated', 'byKind', 'byDestination', 'byUpstreamGroup', 'byBindAddress', 'problems', 'window', 'timeline'];
+  const extras = extraFields(log, new Set(known));
+  const groups = Object.entries(log.byUpstreamGroup);
+  const binds = Object.entries(log.byBindAddress);
   const body = [
-    `<p>${esc(window)}: ${count(log.lines)} line(s) in ${log.files.length === 0 ? 'no file' : log.files.map((f) => `<code>${esc(f)}</code>`).join(', ')}${log.truncated ? ' (scan limit reached: older lines not read)' : ''}${log.unparsed > 0 ? `; ${count(log.unparsed)} not in nginx's format` : ''}.</p>`,
+    `<p>${esc(window)}: ${count(log.lines)} line(s) in ${log.files.length === 0 ? 'no file' : log.files.map((f) => `<code>${esc(f)}</code>`).join(', ')}${log.truncated ? ' (scan limit reached: older lines not read)' : ''}${log.unparsed > 0 ? `; ${count(log.unparsed)} not in nginx's format` : ''}; nginx's times read in ${esc(log.timeZone)}.</p>`,
+    log.past ? `<p class="note">A past window: the error-log findings are about it; the sockets (and their findings) are as sampled at ${esc(dateTime(Date.parse(v.report.generatedAt)))}.</p>` : '',
     ...log.problems.map((p) => `<p class="problem">${esc(p)}</p>`),
     table,
+    groups.length > 0 ? `<p>"no live upstreams" by group: ${groups.slice(0, 20).map(([g, n]) => `${esc(g)} ${count(n)}`).join(', ')}.</p>` : '',
+    binds.length > 0
+      ? `<p>bind() failures by proxy_bind address: ${binds
+          .slice(0, 20)
+          .map(([a, kinds]) => `<code>${esc(a)}</code> (${Object.entries(kinds).map(([k, n]) => `${esc(k)} ${count(n)}`).join(', ')})`)
+          .join('; ')}.</p>`
+      : '',
     extras.length > 0 ? genericHtml(Object.fromEntries(extras)) : '',
   ];
   return section('errorlog', 'nginx error log', body.join(''));
