@@ -310,20 +310,31 @@ class Extractor {
     // Named by server_name; without one, by its listen address when it has one (`listen 10.0.0.1:8080`), else `*:port`.
     const addr = listen?.args[0];
     const shown = name !== '' ? `${name}:${listenPort(addr)}` : addr !== undefined && !addr.startsWith('unix:') && /^(\[[^\]]+\]|[^:]+):\d+$/.test(addr) && !addr.startsWith('*:') ? addr : `*:${listenPort(addr)}`;
-    const ctx = `server ${shown}`;
-    for (const d of block) if (d.block !== undefined && d.name === 'location') this.location(d, scope, ctx);
+    const ctx = serverContext(`server ${shown}`);
+    this.locations(block.filter((d) => d.block !== undefined && d.name === 'location'), scope, ctx);
     for (const d of block) if (d.name === 'proxy_pass') this.problem(d, '"proxy_pass" directive is not allowed here: it belongs in a location');
   }
 
-  location(d: Directive, outer: Scope, parentCtx: string): void {
-    const block = d.block!;
-    const scope = this.scope(block, outer);
-    const ctx = `${parentCtx} > ${d.name} ${d.args.join(' ')}`.trimEnd();
-    const passes = block.filter((x) => x.name === 'proxy_pass' && x.block === undefined);
-    for (const p of passes.slice(1)) this.problem(p, `"proxy_pass" directive is duplicate (first at ${passes[0]!.file}:${passes[0]!.line})`);
-    for (const p of passes) this.httpProxyPass(p, scope, ctx);
-    for (const x of block) {
-      if (x.block !== undefined && (x.name === 'location' || x.name === 'if' || x.name === 'limit_except')) this.location(x, scope, ctx);
+  /**
+   * Locations, nested locations, `if` and `limit_except`, depth first in file
+   * order. Iterative, with its own stack: locations nested thousands deep must
+   * not exhaust the call stack.
+   */
+  locations(top: readonly Directive[], outer: Scope, serverCtx: Context): void {
+    const stack: { d: Directive; outer: Scope; parent: Context }[] = [...top].reverse().map((d) => ({ d, outer, parent: serverCtx }));
+    while (stack.length > 0) {
+      const { d, outer: enclosing, parent } = stack.pop()!;
+      const block = d.block!;
+      const scope = this.scope(block, enclosing);
+      const ctx = nestedContext(parent, `${d.name} ${d.args.join(' ')}`.trimEnd());
+      const passes = block.filter((x) => x.name === 'proxy_pass' && x.block === undefined);
+      for (const p of passes.slice(1)) this.problem(p, `"proxy_pass" directive is duplicate (first at ${passes[0]!.file}:${passes[0]!.line})`);
+      if (passes.length > 0) {
+        const text = contextText(ctx);
+        for (const p of passes) this.httpProxyPass(p, scope, text);
+      }
+      const nested = block.filter((x) => x.block !== undefined && (x.name === 'location' || x.name === 'if' || x.name === 'limit_except'));
+      for (let k = nested.length - 1; k >= 0; k--) stack.push({ d: nested[k]!, outer: scope, parent: ctx });
     }
   }
 
@@ -443,6 +454,41 @@ class Extractor {
       }
     }
   }
+}
+
+/**
+ * Where a directive sits: `server …`, then each enclosing location. Nesting may be
+ * thousands deep, so a level keeps only the first and last CONTEXT_ENDS labels,
+ * built from its parent's in constant time.
+ */
+interface Context {
+  /** The first labels from the server down (at most CONTEXT_ENDS). */
+  head: readonly string[];
+  /** The last labels, innermost last (at most CONTEXT_ENDS). */
+  tail: readonly string[];
+  /** Levels in all, the server's included. */
+  levels: number;
+}
+
+/** Levels shown at each end of a context; deeper nesting is elided in the middle. */
+const CONTEXT_ENDS = 3;
+
+function serverContext(label: string): Context {
+  return { head: [label], tail: [label], levels: 1 };
+}
+
+function nestedContext(parent: Context, label: string): Context {
+  return {
+    head: parent.head.length < CONTEXT_ENDS ? [...parent.head, label] : parent.head,
+    tail: [...parent.tail, label].slice(-CONTEXT_ENDS),
+    levels: parent.levels + 1,
+  };
+}
+
+/** `server example.com:80 > location /api > if ($x)`; past 2 × CONTEXT_ENDS levels the middle is elided. */
+function contextText(c: Context): string {
+  if (c.levels <= 2 * CONTEXT_ENDS) return [...c.head, ...c.tail.slice(c.tail.length - (c.levels - c.head.length))].join(' > ');
+  return [...c.head, `… ${c.levels - 2 * CONTEXT_ENDS} more levels …`, ...c.tail].join(' > ');
 }
 
 /** The port of a `listen` argument (`80`, `127.0.0.1:8080`, `[::]:443`, `*:80`, `unix:…`); 80 when absent. */

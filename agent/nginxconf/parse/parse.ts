@@ -36,6 +36,9 @@ export interface ParsedFile {
   problems: ConfigProblem[];
 }
 
+/** Unclosed blocks reported one by one at the end of a file; the rest are counted in one more problem. */
+const MAX_UNCLOSED = 10;
+
 /** A UTF-8 byte order mark, which nginx would read as part of the first directive's name. */
 const BOM = '\uFEFF';
 
@@ -106,10 +109,17 @@ export function parseConfig(text: string, file: string): ParsedFile {
   // When the text ends inside a quote or a directive, the lexer has said so; the
   // blocks left open are the same problem, as nginx reports it once.
   if (lexed.truncated) return { file, directives: root, problems: byLine(problems) };
-  for (let k = stack.length - 1; k >= 1; k--) {
+  // Each open block is one problem, up to MAX_UNCLOSED of the innermost; a deeper
+  // nest (generated, or hostile) adds one more naming the outermost and the count.
+  const what = (d: Directive | null): string => (d === null ? 'a block' : `the "${d.name}" block`);
+  const innermost = Math.max(1, stack.length - MAX_UNCLOSED);
+  for (let k = stack.length - 1; k >= innermost; k--) {
     const { directive: d, line } = stack[k]!;
-    const what = d === null ? 'a block' : `the "${d.name}" block`;
-    problems.push({ file, line, message: `unexpected end of file, expecting "}": ${what} opened here is not closed` });
+    problems.push({ file, line, message: `unexpected end of file, expecting "}": ${what(d)} opened here is not closed` });
+  }
+  if (innermost > 1) {
+    const { directive: d, line } = stack[1]!;
+    problems.push({ file, line, message: `unexpected end of file, expecting "}": ${what(d)} opened here is not closed, nor ${innermost - 2} more blocks inside it` });
   }
   return { file, directives: root, problems: byLine(problems) };
 }
