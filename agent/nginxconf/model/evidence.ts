@@ -3,6 +3,7 @@
  * the version, and how each destination is reached. Pure: the snapshot (what
  * read/snapshot.ts read) and the destinations in, the evidence out.
  */
+import { versionProblems } from './compat.js';
 import { mapDestinations } from './destinations.js';
 import type { NginxConfigModel, NginxConfigRead, ProxyPass } from './types.js';
 
@@ -48,8 +49,10 @@ export interface NginxSnapshot {
 /** "file:line: message" for every problem met reading the config, and every host name that did not resolve. */
 export function nginxProblems(snapshot: NginxSnapshot): string[] {
   if (snapshot.read === null) return [];
+  // Then what this version refuses or mishandles (compat.ts).
+  const versioned = versionProblems(snapshot.read.model, snapshot.version);
   return [
-    ...snapshot.read.model.problems.map((p) => (p.line === null ? `${p.file}: ${p.message}` : `${p.file}:${p.line}: ${p.message}`)),
+    ...[...snapshot.read.model.problems, ...versioned].map((p) => (p.line === null ? `${p.file}: ${p.message}` : `${p.file}:${p.line}: ${p.message}`)),
     ...snapshot.read.dns.failures.map((f) => `${f.host}: ${f.error}`),
   ];
 }

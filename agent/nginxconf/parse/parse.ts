@@ -28,6 +28,12 @@ export interface Directive {
   block?: Directive[];
   /** For `*_by_lua_block`, the Lua text between the braces (block is then empty). */
   raw?: string;
+  /**
+   * A simple directive as written: its words with their quotes and escapes, one
+   * space between them, and the `;` (`server 10.0.0.5:8080 max_fails=3;`), so a
+   * fix can print a line back as the operator wrote it. Absent for blocks.
+   */
+  text?: string;
 }
 
 export interface ParsedFile {
@@ -59,7 +65,7 @@ export function parseConfig(text: string, file: string): ParsedFile {
   const root: Directive[] = [];
   /** Open blocks, innermost last; the root list has no directive. */
   const stack: { directive: Directive | null; children: Directive[]; line: number }[] = [{ directive: null, children: root, line: 1 }];
-  let pending: { value: string; line: number }[] = [];
+  let pending: { value: string; line: number; source: string }[] = [];
   const problem = (line: number, message: string): void => {
     problems.push({ file, line, message });
   };
@@ -68,12 +74,12 @@ export function parseConfig(text: string, file: string): ParsedFile {
     const top = stack[stack.length - 1]!;
     switch (t.type) {
       case 'word':
-        pending.push({ value: t.value, line: t.line });
+        pending.push({ value: t.value, line: t.line, source: t.source });
         break;
       case ';': {
         const [name, ...args] = pending;
         if (name === undefined) problem(t.line, 'unexpected ";": a directive is missing before it');
-        else top.children.push({ name: name.value, args: args.map((a) => a.value), file, line: name.line });
+        else top.children.push({ name: name.value, args: args.map((a) => a.value), file, line: name.line, text: `${pending.map((w) => w.source).join(' ')};` });
         pending = [];
         break;
       }
