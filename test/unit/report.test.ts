@@ -129,6 +129,29 @@ describe('diagnose report with the captured nginx config', async () => {
     ]);
   });
 
+  it('states each group\'s effective pool on this version, in the JSON', () => {
+    const conf = `${process.cwd()}/test/fixtures/real-tw-exhaustion/nginx.conf`;
+    const json = JSON.parse(renderReport(r, 'json', T)) as typeof r;
+    expect(json.nginx!.upstreams.map((u) => [u.name, u.keepalive, u.pool])).toEqual([
+      ['backend', null, { size: null, source: 'none', detail: 'none: no keepalive directive and nginx 1.22.1 < 1.29.7', at: null, local: false }],
+      ['other', 8, { size: 8, source: 'directive', detail: `keepalive 8 at ${conf}:8`, at: `${conf}:8`, local: false }],
+    ]);
+    // The same config on 1.30: the group without keepalive keeps 32 per worker, and no pool finding names it.
+    const on130 = { ...snapshot, version: '1.30.6' };
+    const report130 = buildReport({
+      sample,
+      thresholds: T,
+      top: 10,
+      host: null,
+      connectAttemptsPerSecond: null,
+      generatedAtMs: AT,
+      nginx: { evidence: nginxEvidence(on130, sample.headroom!.destinations.map((d) => d.destination), AT), configPath: on130.configPath, files: read.model.files, problems: nginxProblems(on130), versionSource: on130.versionSource },
+    });
+    expect(report130.nginx!.upstreams[0]!.pool).toEqual({ size: 32, source: 'default', detail: '1.29.7+ default, local (nginx 1.30.6; no keepalive directive)', at: null, local: true });
+    expect(report130.findings.map((f) => f.id)).not.toContain('upstream_no_keepalive');
+    expect(report130.findings[0]!.id).toBe('keepalive_pool_churn');
+  });
+
   it('renders as in the golden file', async () => {
     const text = renderReport(r, 'text', T).replaceAll(`${process.cwd()}/`, '');
     await expect(text).toMatchFileSnapshot('../golden/diagnose-real-tw-exhaustion-with-nginx-conf.txt');
