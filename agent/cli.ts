@@ -9,9 +9,6 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULTS, ENV_CONFIG_FILE, envName, flagName, resolveConfig, type Config, type ConfigKey, type ConfigSources } from './config.js';
 import { AgentError, codedMessage, describeError } from './errors.js';
-import { diagnose } from './commands/diagnose.js';
-import { startDaemon } from './commands/run.js';
-import { createLogger } from './logger.js';
 import { systemClock } from './io/clock.js';
 import { agentVersion } from './version.js';
 
@@ -153,6 +150,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       exitCode = 1;
       return;
     }
+    // Loaded only for the command that needs them: `diagnose` starts no HTTP server, watcher or registry.
+    const [{ createLogger }, { startDaemon }] = await Promise.all([import('./logger.js'), import('./commands/run.js')]);
     const logger = createLogger(loaded.config.logLevel);
     try {
       const daemon = await startDaemon(loaded.config, logger);
@@ -182,6 +181,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       return;
     }
     try {
+      const { diagnose } = await import('./commands/diagnose.js');
       const result = await diagnose(loaded.config, { json: opts['json'] === true, rateIntervalMs, hostFacts: true, clock: systemClock });
       io.stdout(result.output);
       exitCode = result.exitCode;

@@ -51,7 +51,11 @@ export function unmet(reqs: readonly Requirement[]): string | null {
  * strict mode.
  */
 export function describeWith(reqs: readonly Requirement[], name: string, body: () => void): void {
-  const reason = unmet(reqs);
+  describeUnless(unmet(reqs), name, body);
+}
+
+/** `describe` that skips with `reason` (fails with it in strict mode), or runs when it is null. */
+export function describeUnless(reason: string | null, name: string, body: () => void): void {
   if (reason === null) {
     describe(name, body);
   } else if (STRICT) {
@@ -63,4 +67,15 @@ export function describeWith(reqs: readonly Requirement[], name: string, body: (
   } else {
     describe.skip(`${name} [skipped: ${reason}]`, body);
   }
+}
+
+/**
+ * Inside a running test, for a prerequisite only the test itself can find
+ * missing (say, nginx could not open a file it needs, so it gave no verdict on
+ * the configuration): skips the test with the reason, or fails with it in strict
+ * mode, as describeWith does for the prerequisites it checks up front.
+ */
+export function skipOrFail(ctx: { skip: (note?: string) => never }, reason: string): never {
+  if (STRICT) throw new Error(`prerequisites missing: ${reason} (AGENT_TEST_STRICT=1 turns this skip into a failure)`);
+  return ctx.skip(reason);
 }

@@ -50,7 +50,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { describeWith } from '../../support/gate.js';
+import { describeEachNginx } from '../../support/nginxVersions.js';
 import {
   AGENT_JOB,
   REPO,
@@ -172,10 +172,12 @@ function exposedNames(text: string): Set<string> {
   return names;
 }
 
-describeWith(
-  ['netns', 'built', 'command:nginx', 'command:wrk', 'command:prometheus', 'command:setpriv'],
+// On nginx 1.22 only for now: the first configuration relies on an upstream
+// block without `keepalive` closing every connection, and nginx 1.29.7 turned
+// upstream keepalive on by default.
+describeEachNginx(
   'end to end: nginx out of ports, the agent, Prometheus with the rules, the dashboards\' queries',
-  () => {
+  (nginx) => {
     let scene: Scene | undefined;
     /** The first case that failed; later cases fail at once. */
     let broken: string | null = null;
@@ -379,7 +381,7 @@ describeWith(
 
       const conf = join(dir, 'nginx.conf');
       writeFileSync(conf, nginxConf(dir, false));
-      s.nginx = spawnIn(s, 'nginx.log', 'nginx', ['-c', conf, '-p', `${dir}/`]);
+      s.nginx = spawnIn(s, 'nginx.log', nginx.bin, ['-c', conf, '-p', `${dir}/`]);
       await waitFor(s, 'nginx to start', 15_000, () => {
         running(s.nginx, 'nginx', s);
         return Promise.resolve(existsSync(join(dir, 'nginx.pid')) ? true : undefined);
@@ -392,7 +394,7 @@ describeWith(
         return r?.status === 200 && r.body === 'ok\n' ? true : undefined;
       }, 100);
 
-      const version = /nginx\/(\d+\.\d+\.\d+)/.exec((await execFileP('nginx', ['-v'])).stderr)?.[1];
+      const version = /nginx\/(\d+\.\d+\.\d+)/.exec((await execFileP(nginx.bin, ['-v'])).stderr)?.[1];
       expect(version, 'nginx -v').toBeDefined();
       s.agent = spawnIn(s, 'agent.log', process.execPath, [
         AGENT_MAIN, 'run',
@@ -562,8 +564,8 @@ describeWith(
       const s = need();
       const conf = join(s.dir, 'nginx.conf');
       writeFileSync(conf, nginxConf(s.dir, true));
-      await s.ns.run('nginx', ['-c', conf, '-p', `${s.dir}/`, '-t']);
-      await s.ns.run('nginx', ['-c', conf, '-p', `${s.dir}/`, '-s', 'reload']);
+      await s.ns.run(nginx.bin, ['-c', conf, '-p', `${s.dir}/`, '-t']);
+      await s.ns.run(nginx.bin, ['-c', conf, '-p', `${s.dir}/`, '-s', 'reload']);
       s.fixAt = Date.now();
       report(s, `nginx reloaded with keepalive 32, ${elapsed(s, s.loadAt)} after the load started`);
 
@@ -596,4 +598,5 @@ describeWith(
       report(s, `healthy: headroom ${final[0]?.value[1]}, no alert; ${elapsed(s, s.fixAt)} after the reload`);
     });
   },
+  { requires: ['netns', 'built', 'command:wrk', 'command:prometheus', 'command:setpriv'], versions: ['1.22'] },
 );

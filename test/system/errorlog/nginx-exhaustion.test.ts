@@ -52,7 +52,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { describeWith } from '../../support/gate.js';
+import { describeEachNginx } from '../../support/nginxVersions.js';
 import { AGENT_MAIN, destroyAll, Netns, sweepStale, type Helper } from '../support/netns.js';
 
 const execFileP = promisify(execFile);
@@ -163,7 +163,10 @@ http {
 `;
 }
 
-describeWith(['netns', 'built', 'command:nginx', 'command:wrk', 'command:grep'], 'error log of a real nginx out of ports: agent vs grep through rotations', () => {
+// On nginx 1.22 only for now: the configuration relies on an upstream block
+// without `keepalive` closing every connection, and nginx 1.29.7 turned
+// upstream keepalive on by default.
+describeEachNginx('error log of a real nginx out of ports: agent vs grep through rotations', (binary) => {
   let owned: Owned | undefined;
 
   beforeAll(async () => {
@@ -262,7 +265,7 @@ describeWith(['netns', 'built', 'command:nginx', 'command:wrk', 'command:grep'],
     writeFileSync(conf, nginxConf(dir));
     const log = join(dir, 'error.log');
 
-    const nginx = spawnIn(o, 'nginx', ['-c', conf, '-p', `${dir}/`]);
+    const nginx = spawnIn(o, binary.bin, ['-c', conf, '-p', `${dir}/`]);
     o.nginx = nginx;
     let nginxErr = '';
     nginx.stderr!.on('data', (d: Buffer) => (nginxErr += d.toString()));
@@ -316,7 +319,7 @@ describeWith(['netns', 'built', 'command:nginx', 'command:wrk', 'command:grep'],
   async function renameRotation(s: Scene): Promise<void> {
     const to = `${s.log}.${s.nextSuffix++}`;
     renameSync(s.log, to);
-    await s.ns.run('nginx', ['-c', s.conf, '-p', `${s.dir}/`, '-s', 'reopen']);
+    await s.ns.run(binary.bin, ['-c', s.conf, '-p', `${s.dir}/`, '-s', 'reopen']);
     s.renames++;
     // The master creates the new file; the workers reopen right after it.
     await waitFor('nginx to reopen error.log', 5000, () => Promise.resolve(existsSync(s.log) ? true : undefined));
@@ -472,4 +475,4 @@ describeWith(['netns', 'built', 'command:nginx', 'command:wrk', 'command:grep'],
     expect(c.grep).toBe(c.reference);
     expect(c.agent).toBe(c.grep);
   });
-});
+}, { requires: ['netns', 'built', 'command:wrk', 'command:grep'], versions: ['1.22'] });

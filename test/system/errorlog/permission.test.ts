@@ -104,18 +104,25 @@ describeWith(['linux'], 'error-log tailer: permission denied (injected EACCES, f
   });
 });
 
-/** The tailer and what it imports, under agent/. */
-const TAILER_MODULES = [
-  'errorlog/tail/tailer',
-  'errorlog/tail/fileStream',
-  'errorlog/tail/lineSplitter',
-  'errorlog/tail/waker',
-  'errorlog/model/rotation',
-  'errorlog/parse/patterns',
-  'io/directories',
-  'io/files',
-  'core/glob',
-];
+/**
+ * The tailer and every module it imports under agent/, found by following its
+ * relative imports (so a new import of the tailer's does not break this test).
+ */
+function tailerModules(src: URL): string[] {
+  const found = new Set<string>();
+  const queue = ['errorlog/tail/tailer'];
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (found.has(name)) continue;
+    found.add(name);
+    const text = readFileSync(new URL(`${name}.ts`, src), 'utf8');
+    for (const m of text.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) {
+      const next = new URL(`${m[1]!}.ts`, new URL(`${name}.ts`, src));
+      queue.push(next.pathname.slice(src.pathname.length).replace(/\.ts$/, ''));
+    }
+  }
+  return [...found];
+}
 
 /**
  * The tailer's own modules, transpiled for a child process that cannot load
@@ -125,7 +132,7 @@ const TAILER_MODULES = [
 function buildChild(outDir: string): string {
   const src = new URL('../../../agent/', import.meta.url);
   const chokidar = pathToFileURL(createRequire(import.meta.url).resolve('chokidar')).href;
-  for (const name of TAILER_MODULES) {
+  for (const name of tailerModules(src)) {
     const ts_ = readFileSync(new URL(`${name}.ts`, src), 'utf8');
     const js = ts.transpileModule(ts_, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },

@@ -15,6 +15,10 @@
  * not apply to them (tcp_twsk_unique() in net/ipv4/tcp_ipv4.c reuses only when
  * an address is loopback) and TIME_WAIT blocks for its full 60 s.
  *
+ * The lab runs one nginx binary for the proxy under test and the fast upstream
+ * (`nginxBin`, by default Debian 12's; test/support/nginxVersions.ts lists the
+ * others), and gives the same one to `agent diagnose --nginx-bin`.
+ *
  * Every process is started through `ip netns exec` (which execs the command, so
  * the child's pid is the command's) and tracked; `destroy()` kills them, kills
  * anything else left in the namespaces by pid, deletes the namespaces and, unless
@@ -31,6 +35,7 @@ import { AGENT_MAIN, HELPERS_DIR, Netns, type Helper } from './netns.js';
 
 const execFileP = promisify(execFile);
 
+/** Debian 12's nginx, the lab's unless told otherwise. */
 export const NGINX_BIN = '/usr/sbin/nginx';
 
 /** The addresses of the set-up (see the picture above). */
@@ -110,6 +115,8 @@ export interface NginxLabOptions {
   name: string;
   /** net.ipv4.ip_local_port_range in the nginx namespace, e.g. "40000 40999". */
   portRange: string;
+  /** The nginx executable (called like nginx: -p, -c, -t, -s reload); default NGINX_BIN. */
+  nginxBin?: string;
 }
 
 export class NginxLab {
@@ -130,6 +137,7 @@ export class NginxLab {
     readonly clientNs: Netns,
     readonly upstreamNs: Netns,
     readonly dir: string,
+    readonly nginxBin: string,
   ) {
     this.conf = join(dir, 'nginx.conf');
     this.errorLog = join(dir, 'error.log');
@@ -157,7 +165,7 @@ export class NginxLab {
       // The kernel default, set explicitly: it must not apply to these non-loopback destinations.
       await n.sysctl('net.ipv4.tcp_tw_reuse', '2');
       await n.sysctl('net.ipv4.tcp_timestamps', '1');
-      return new NginxLab(n, c, u, dir);
+      return new NginxLab(n, c, u, dir, opts.nginxBin ?? NGINX_BIN);
     } catch (err) {
       await Promise.allSettled(made.map((ns) => ns.destroy()));
       rmSync(dir, { recursive: true, force: true });
@@ -198,7 +206,7 @@ http {
 }
 `,
     );
-    const child = this.spawnIn(this.upstreamNs, 'nginx', ['-p', `${d}/`, '-c', conf]);
+    const child = this.spawnIn(this.upstreamNs, this.nginxBin, ['-p', `${d}/`, '-c', conf]);
     this.upstreamNginx = child;
     await this.waitNginx(child, join(d, 'nginx.pid'), () => '');
   }
@@ -218,7 +226,7 @@ http {
   /** Writes nginx.conf and starts nginx (master + workers, `daemon off`) in the nginx namespace. */
   async startNginx(confText: string): Promise<void> {
     writeFileSync(this.conf, confText);
-    const child = this.spawnIn(this.nginxNs, 'nginx', ['-p', `${this.dir}/front/`, '-c', this.conf]);
+    const child = this.spawnIn(this.nginxNs, this.nginxBin, ['-p', `${this.dir}/front/`, '-c', this.conf]);
     this.nginx = child;
     child.stderr!.on('data', (d: Buffer) => (this.nginxStderr += d.toString()));
     await this.waitNginx(child, this.pidFile, () => this.nginxStderr);
@@ -251,10 +259,10 @@ http {
     const master = Number(readFileSync(this.pidFile, 'utf8'));
     const before = new Set(workersOf(master));
     writeFileSync(this.conf, confText);
-    const t = await this.nginxNs.exec('nginx', ['-t', '-q', '-p', `${this.dir}/front/`, '-c', this.conf]);
+    const t = await this.nginxNs.exec(this.nginxBin, ['-t', '-q', '-p', `${this.dir}/front/`, '-c', this.conf]);
     if (t.code !== 0) throw new Error(`nginx -t rejected the fixed configuration: ${t.stderr}\n${confText}`);
     const at = Date.now();
-    await this.nginxNs.run('nginx', ['-s', 'reload', '-p', `${this.dir}/front/`, '-c', this.conf]);
+    await this.nginxNs.run(this.nginxBin, ['-s', 'reload', '-p', `${this.dir}/front/`, '-c', this.conf]);
     const deadline = Date.now() + 10_000;
     while (!workersOf(master).some((p) => !before.has(p))) {
       if (Date.now() > deadline) throw new Error(`nginx started no new workers within 10 s of the reload: ${this.nginxStderr}`);
@@ -294,7 +302,7 @@ http {
       '--json',
       '--proc-root', '/proc',
       '--nginx-conf', this.conf,
-      '--nginx-bin', NGINX_BIN,
+      '--nginx-bin', this.nginxBin,
       '--error-log', this.errorLog,
       '--since', '5m',
       '--report-top', '1000',
