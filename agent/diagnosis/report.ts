@@ -11,6 +11,7 @@ import type { ErrorKind } from '../errorlog/parse/classify.js';
 import type { HostFacts } from '../host/model/types.js';
 import { effectivePool, type PoolSource } from '../nginxconf/model/pool.js';
 import type { UpstreamGroup } from '../nginxconf/model/types.js';
+import type { VersionFrom } from '../nginxconf/model/versionSource.js';
 
 export type { HostFacts } from '../host/model/types.js';
 
@@ -46,6 +47,8 @@ export interface NginxReportInput {
   problems: string[];
   /** Where the version came from, or why it is unknown. */
   versionSource: string;
+  /** Which source gave the version, or null when unknown. */
+  versionFrom?: VersionFrom | null;
 }
 
 export interface ReportNginx {
@@ -53,6 +56,8 @@ export interface ReportNginx {
   note: string | null;
   files: string[];
   version: string | null;
+  /** Which source gave the version (flag, nginx-bin, binary, process, error-log, package), or null when none did. */
+  versionFrom: VersionFrom | null;
   versionSource: string;
   problems: string[];
   upstreams: ReportUpstream[];
@@ -264,6 +269,7 @@ function reportNginx(n: NginxReportInput): ReportNginx {
     note: c === null ? n.evidence.configNote : null,
     files: n.files,
     version: n.evidence.version,
+    versionFrom: n.versionFrom ?? null,
     versionSource: n.versionSource,
     problems: n.problems,
     upstreams: c?.upstreams.map((u) => reportUpstream(u, n.evidence.version)) ?? [],

@@ -104,7 +104,7 @@ describe('diagnose report with the captured error log', () => {
 describe('diagnose report with the captured nginx config', async () => {
   // The nginx.conf the capture ran with: upstream backend (127.0.0.2:9000) has no keepalive.
   const read = await readNginxConfig('test/fixtures/real-tw-exhaustion/nginx.conf', { resolveHosts: false });
-  const snapshot: NginxSnapshot = { read, configPath: 'test/fixtures/real-tw-exhaustion/nginx.conf', configNote: null, version: '1.22.1', versionSource: '--nginx-version', configChangedAtMs: null };
+  const snapshot: NginxSnapshot = { read, configPath: 'test/fixtures/real-tw-exhaustion/nginx.conf', configNote: null, version: '1.22.1', versionFrom: 'flag', versionSource: 'flag: --nginx-version', configChangedAtMs: null };
   const sample = fixtureSample();
   const evidence = nginxEvidence(snapshot, sample.headroom!.destinations.map((d) => d.destination), AT);
   const r = buildReport({
@@ -114,7 +114,7 @@ describe('diagnose report with the captured nginx config', async () => {
     host: null,
     connectAttemptsPerSecond: null,
     generatedAtMs: AT,
-    nginx: { evidence, configPath: snapshot.configPath, files: read.model.files, problems: nginxProblems(snapshot), versionSource: snapshot.versionSource },
+    nginx: { evidence, configPath: snapshot.configPath, files: read.model.files, problems: nginxProblems(snapshot), versionSource: snapshot.versionSource, versionFrom: snapshot.versionFrom ?? null },
   });
 
   it('leads with the missing keepalive pool of upstream backend, with the lines to add', () => {

@@ -3,6 +3,15 @@
  * (newest first, as a backwards reader yields them), a summary out.
  */
 import { classifyLine, ERROR_KINDS, escapeUntrusted, type ErrorKind } from '../parse/classify.js';
+import { startupVersion } from '../parse/startupVersion.js';
+import type { NginxVersion } from '../../core/nginxVersion.js';
+
+/** nginx's start-up line (parse/startupVersion.ts): the version it announced, and when. */
+export interface StartupVersionSeen extends NginxVersion {
+  timeMs: number;
+  /** The line, escaped. */
+  line: string;
+}
 
 export interface KindSummary {
   kind: ErrorKind;
@@ -24,6 +33,8 @@ export interface RecentSummary {
   byDestination: Record<string, Partial<Record<ErrorKind, number>>>;
   /** Set when a byte limit stopped the scan before the window's start. */
   truncated: boolean;
+  /** The newest start-up line in the window (nginx logs its version when it starts), or null. */
+  nginxVersion?: StartupVersionSeen | null;
 }
 
 export class RecentWindow {
@@ -31,6 +42,8 @@ export class RecentWindow {
   private readonly byDestination: Record<string, Partial<Record<ErrorKind, number>>> = {};
   private lines = 0;
   private unparsed = 0;
+  /** Lines arrive newest first, so the first start-up line seen is the newest. */
+  private version: StartupVersionSeen | null = null;
   readonly files: string[] = [];
   truncated = false;
 
@@ -48,6 +61,10 @@ export class RecentWindow {
     const e = r.event;
     if (e.timeMs < this.sinceMs) return false;
     this.lines++;
+    if (this.version === null) {
+      const v = startupVersion(e);
+      if (v !== null) this.version = { ...v, timeMs: e.timeMs, line: escapeUntrusted(line, 300) };
+    }
     const k = this.kinds.get(e.kind);
     if (k === undefined) {
       this.kinds.set(e.kind, { kind: e.kind, count: 1, firstMs: e.timeMs, lastMs: e.timeMs, sample: escapeUntrusted(line, 600) });
@@ -72,6 +89,7 @@ export class RecentWindow {
       byKind: ERROR_KINDS.map((k) => this.kinds.get(k)).filter((k): k is KindSummary => k !== undefined),
       byDestination: this.byDestination,
       truncated: this.truncated,
+      nginxVersion: this.version,
     };
   }
 }
@@ -103,5 +121,6 @@ export function mergeRecent(sinceMs: number, parts: readonly RecentSummary[]): R
     byKind: ERROR_KINDS.map((k) => byKind.get(k)).filter((k): k is KindSummary => k !== undefined),
     byDestination,
     truncated: parts.some((p) => p.truncated),
+    nginxVersion: parts.reduce<StartupVersionSeen | null>((newest, p) => (p.nginxVersion != null && (newest === null || p.nginxVersion.timeMs > newest.timeMs) ? p.nginxVersion : newest), null),
   };
 }

@@ -46,14 +46,14 @@ interface CompatRule {
   older(use: VersionedUse, version: string | null): string | null;
 }
 
-const refused = (what: string, since: string, version: string, nginxSays: string, todo: string): string =>
-  `${what} needs nginx ${since} or later: nginx ${version} refuses the configuration (${nginxSays})${todo === '' ? '' : `; ${todo}`}`;
+const refused = (what: string, since: string, version: string, nginxSays: string, todo: string, built = ''): string =>
+  `${what} needs nginx ${since} or later${built}: nginx ${version} refuses the configuration (${nginxSays})${todo === '' ? '' : `; ${todo}`}`;
 
 export const COMPAT_RULES: readonly CompatRule[] = [
   {
     feature: 'proxy_http_version_2',
     since: HTTP2_UPSTREAM_SINCE,
-    older: (_use, v) => (v === null ? null : refused('proxy_http_version 2 (HTTP/2 to the upstream)', `${HTTP2_UPSTREAM_SINCE}, built with --with-http_v2_module,`, v, 'invalid value "2"', '')),
+    older: (_use, v) => (v === null ? null : refused('proxy_http_version 2 (HTTP/2 to the upstream)', HTTP2_UPSTREAM_SINCE, v, 'invalid value "2"', '', ', built with --with-http_v2_module')),
   },
   {
     feature: 'keepalive_0',

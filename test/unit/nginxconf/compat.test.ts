@@ -23,7 +23,7 @@ const problemsOn = (m: NginxConfigModel, version: string | null): string[] => ve
 describe('what each version refuses', () => {
   it.each<[string, string, string | null, string[]]>([
     // proxy_http_version 2: 1.29.4 (with the http_v2 module).
-    ['proxy_http_version 2', 'http {\n  proxy_http_version 2;\n}', '1.29.3', ['2: proxy_http_version 2 (HTTP/2 to the upstream) needs nginx 1.29.4, built with --with-http_v2_module, or later: nginx 1.29.3 refuses the configuration (invalid value "2")']],
+    ['proxy_http_version 2', 'http {\n  proxy_http_version 2;\n}', '1.29.3', ['2: proxy_http_version 2 (HTTP/2 to the upstream) needs nginx 1.29.4 or later, built with --with-http_v2_module: nginx 1.29.3 refuses the configuration (invalid value "2")']],
     ['proxy_http_version 2', 'http {\n  proxy_http_version 2;\n}', '1.29.4', []],
     ['proxy_http_version 2', 'http {\n  proxy_http_version 2;\n}', null, []],
     // keepalive 0 and local: 1.29.7.
