@@ -40,6 +40,8 @@ export const KEEPALIVE_TIME_SINCE = '1.19.10';
 
 interface CompatRule {
   feature: VersionedFeature;
+  /** True when an older nginx refuses the configuration (`nginx -t` fails); false when it accepts it and misbehaves. */
+  refuses: boolean;
   /** Accepted (and honoured) from this version on. */
   since: string;
   /** The problem on an older nginx (`version`), or on an unknown one (null). Null: nothing to say. */
@@ -52,22 +54,26 @@ const refused = (what: string, since: string, version: string, nginxSays: string
 export const COMPAT_RULES: readonly CompatRule[] = [
   {
     feature: 'proxy_http_version_2',
+    refuses: true,
     since: HTTP2_UPSTREAM_SINCE,
     older: (_use, v) => (v === null ? null : refused('proxy_http_version 2 (HTTP/2 to the upstream)', HTTP2_UPSTREAM_SINCE, v, 'invalid value "2"', '', ', built with --with-http_v2_module')),
   },
   {
     feature: 'keepalive_0',
+    refuses: true,
     since: KEEPALIVE_DEFAULTS_SINCE,
     older: (_use, v) =>
       v === null ? null : refused('keepalive 0', KEEPALIVE_DEFAULTS_SINCE, v, 'invalid value "0" in "keepalive" directive', 'before 1.29.7 a group without a keepalive line keeps no connections, so remove the line'),
   },
   {
     feature: 'keepalive_local',
+    refuses: true,
     since: KEEPALIVE_DEFAULTS_SINCE,
     older: (_use, v) => (v === null ? null : refused('keepalive … local', KEEPALIVE_DEFAULTS_SINCE, v, 'invalid number of arguments in "keepalive" directive', 'drop "local"')),
   },
   {
     feature: 'keepalive_before_balancer',
+    refuses: false,
     since: KEEPALIVE_DEFAULTS_SINCE,
     older: (use, v) => {
       const b = use.balancer!;
@@ -80,16 +86,19 @@ export const COMPAT_RULES: readonly CompatRule[] = [
   },
   {
     feature: 'keepalive_time',
+    refuses: true,
     since: KEEPALIVE_TIME_SINCE,
     older: (_use, v) => (v === null ? null : refused('keepalive_time', KEEPALIVE_TIME_SINCE, v, 'unknown directive "keepalive_time"', '')),
   },
   {
     feature: 'server_resolve',
+    refuses: true,
     since: RESOLVE_SINCE,
     older: (_use, v) => (v === null ? null : refused('server … resolve (open source)', RESOLVE_SINCE, v, 'invalid parameter "resolve"', '')),
   },
   {
     feature: 'server_service',
+    refuses: true,
     since: RESOLVE_SINCE,
     older: (use, v) => {
       const param = / (service=\S+?);?(?: |$)/.exec(use.text)?.[1] ?? 'service=';
@@ -98,6 +107,7 @@ export const COMPAT_RULES: readonly CompatRule[] = [
   },
   {
     feature: 'upstream_resolver',
+    refuses: true,
     since: RESOLVE_SINCE,
     older: (_use, v) => (v === null ? null : refused('resolver inside an upstream block', RESOLVE_SINCE, v, '"resolver" directive is not allowed here', 'put it at the http {} or stream {} level')),
   },
@@ -110,12 +120,15 @@ export function accepts(version: string | null, since: string): boolean | null {
   return version === null ? null : compareVersions(version, since) >= 0;
 }
 
-/** The uses this version refuses or mishandles, as problems at the place they are written. */
-export function versionProblems(model: NginxConfigModel, version: string | null): ConfigProblem[] {
+/**
+ * The uses this version refuses or mishandles, as problems at the place they are
+ * written; `refusalsOnly`: only what makes `nginx -t` fail.
+ */
+export function versionProblems(model: NginxConfigModel, version: string | null, options: { refusalsOnly?: boolean } = {}): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const use of model.versioned ?? []) {
     const rule = RULES.get(use.feature);
-    if (rule === undefined || accepts(version, rule.since) === true) continue;
+    if (rule === undefined || accepts(version, rule.since) === true || (options.refusalsOnly === true && !rule.refuses)) continue;
     const message = rule.older(use, version);
     if (message !== null) out.push({ file: use.at.file, line: use.at.line, message });
   }
