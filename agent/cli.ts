@@ -31,8 +31,9 @@ const HELP: Record<ConfigKey, string> = {
   until: 'and up to this time (needs --from; default now)',
   errorLogTimezone: "the time zone nginx stamps its error log in, when it is not the agent's (a sidecar): an IANA name (Europe/Berlin), a fixed offset (+02:00, -0530) or UTC; '' is the agent's own",
   nginxConf: "nginx's main config file (includes are followed) or a saved `nginx -T` output; the default is used only if it exists, '' disables",
-  nginxVersion: "nginx's version, e.g. 1.22.1, when --nginx-bin is not given (hints that depend on it are withheld when unknown)",
-  nginxBin: 'nginx binary to ask for its version (`nginx -v`, run without a shell); unset means never run it',
+  nginxVersion: "nginx's version, e.g. 1.22.1; wins over every other source (--nginx-bin, the running master's executable, the error log's start-up line, the package database)",
+  nginxBin: 'nginx binary to ask for its version (`nginx -v`, run without a shell; when it cannot run, its version string is read from the file); unset means never run it',
+  nginxRoot: "root of nginx's file system whose package database (var/lib/dpkg/status) is the last resort for the version; '' skips it",
   nginxConfReloadMs: 'how often the daemon re-reads the nginx config and re-resolves its host names, in ms',
   dnsTimeoutMs: 'time limit for resolving an upstream host name, in ms',
   webConfigFile: 'web configuration file (TLS, basic auth) in the Prometheus exporter-toolkit format',
@@ -73,6 +74,7 @@ const RUN_KEYS: ConfigKey[] = [
   'nginxConf',
   'nginxVersion',
   'nginxBin',
+  'nginxRoot',
   'nginxConfReloadMs',
   'dnsTimeoutMs',
   'webConfigFile',
@@ -94,6 +96,7 @@ const DIAGNOSE_KEYS: ConfigKey[] = [
   'nginxConf',
   'nginxVersion',
   'nginxBin',
+  'nginxRoot',
   'dnsTimeoutMs',
 ];
 

@@ -42,6 +42,8 @@ export const DEFAULTS = Object.freeze({
   nginxVersion: '',
   /** nginx binary to run `nginx -v` on (never a shell); '' means do not run it. */
   nginxBin: '',
+  /** The root of nginx's file system, where its package database is read for the version (var/lib/dpkg/status); '' skips it. */
+  nginxRoot: '/',
   /** Re-read the nginx config (and re-resolve its host names) this often, in ms. */
   nginxConfReloadMs: 60_000,
   /** Give up on resolving an upstream host name after this long, in ms. */
@@ -118,6 +120,7 @@ export const configShape = {
   nginxConf: z.string(),
   nginxVersion: z.string().regex(/^(\d+\.\d+\.\d+)?$/, 'must be a version such as 1.22.1'),
   nginxBin: z.string(),
+  nginxRoot: z.string(),
   nginxConfReloadMs: num(z.number().int().min(1000).max(86_400_000)),
   dnsTimeoutMs: num(z.number().int().min(10).max(60_000)),
   webConfigFile: z.string(),

@@ -19,7 +19,7 @@ import { hostContext } from '../host/context.js';
 import { readHostFacts } from '../host/facts.js';
 import type { Clock } from '../io/clock.js';
 import { describeReadFailure } from '../io/files.js';
-import { nginxEvidence, nginxProblems } from '../nginxconf/model/evidence.js';
+import { nginxEvidence, nginxProblems, withLogVersion } from '../nginxconf/model/evidence.js';
 import { loadNginx } from '../nginxconf/read/snapshot.js';
 import { withHostRateEvidence } from '../sockets/model/hostRates.js';
 import { counterRate } from '../sockets/model/rates.js';
@@ -27,6 +27,7 @@ import { ProcBuffer } from '../sockets/read/procfs.js';
 import { readActiveOpens } from '../sockets/collectors/snmp.js';
 import { takeSocketSample } from '../sockets/sample.js';
 import { agentVersion } from '../version.js';
+import { logVersionSource } from './logVersion.js';
 
 export interface DiagnoseOptions {
   format: ReportFormat;
@@ -103,7 +104,11 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
   const sample = withHostRateEvidence(taken, connectAttemptsPerSecond);
   const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const errorLog = await readErrorLogs(config, started);
-  const nginx = await nginxPromise;
+  // nginx's start-up line in the window is a version source too, below the ones loadNginx tried.
+  const nginx = withLogVersion(
+    await nginxPromise,
+    errorLog === null ? null : logVersionSource(errorLog.summary.nginxVersion, errorLog.summary.files, errorLog.summary.sinceMs),
+  );
   const report = diagnoseSample({
     sample,
     thresholds,
@@ -120,6 +125,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
       files: nginx.read?.model.files ?? [],
       problems: nginxProblems(nginx),
       versionSource: nginx.versionSource,
+      versionFrom: nginx.versionFrom ?? null,
     },
   });
   return {

@@ -19,6 +19,7 @@ import { systemClock, type Clock } from '../io/clock.js';
 import { NginxWatcher } from '../nginxconf/watch.js';
 import { DaemonStatus } from './daemonStatus.js';
 import { SampleLoop } from './sampleLoop.js';
+import { logVersionSource } from './logVersion.js';
 
 export interface Daemon {
   /** Resolves once the daemon has shut down. */
@@ -52,7 +53,11 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
     );
   const errorLogs = new ErrorLogPipeline(config, logger, clock);
   registerErrorLogMetrics(registry, errorLogs.counts, () => errorLogs.totals(), logger.child({ component: 'metrics' }));
-  const nginx = new NginxWatcher(config, logger.child({ component: 'nginxconf' }));
+  const nginx = new NginxWatcher(config, logger.child({ component: 'nginxconf' }), () => {
+    const seen = errorLogs.startupVersion();
+    // Only a line seen counts: the daemon reads logs from their end, so no line yet says nothing.
+    return seen === null ? null : logVersionSource(seen, errorLogs.status().map((s) => s.path), null);
+  });
   metrics.reportSources(() => [...errorLogs.sources(), ...nginx.sources()]);
   const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const status = new DaemonStatus({ config, thresholds, version, clock, errorLogs, nginx, hostFacts: options.hostFacts !== false });

@@ -11,6 +11,9 @@ import type { RecentSummary } from '../errorlog/model/recent.js';
 import type { ErrorKind } from '../errorlog/parse/classify.js';
 import type { HostFacts } from '../host/model/types.js';
 import { describeTimeZone, LOCAL_ZONE } from '../core/timeZone.js';
+import { effectivePool, type PoolSource } from '../nginxconf/model/pool.js';
+import type { UpstreamGroup } from '../nginxconf/model/types.js';
+import type { VersionFrom } from '../nginxconf/model/versionSource.js';
 
 export type { HostFacts } from '../host/model/types.js';
 
@@ -52,6 +55,8 @@ export interface NginxReportInput {
   problems: string[];
   /** Where the version came from, or why it is unknown. */
   versionSource: string;
+  /** Which source gave the version, or null when unknown. */
+  versionFrom?: VersionFrom | null;
 }
 
 export interface ReportNginx {
@@ -59,9 +64,33 @@ export interface ReportNginx {
   note: string | null;
   files: string[];
   version: string | null;
+  /** Which source gave the version (flag, nginx-bin, binary, process, error-log, package), or null when none did. */
+  versionFrom: VersionFrom | null;
   versionSource: string;
   problems: string[];
-  upstreams: { name: string; servers: string[]; keepalive: number | null; at: string }[];
+  upstreams: ReportUpstream[];
+}
+
+export interface ReportUpstream {
+  name: string;
+  /** `http` or `stream`. */
+  module: string;
+  servers: string[];
+  /** The `keepalive` directive's value, or null when the block has none. */
+  keepalive: number | null;
+  /** What nginx keeps for the group on this version (nginxconf/model/pool.ts). */
+  pool: {
+    /** Idle connections per worker, or null for none or unknown. */
+    size: number | null;
+    source: PoolSource;
+    /** Where it comes from: "keepalive 64 at /etc/nginx/conf.d/app.conf:12", "1.29.7+ default, local (…)", "none: …", "disabled: …", "unknown: …". */
+    detail: string;
+    /** The keepalive line that decides, "file:line", or null. */
+    at: string | null;
+    /** Connections reused only by the location that opened them (the 1.29.7 default, or `keepalive N local`). */
+    local: boolean;
+  };
+  at: string;
 }
 
 export interface ReportErrorLog {
@@ -283,9 +312,21 @@ function reportNginx(n: NginxReportInput): ReportNginx {
     note: c === null ? n.evidence.configNote : null,
     files: n.files,
     version: n.evidence.version,
+    versionFrom: n.versionFrom ?? null,
     versionSource: n.versionSource,
     problems: n.problems,
-    upstreams:
-      c?.upstreams.map((u) => ({ name: u.name, servers: u.servers.map((x) => x.address), keepalive: u.keepalive, at: `${u.at.file}:${u.at.line}` })) ?? [],
+    upstreams: c?.upstreams.map((u) => reportUpstream(u, n.evidence.version)) ?? [],
+  };
+}
+
+function reportUpstream(u: UpstreamGroup, version: string | null): ReportUpstream {
+  const pool = effectivePool(u, version);
+  return {
+    name: u.name,
+    module: u.module ?? 'http',
+    servers: u.servers.map((x) => x.address),
+    keepalive: u.keepalive,
+    pool: { size: pool.size, source: pool.source, detail: pool.text, at: pool.at === null ? null : `${pool.at.file}:${pool.at.line}`, local: pool.local },
+    at: `${u.at.file}:${u.at.line}`,
   };
 }

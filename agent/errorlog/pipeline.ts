@@ -9,7 +9,9 @@ import type { Clock } from '../io/clock.js';
 import { ErrorLogCounts } from './model/counts.js';
 import type { RecentSummary } from './model/recent.js';
 import { RollingErrorWindow } from './model/rolling.js';
-import { classifyLine, TimeMemo } from './parse/classify.js';
+import { classifyLine, escapeUntrusted, TimeMemo } from './parse/classify.js';
+import { startupVersion } from './parse/startupVersion.js';
+import type { StartupVersionSeen } from './model/recent.js';
 import { onlyDefault } from './read/paths.js';
 import { ROTATION_TYPES, type RotationType } from './model/rotation.js';
 import { Tailer, type TailedFileStatus } from './tail/tailer.js';
@@ -27,6 +29,8 @@ export class ErrorLogPipeline {
   /** The last FINDINGS_WINDOW_MS of events, for the hint engine. */
   readonly recent: RollingErrorWindow;
   private readonly tailer: Tailer | null;
+  /** The newest start-up line nginx wrote in a tailed log (its version), kept for as long as the daemon runs. */
+  private version: StartupVersionSeen | null = null;
 
   constructor(config: Config, logger: Logger, clock: Clock) {
     this.counts = new ErrorLogCounts(config.maxDestinations);
@@ -51,12 +55,19 @@ export class ErrorLogPipeline {
         if (r.ok) {
           this.recent.add(r.event, line, clock.now()); // first: it may copy the totals before this event
           this.counts.add(r.event);
+          const v = startupVersion(r.event);
+          if (v !== null && (this.version === null || r.event.timeMs >= this.version.timeMs)) this.version = { ...v, timeMs: r.event.timeMs, line: escapeUntrusted(line, 300) };
         } else {
           this.recent.addUnparsed(clock.now());
           this.counts.addUnparsed();
         }
       },
     });
+  }
+
+  /** The version nginx announced in the newest start-up line the daemon has read, or null. */
+  startupVersion(): StartupVersionSeen | null {
+    return this.version;
   }
 
   /** Whether any error log is configured (and so whether its evidence means anything). */

@@ -1,13 +1,25 @@
 /**
  * nginx's upstream connection pools as the config-aware rules see them, and the
- * config text their fixes print. Pure.
+ * config text their fixes print. Pure. The effective pool of a group (what each
+ * worker keeps, by version) is nginxconf/model/pool.ts; what each version
+ * accepts is nginxconf/model/compat.ts.
  *
- * nginx facts (ngx_http_upstream_keepalive_module, ngx_http_proxy_module docs):
- * - `keepalive N` caches up to N idle upstream connections per worker. Before
- *   1.29.7 a group without it has no pool, and the pool also needs
- *   `proxy_http_version 1.1` and `proxy_set_header Connection ""` (nginx otherwise
- *   talks HTTP/1.0 with "Connection: close"). From 1.29.7 an explicit upstream
- *   block keeps 32 idle connections by default and HTTP/1.1 is the default.
+ * nginx facts (ngx_http_upstream_keepalive_module.c, ngx_http_proxy_module.c and
+ * ngx_http_proxy_v2_module.c at the release tags named):
+ * - Before 1.29.7 a pool is reused only over HTTP/1.1 without "Connection: close":
+ *   `proxy_http_version 1.1;` and `proxy_set_header Connection "";` in the
+ *   location (the defaults were HTTP/1.0 and "Connection: close"). From
+ *   release-1.29.7 HTTP/1.1 is the default (ngx_http_proxy_merge_loc_conf,
+ *   commit 6bb27a631) and the default Connection value is "" (not sent).
+ * - `proxy_http_version 2` (1.29.4+) sends requests over HTTP/2 and puts the
+ *   connection back in the same keepalive cache after a clean stream
+ *   (`u->keepalive = 1` in ngx_http_proxy_v2_module.c), one request at a time per
+ *   connection (no multiplexing). It needs no Connection header: for HTTP/2
+ *   $proxy_internal_connection is not found (1.29.4–1.29.6) and the default is ""
+ *   from 1.29.7. A non-empty `proxy_set_header Connection …` is sent as a regular
+ *   "connection" field (ngx_http_proxy_v2_create_request has no hop-by-hop
+ *   filter), which HTTP/2 forbids (RFC 9113 §8.2.2). So HTTP/2 is never "fixed"
+ *   by going back to 1.1.
  * - A bare `proxy_pass http://host:port` has no upstream block, so no pool.
  * - `keepalive_requests` (default 1000 since 1.19.10, 100 before) and
  *   `keepalive_time` (default 1 h) retire pooled connections: nginx closes them,
@@ -16,34 +28,24 @@
  *   IP adds a whole port range per destination.
  */
 import type { MapDefinition, NginxConfigModel, ProxyPass, UpstreamGroup } from '../nginxconf/model/types.js';
-import { compareVersions } from '../nginxconf/model/version.js';
+import { accepts, HTTP2_UPSTREAM_SINCE, KEEPALIVE_DEFAULTS_SINCE } from '../nginxconf/model/compat.js';
+import { DEFAULT_POOL_SINCE_1_29_7, effectivePool, type EffectivePool } from '../nginxconf/model/pool.js';
 import { TIME_WAIT_SECONDS } from '../core/tcp.js';
 import { perSecond } from './types.js';
 
-/** From this version nginx pools 32 connections per explicit upstream and speaks HTTP/1.1 upstream by default. */
-export const KEEPALIVE_DEFAULTS_SINCE = '1.29.7';
-export const DEFAULT_POOL_SINCE_1_29_7 = 32;
+export { DEFAULT_POOL_SINCE_1_29_7, HTTP2_UPSTREAM_SINCE, KEEPALIVE_DEFAULTS_SINCE };
 /** keepalive_requests default: 1000 since 1.19.10, 100 before. */
 const KEEPALIVE_REQUESTS_1000_SINCE = '1.19.10';
 export const DEFAULT_KEEPALIVE_TIME_MS = 3_600_000;
 
 /** true/false, or null when the version is unknown. */
-export function atLeast(version: string | null, min: string): boolean | null {
-  return version === null ? null : compareVersions(version, min) >= 0;
-}
+export const atLeast = accepts;
 
-export interface Pool {
-  /** Idle connections kept per worker, or null when there is no pool (or it is unknown). */
-  size: number | null;
-  /** How size was decided. */
-  source: 'directive' | 'default' | 'none' | 'unknown';
-}
+export type Pool = EffectivePool;
 
+/** The group's effective pool on this version (nginxconf/model/pool.ts). */
 export function poolOf(group: UpstreamGroup, version: string | null): Pool {
-  if (group.keepalive !== null) return { size: group.keepalive, source: 'directive' };
-  const modern = atLeast(version, KEEPALIVE_DEFAULTS_SINCE);
-  if (modern === true) return { size: DEFAULT_POOL_SINCE_1_29_7, source: 'default' };
-  return modern === false ? { size: null, source: 'none' } : { size: null, source: 'unknown' };
+  return effectivePool(group, version);
 }
 
 export interface Workers {
@@ -83,6 +85,7 @@ export interface MissingPoolLines {
 
 /** The lines a proxy_pass location lacks for an upstream pool to be reused; none when nothing is needed. */
 export function missingPoolLines(pass: ProxyPass, version: string | null, maps: readonly MapDefinition[] = []): MissingPoolLines {
+  if (pass.httpVersion === '2') return http2Notes(pass);
   const modern = atLeast(version, KEEPALIVE_DEFAULTS_SINCE);
   const lines: string[] = [];
   const notes: string[] = [];
@@ -113,19 +116,92 @@ export function missingPoolLines(pass: ProxyPass, version: string | null, maps: 
   return { lines, notes, mapFixes };
 }
 
-/** The upstream-block text with `keepalive` (and optionally other lines) added, as it would read after the fix. */
-export function upstreamBlock(name: string, servers: readonly string[], extra: readonly string[]): string[] {
+/**
+ * An HTTP/2 location (proxy_http_version 2) needs no line for the pool to be
+ * reused. A non-empty Connection header is still worth saying: nginx sends it as
+ * a regular field over HTTP/2, which is malformed there.
+ */
+function http2Notes(pass: ProxyPass): MissingPoolLines {
+  const connection = pass.connectionHeader;
+  const notes =
+    connection === null || connection.trim() === ''
+      ? []
+      : [
+          `proxy_http_version 2 at ${pass.httpVersionAt == null ? 'this location' : where(pass.httpVersionAt)}: proxy_set_header Connection "${connection}" is sent as a regular ` +
+            '"connection" field, which HTTP/2 forbids (RFC 9113 §8.2.2; backends may reject the request): remove it, HTTP/2 needs no Connection header',
+        ];
+  return { lines: [], notes, mapFixes: [] };
+}
+
+/** A new upstream block, for a group that does not exist yet. */
+export function newUpstreamBlock(name: string, servers: readonly string[], extra: readonly string[]): string[] {
   return [`upstream ${name} {`, ...servers.map((s) => `    ${s}`), ...extra.map((e) => `    ${e}`), '}'];
 }
 
+/** A change to one directive of an upstream block: its new text (with any comment), or null to remove it. */
+export type BlockEdit = readonly [name: string, text: string | null];
+
+/**
+ * The group's block as it reads after `edits`: every line as the operator wrote
+ * it (servers with all their parameters, zone, the balancer, resolver…), a
+ * directive an edit names replaced in place or removed, and the ones the block
+ * lacks added at its end. A keepalive line written before the balancer moves to
+ * the end (before 1.29.7 the balancer read after it drops the pool).
+ */
+export function editedUpstreamBlock(group: UpstreamGroup, edits: readonly BlockEdit[]): string[] {
+  const pending = new Map<string, string | null>(edits);
+  const body: string[] = [];
+  for (const l of group.lines ?? fallbackLines(group)) {
+    if (!pending.has(l.name)) {
+      body.push(l.text);
+      continue;
+    }
+    if (l.name === 'keepalive' && group.keepaliveBeforeBalancer === true) continue; // re-added at the end
+    const text = pending.get(l.name) ?? null;
+    pending.delete(l.name);
+    if (text !== null) body.push(text);
+  }
+  for (const text of pending.values()) if (text !== null) body.push(text);
+  return [`upstream ${group.name} {`, ...body.map((b) => `    ${b}`), '}'];
+}
+
+/** A hand-built group without its lines: its servers and keepalive settings. */
+function fallbackLines(group: UpstreamGroup): { name: string; text: string }[] {
+  return [
+    ...group.servers.map((s) => ({ name: 'server', text: serverLine(s) })),
+    ...(group.keepalive !== null ? [{ name: 'keepalive', text: `keepalive ${group.keepalive}${group.keepaliveLocal === true ? ' local' : ''};` }] : []),
+    ...(group.keepaliveRequests !== null ? [{ name: 'keepalive_requests', text: `keepalive_requests ${group.keepaliveRequests};` }] : []),
+    ...(group.keepaliveTimeMs !== null ? [{ name: 'keepalive_time', text: `keepalive_time ${group.keepaliveTimeMs / 1000}s;` }] : []),
+  ];
+}
+
+/** A server line as the operator wrote it; rebuilt from the model for a hand-built one. */
 export function serverLine(server: UpstreamGroup['servers'][number]): string {
+  if (server.text !== undefined) return server.text;
   const params = [
     ...(server.weight !== 1 ? [`weight=${server.weight}`] : []),
     ...(server.maxConns !== null ? [`max_conns=${server.maxConns}`] : []),
     ...(server.backup ? ['backup'] : []),
     ...(server.down ? ['down'] : []),
+    ...(server.service != null ? [`service=${server.service}`] : []),
+    ...(server.resolve === true ? ['resolve'] : []),
   ];
   return `server ${[server.address, ...params].join(' ')};`;
+}
+
+/**
+ * The keepalive line that gives a pool of `size` per worker on this version, or
+ * null when the version's default already does (1.29.7+: 32, local). `local`
+ * (1.29.7+ only) keeps cached connections with the location that opened them:
+ * by default a new size keeps what the 1.29.7 default does; a group with its own
+ * `keepalive N` keeps its mode. With the version unknown or older, plain
+ * `keepalive N`, which every version accepts.
+ */
+export function keepaliveLine(size: number, version: string | null, comment = '', local?: boolean): string | null {
+  const modern = atLeast(version, KEEPALIVE_DEFAULTS_SINCE) === true;
+  const isLocal = modern && (local ?? true);
+  if (isLocal && size === DEFAULT_POOL_SINCE_1_29_7) return null;
+  return `keepalive ${size}${isLocal ? ' local' : ''};${comment === '' ? '' : `   # ${comment}`}`;
 }
 
 /** The next 1, 2 or 5 × 10^n at or above x. */

@@ -4,7 +4,8 @@
  * are logged when they change, not on every read.
  */
 import type { Logger } from 'pino';
-import { nginxEvidence, nginxProblems, type NginxEvidence, type NginxSnapshot, type RouteCache } from './model/evidence.js';
+import { nginxEvidence, nginxProblems, withLogVersion, type NginxEvidence, type NginxSnapshot, type RouteCache } from './model/evidence.js';
+import type { VersionAttempt, VersionFinding } from './model/versionSource.js';
 import { loadNginx, type NginxSettings } from './read/snapshot.js';
 
 export class NginxWatcher {
@@ -14,10 +15,17 @@ export class NginxWatcher {
   private timer: NodeJS.Timeout | null = null;
   private lastProblems = '';
   private reading: Promise<void> | null = null;
+  /** The effective version last logged, so a change (the error log's start-up line arriving) is logged once. */
+  private loggedVersion: string | null | undefined = undefined;
 
+  /**
+   * `logVersion`: the version nginx announced at start-up in an error log the
+   * daemon tails, if any; it counts when no stronger source gave one.
+   */
   constructor(
     private readonly settings: NginxSettings & { nginxConfReloadMs: number },
     private readonly logger: Logger,
+    private readonly logVersion: () => VersionFinding | VersionAttempt | null = () => null,
   ) {}
 
   async start(): Promise<void> {
@@ -60,13 +68,19 @@ export class NginxWatcher {
     this.routes = new Map();
   }
 
-  /** The last snapshot read, or null before the first read. */
+  /** The last snapshot read, with the error log's start-up version taken into account; null before the first read. */
   current(): NginxSnapshot | null {
-    return this.snapshot;
+    return this.snapshot === null ? null : withLogVersion(this.snapshot, this.logVersion());
   }
 
   evidence(destinations: readonly string[], nowMs: number): NginxEvidence | undefined {
-    return this.snapshot === null ? undefined : nginxEvidence(this.snapshot, destinations, nowMs, this.routes);
+    const snapshot = this.current();
+    if (snapshot === null) return undefined;
+    if (snapshot.version !== this.loggedVersion) {
+      this.logger.info({ version: snapshot.version, versionFrom: snapshot.versionFrom ?? null }, `nginx version: ${snapshot.version ?? 'unknown'} (${snapshot.versionSource})`);
+      this.loggedVersion = snapshot.version;
+    }
+    return nginxEvidence(snapshot, destinations, nowMs, this.routes);
   }
 
   /**

@@ -104,7 +104,7 @@ describe('diagnose report with the captured error log', () => {
 describe('diagnose report with the captured nginx config', async () => {
   // The nginx.conf the capture ran with: upstream backend (127.0.0.2:9000) has no keepalive.
   const read = await readNginxConfig('test/fixtures/real-tw-exhaustion/nginx.conf', { resolveHosts: false });
-  const snapshot: NginxSnapshot = { read, configPath: 'test/fixtures/real-tw-exhaustion/nginx.conf', configNote: null, version: '1.22.1', versionSource: '--nginx-version', configChangedAtMs: null };
+  const snapshot: NginxSnapshot = { read, configPath: 'test/fixtures/real-tw-exhaustion/nginx.conf', configNote: null, version: '1.22.1', versionFrom: 'flag', versionSource: 'flag: --nginx-version', configChangedAtMs: null };
   const sample = fixtureSample();
   const evidence = nginxEvidence(snapshot, sample.headroom!.destinations.map((d) => d.destination), AT);
   const r = buildReport({
@@ -114,7 +114,7 @@ describe('diagnose report with the captured nginx config', async () => {
     host: null,
     connectAttemptsPerSecond: null,
     generatedAtMs: AT,
-    nginx: { evidence, configPath: snapshot.configPath, files: read.model.files, problems: nginxProblems(snapshot), versionSource: snapshot.versionSource },
+    nginx: { evidence, configPath: snapshot.configPath, files: read.model.files, problems: nginxProblems(snapshot), versionSource: snapshot.versionSource, versionFrom: snapshot.versionFrom ?? null },
   });
 
   it('leads with the missing keepalive pool of upstream backend, with the lines to add', () => {
@@ -127,6 +127,29 @@ describe('diagnose report with the captured nginx config', async () => {
       ['127.0.0.2:9000', ['backend']],
       ['127.0.0.1:8080', []],
     ]);
+  });
+
+  it('states each group\'s effective pool on this version, in the JSON', () => {
+    const conf = `${process.cwd()}/test/fixtures/real-tw-exhaustion/nginx.conf`;
+    const json = JSON.parse(renderReport(r, 'json', T)) as typeof r;
+    expect(json.nginx!.upstreams.map((u) => [u.name, u.keepalive, u.pool])).toEqual([
+      ['backend', null, { size: null, source: 'none', detail: 'none: no keepalive directive and nginx 1.22.1 < 1.29.7', at: null, local: false }],
+      ['other', 8, { size: 8, source: 'directive', detail: `keepalive 8 at ${conf}:8`, at: `${conf}:8`, local: false }],
+    ]);
+    // The same config on 1.30: the group without keepalive keeps 32 per worker, and no pool finding names it.
+    const on130 = { ...snapshot, version: '1.30.6' };
+    const report130 = buildReport({
+      sample,
+      thresholds: T,
+      top: 10,
+      host: null,
+      connectAttemptsPerSecond: null,
+      generatedAtMs: AT,
+      nginx: { evidence: nginxEvidence(on130, sample.headroom!.destinations.map((d) => d.destination), AT), configPath: on130.configPath, files: read.model.files, problems: nginxProblems(on130), versionSource: on130.versionSource },
+    });
+    expect(report130.nginx!.upstreams[0]!.pool).toEqual({ size: 32, source: 'default', detail: '1.29.7+ default, local (nginx 1.30.6; no keepalive directive)', at: null, local: true });
+    expect(report130.findings.map((f) => f.id)).not.toContain('upstream_no_keepalive');
+    expect(report130.findings[0]!.id).toBe('keepalive_pool_churn');
   });
 
   it('renders as in the golden file', async () => {

@@ -4,10 +4,19 @@
  * summary out. Pure. Only counts are kept, plus one raw line per kind, so the
  * memory does not grow with the window.
  */
+import type { NginxVersion } from '../../core/nginxVersion.js';
 import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
 import { classifyLine, ERROR_KINDS, escapeUntrusted, TimeMemo, type ErrorKind } from '../parse/classify.js';
+import { startupVersion } from '../parse/startupVersion.js';
 import { MAX_NAMES, type KindCounts } from './evidence.js';
 import { mergeTimelines, TimelineCounter, type KindTimeline } from './timeline.js';
+
+/** nginx's start-up line (parse/startupVersion.ts): the version it announced, and when. */
+export interface StartupVersionSeen extends NginxVersion {
+  timeMs: number;
+  /** The line, escaped. */
+  line: string;
+}
 
 export interface KindSummary {
   kind: ErrorKind;
@@ -36,6 +45,8 @@ export interface RecentSummary {
   byBindAddress: Record<string, KindCounts>;
   /** Set when a byte limit stopped the scan before the window's start. */
   truncated: boolean;
+  /** The newest start-up line in the window (nginx logs its version when it starts), or null. */
+  nginxVersion?: StartupVersionSeen | null;
   /** Events by kind over time, when the window was given a timeline (the HTML report's chart). */
   timeline?: KindTimeline;
 }
@@ -70,6 +81,8 @@ export class RecentWindow {
   private readonly memo: TimeMemo;
   private lines = 0;
   private unparsed = 0;
+  /** The newest start-up line seen. */
+  private version: StartupVersionSeen | null = null;
   readonly files: string[] = [];
   truncated = false;
   private readonly timeline: TimelineCounter | null;
@@ -98,6 +111,11 @@ export class RecentWindow {
     if (e.timeMs < this.sinceMs) return 'older';
     if (e.timeMs > this.untilMs) return 'newer';
     this.lines++;
+    // Read backwards the first start-up line seen is the newest; read forwards (a .gz) a later one replaces it.
+    if (this.version === null || e.timeMs > this.version.timeMs) {
+      const v = startupVersion(e);
+      if (v !== null) this.version = { ...v, timeMs: e.timeMs, line: escapeUntrusted(line, 300) };
+    }
     const k = this.kinds.get(e.kind);
     if (k === undefined) this.kinds.set(e.kind, { count: 1, firstMs: e.timeMs, lastMs: e.timeMs, line });
     else {
@@ -135,6 +153,7 @@ export class RecentWindow {
       byBindAddress: this.byBindAddress,
       truncated: this.truncated,
       ...(this.timeline !== null ? { timeline: this.timeline.timeline() } : {}),
+      nginxVersion: this.version,
     };
   }
 }
@@ -180,6 +199,7 @@ export function mergeRecent(window: { sinceMs: number; untilMs: number; past: bo
     byBindAddress,
     truncated: parts.some((p) => p.truncated),
     ...timelineOf(parts),
+    nginxVersion: parts.reduce<StartupVersionSeen | null>((newest, p) => (p.nginxVersion != null && (newest === null || p.nginxVersion.timeMs > newest.timeMs) ? p.nginxVersion : newest), null),
   };
 }
 

@@ -145,7 +145,8 @@ function nginxSection(r: Report): string[] {
   const out = [n.config === null || n.note !== null ? `nginx config: ${n.note ?? 'not read'}` : `nginx config ${n.config}: ${n.files.length} file(s), ${n.upstreams.length} upstream group(s)`];
   out.push(`  version: ${n.version ?? 'unknown'} (${n.versionSource})`);
   for (const u of n.upstreams.slice(0, 20)) {
-    out.push(`  upstream ${u.name} (${u.at}): ${u.servers.join(', ') || 'no servers'}; keepalive ${u.keepalive ?? 'not set'}`);
+    const pool = u.pool.size === null ? u.pool.detail : `${u.pool.size} per worker: ${u.pool.detail}`;
+    out.push(`  upstream ${u.name} (${u.at}): ${u.servers.join(', ') || 'no servers'}; pool ${pool}`);
   }
   for (const p of n.problems) out.push(`  problem: ${p}`);
   out.push('');

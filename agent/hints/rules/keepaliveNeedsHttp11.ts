@@ -5,6 +5,7 @@
  */
 import { churnEvidence, connectRateOf, worstSeverity } from '../context.js';
 import { atLeast, KEEPALIVE_DEFAULTS_SINCE, keepaliveRequestsOf, passContext, where } from '../nginxPool.js';
+import { describePool } from '../../nginxconf/model/pool.js';
 import type { FindingRule } from '../rule.js';
 import { aboutRate, destinationName, type Finding } from '../types.js';
 
@@ -24,7 +25,7 @@ export const keepaliveNeedsHttp11: FindingRule = {
         severity: worstSeverity(groupDestinations),
         summary: `upstream ${name} has a keepalive pool that ${broken.length} location${broken.length > 1 ? 's' : ''} cannot reuse (HTTP/1.0 or "Connection: close")`,
         evidence: [
-          `upstream ${name} at ${where(group.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''}; ${nginx.versionText}`,
+          `upstream ${name} at ${where(group.at)}: pool ${describePool(pool)}; ${nginx.versionText}`,
           ...broken.slice(0, 5).map(({ pass, missing }) => `${where(pass.at)} ${pass.context}: ${missing.notes.join('; ')}`),
           ...churnEvidence(groupDestinations),
           ...(versionUnknown ? [`the version is unknown: these lines are required before ${KEEPALIVE_DEFAULTS_SINCE} and harmless after`] : []),

@@ -7,7 +7,8 @@
  */
 import { TIME_WAIT_SECONDS } from '../../core/tcp.js';
 import { churnEvidence, connectRateOf, openConnectionsOf, worstSeverity, type GroupAssessment, type NginxRuleContext } from '../context.js';
-import { DEFAULT_KEEPALIVE_TIME_MS, keepaliveRequestsOf, niceCeil, serverLine, suggestedPool, upstreamBlock, where } from '../nginxPool.js';
+import { DEFAULT_KEEPALIVE_TIME_MS, editedUpstreamBlock, keepaliveLine, keepaliveRequestsOf, niceCeil, suggestedPool, where } from '../nginxPool.js';
+import { describePool } from '../../nginxconf/model/pool.js';
 import type { FindingRule } from '../rule.js';
 import { aboutRate, destinationName, perSecond, rateText, type Finding } from '../types.js';
 
@@ -17,22 +18,29 @@ interface ChurnCause {
   effect: string;
 }
 
-/** Which of the pool's three limits retires the connections, with the change that lifts it. */
+/**
+ * Which of the pool's three limits retires the connections, with the change that
+ * lifts it. The block is printed as the operator wrote it with only that line
+ * changed: a line that would only repeat the version's default (the 1.29.7+ pool
+ * of 32) is not added.
+ */
 function churnCause(nginx: NginxRuleContext, assessed: GroupAssessment): ChurnCause {
-  const { name, group, destinations: groupDestinations } = assessed;
-  const poolSize = assessed.pool.size ?? 0;
-  const servers = group.servers.map(serverLine);
+  const { group, destinations: groupDestinations, pool } = assessed;
+  const version = nginx.evidence.version;
+  const poolSize = pool.size ?? 0;
   const rate = connectRateOf(groupDestinations);
   const open = openConnectionsOf(groupDestinations);
   const kept = poolSize * nginx.workers.count;
-  const requests = keepaliveRequestsOf(group, nginx.evidence.version);
+  const requests = keepaliveRequestsOf(group, version);
   const timeChurn = open / ((group.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS) / 1000);
   const scaled = (f: number): string => aboutRate({ ...rate, perSecond: rate.perSecond * f });
   if (open > kept) {
     const next = suggestedPool(open, nginx.workers.count, poolSize);
+    // A default pool grows as the default is (local); a group's own keepalive line keeps its mode.
+    const line = keepaliveLine(next, version, `was ${poolSize}${pool.source === 'default' ? ' (the default)' : ''}`, pool.source === 'default' ? true : pool.local);
     return {
       cause: `the pool keeps ${kept} idle connections but ${open} are in use at once: the rest are closed after each response`,
-      fixLines: upstreamBlock(name, servers, [`keepalive ${next};   # was ${poolSize}`, ...(group.keepaliveRequests !== null ? [`keepalive_requests ${group.keepaliveRequests};`] : [])]),
+      fixLines: editedUpstreamBlock(group, [['keepalive', line]]),
       effect: `Idle connections kept: ${kept} → ${next * nginx.workers.count}, above the ${open} in use now; connections beyond the pool stop being closed after each response.`,
     };
   }
@@ -40,7 +48,7 @@ function churnCause(nginx: NginxRuleContext, assessed: GroupAssessment): ChurnCa
     const next = Math.max(3600, Math.ceil((group.keepaliveTimeMs / 1000) * 10));
     return {
       cause: `keepalive_time ${group.keepaliveTimeMs / 1000} s retires about ${perSecond(timeChurn)} connections/s`,
-      fixLines: upstreamBlock(name, servers, [`keepalive ${poolSize};`, `keepalive_time ${next}s;   # was ${group.keepaliveTimeMs / 1000}s`]),
+      fixLines: editedUpstreamBlock(group, [['keepalive_time', `keepalive_time ${next}s;   # was ${group.keepaliveTimeMs / 1000}s`]]),
       effect: `Connections retired by age: about ${perSecond(timeChurn)}/s → ${perSecond(open / next)}/s.`,
     };
   }
@@ -53,7 +61,7 @@ function churnCause(nginx: NginxRuleContext, assessed: GroupAssessment): ChurnCa
     cause:
       `at ${rate.lowerBound ? `${perSecond(rate.perSecond * requests.count)} requests/s or more` : `about ${perSecond(rate.perSecond * requests.count)} requests/s`}, ` +
       `${requests.count} requests per connection still retires ${rateText(rate)} connections/s`,
-    fixLines: upstreamBlock(name, servers, [`keepalive ${poolSize};`, `keepalive_requests ${next};   # was ${requests.count}${rate.lowerBound ? ' (at least this: the connect rate is a lower bound)' : ''}`]),
+    fixLines: editedUpstreamBlock(group, [['keepalive_requests', `keepalive_requests ${next};   # was ${requests.count}${rate.lowerBound ? ' (at least this: the connect rate is a lower bound)' : ''}`]]),
     effect:
       `New connections/s fall from ${aboutRate(rate)} to ${scaled(requests.count / next)}; ` +
       `the TIME_WAIT they need towards ${worst.destination} from ${rate.lowerBound ? 'at least' : 'about'} ${Math.round(rate.perSecond * TIME_WAIT_SECONDS)} ` +
@@ -75,7 +83,7 @@ export const keepalivePoolChurn: FindingRule = {
         severity: worstSeverity(groupDestinations),
         summary: `upstream ${name} has a keepalive pool but still opens ${rateText(connectRateOf(groupDestinations))} connections/s: ${cause}`,
         evidence: [
-          `upstream ${name} at ${where(group.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''} per worker × ${nginx.workers.text} = ${(pool.size ?? 0) * nginx.workers.count} idle connections kept`,
+          `upstream ${name} at ${where(group.at)}: pool ${describePool(pool)}; ${pool.size ?? 0} per worker × ${nginx.workers.text} = ${(pool.size ?? 0) * nginx.workers.count} idle connections kept`,
           `${keepaliveRequestsOf(group, nginx.evidence.version).text}; keepalive_time ${group.keepaliveTimeMs === null ? '1h (default)' : `${group.keepaliveTimeMs / 1000} s`}`,
           ...churnEvidence(groupDestinations),
           `${openConnectionsOf(groupDestinations)} connections open to the group now`,

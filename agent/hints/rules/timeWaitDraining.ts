@@ -5,6 +5,7 @@
  */
 import { TIME_WAIT_SECONDS } from '../../core/tcp.js';
 import { keepaliveRequestsOf, sustainable, where } from '../nginxPool.js';
+import { describePool } from '../../nginxconf/model/pool.js';
 import type { FindingRule } from '../rule.js';
 import { destinationName, perSecond, type Finding } from '../types.js';
 
@@ -23,7 +24,7 @@ export const timeWaitDraining: FindingRule = {
           `upstream ${name}'s pool works: the TIME_WAIT sockets towards ${groupDestinations.map((c) => c.destination.destination).join(', ')} were left by earlier churn ` +
           `and free within ${TIME_WAIT_SECONDS} s`,
         evidence: [
-          `upstream ${name} at ${where(group.at)}: keepalive ${pool.size}${pool.source === 'default' ? ' (default)' : ''}; ${keepaliveRequestsOf(group, nginx.evidence.version).text}`,
+          `upstream ${name} at ${where(group.at)}: pool ${describePool(pool)}; ${keepaliveRequestsOf(group, nginx.evidence.version).text}`,
           ...(changedSecondsAgo !== null ? [`the nginx config changed ${Math.round(changedSecondsAgo)} s ago: TIME_WAIT sockets older than that predate it`] : []),
           ...groupDestinations.slice(0, 5).map(
             ({ destination: d }) =>

@@ -1,23 +1,25 @@
 /**
  * upstream_no_keepalive: an upstream group whose destinations are bound by
- * TIME_WAIT has no keepalive pool, so nginx closes each upstream connection
- * after one response and keeps its TIME_WAIT for 60 s.
+ * TIME_WAIT keeps no idle connections on the nginx version in use (its effective
+ * pool, nginxconf/model/pool.ts): no keepalive line before 1.29.7, `keepalive 0`,
+ * or a keepalive line nginx drops because the balancer comes after it. nginx then
+ * closes each upstream connection after one response and keeps its TIME_WAIT for
+ * 60 s.
  */
 import { TIME_WAIT_SECONDS } from '../../core/tcp.js';
 import { churnEvidence, connectRateOf, openConnectionsOf, worstSeverity } from '../context.js';
-import {
-  DEFAULT_POOL_SINCE_1_29_7,
-  KEEPALIVE_DEFAULTS_SINCE,
-  keepaliveRequestsOf,
-  passContext,
-  serverLine,
-  suggestedPool,
-  sustainable,
-  upstreamBlock,
-  where,
-} from '../nginxPool.js';
+import { editedUpstreamBlock, keepaliveLine, keepaliveRequestsOf, passContext, suggestedPool, sustainable, where, type Pool } from '../nginxPool.js';
+import { describePool } from '../../nginxconf/model/pool.js';
 import type { FindingRule } from '../rule.js';
+import type { UpstreamGroup } from '../../nginxconf/model/types.js';
 import { aboutRate, destinationName, perSecond, rateText, type Finding } from '../types.js';
+
+/** Why there is no pool, for the summary. */
+function noPoolReason(group: UpstreamGroup, pool: Pool): string {
+  if (pool.source === 'disabled') return 'its pool is turned off (keepalive 0)';
+  if (group.keepaliveBeforeBalancer === true && group.balancer != null) return `no keepalive pool (the keepalive line comes before ${group.balancer.name})`;
+  return 'no keepalive pool';
+}
 
 export const upstreamNoKeepalive: FindingRule = {
   id: 'upstream_no_keepalive',
@@ -27,24 +29,26 @@ export const upstreamNoKeepalive: FindingRule = {
     for (const assessed of nginx.churningGroups) {
       if (assessed.verdict !== 'upstream_no_keepalive') continue;
       const { name, group, destinations: groupDestinations, pool } = assessed;
+      const version = nginx.evidence.version;
       const worst = groupDestinations[0]!.destination;
       const rate = connectRateOf(groupDestinations);
       const poolSize = suggestedPool(openConnectionsOf(groupDestinations), nginx.workers.count, null);
-      const passLines = assessed.locations.flatMap(({ pass, missing }) => passContext(pass, missing.lines));
-      const requestsPerConnection = keepaliveRequestsOf(group, nginx.evidence.version).count;
+      const passLines = assessed.locations.filter(({ missing }) => missing.lines.length > 0).flatMap(({ pass, missing }) => passContext(pass, missing.lines));
+      const requestsPerConnection = keepaliveRequestsOf(group, version).count;
+      // keepalive 0 on 1.29.7+: removing it gives the default (32, local) when that is the size wanted.
+      const keepalive = keepaliveLine(poolSize, version, 'idle connections kept per worker');
       out.push({
         id: 'upstream_no_keepalive',
         severity: worstSeverity(groupDestinations),
         summary:
           `upstream ${name} (${groupDestinations.map((c) => c.destination.destination).join(', ')}) opens a new connection per request: ` +
-          `${rateText(rate)} connections/s and no keepalive pool`,
+          `${rateText(rate)} connections/s and ${noPoolReason(group, pool)}`,
         evidence: [
-          `upstream ${name} at ${where(group.at)} has no keepalive directive` +
-            (pool.source === 'unknown'
-              ? ` (${nginx.versionText}: from ${KEEPALIVE_DEFAULTS_SINCE} it would keep ${DEFAULT_POOL_SINCE_1_29_7} by default)`
-              : ` (${nginx.versionText})`),
+          `upstream ${name} at ${where(group.at)}: pool ${describePool(pool)}`,
+          ...(version === null ? [nginx.versionText] : []),
           ...churnEvidence(groupDestinations),
           `${nginx.workers.text}; ${openConnectionsOf(groupDestinations)} connections open to the group now`,
+          ...assessed.locations.flatMap(({ missing }) => missing.notes.filter((n) => n.startsWith('proxy_http_version 2'))),
         ],
         why:
           'Without a pool nginx closes each upstream connection after one response, and as the side that closes it keeps the ' +
@@ -52,7 +56,7 @@ export const upstreamNoKeepalive: FindingRule = {
           'runs into the port range long before the upstream is busy.',
         fix: [
           `# ${where(group.at)}`,
-          ...upstreamBlock(name, group.servers.map(serverLine), [`keepalive ${poolSize};   # idle connections kept per worker`]),
+          ...editedUpstreamBlock(group, [['keepalive', keepalive]]),
           ...(passLines.length > 0 ? ['', ...passLines] : []),
           '',
           '# then: nginx -t && nginx -s reload',

@@ -61,7 +61,8 @@ export function hostsToResolve(model: NginxConfigModel): string[] {
   const add = (host: string | null): void => {
     if (host !== null && canonicalIp(host) === null) names.add(host.toLowerCase());
   };
-  for (const g of model.upstreams) for (const s of g.servers) add(s.host);
+  // A service= server names an SRV record set, not an address: its name has no A record to compare.
+  for (const g of model.upstreams) for (const s of g.servers) if (s.service == null) add(s.host);
   for (const p of model.proxyPasses) add(p.host);
   return [...names].sort();
 }

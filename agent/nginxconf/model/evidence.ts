@@ -3,7 +3,9 @@
  * the version, and how each destination is reached. Pure: the snapshot (what
  * read/snapshot.ts read) and the destinations in, the evidence out.
  */
+import { versionProblems } from './compat.js';
 import { mapDestinations } from './destinations.js';
+import { chooseVersion, type VersionAttempt, type VersionFinding, type VersionFrom } from './versionSource.js';
 import type { NginxConfigModel, NginxConfigRead, ProxyPass } from './types.js';
 
 /** How nginx's configuration reaches one destination (`ip:port`). */
@@ -39,17 +41,36 @@ export interface NginxSnapshot {
   configPath: string | null;
   configNote: string | null;
   version: string | null;
+  /** Which source gave the version (model/versionSource.ts), or null when none did. */
+  versionFrom?: VersionFrom | null;
   /** Where the version came from, or why it is unknown. */
   versionSource: string;
+  /** Every version a source gave, and every source tried in vain (the error log's is added later: withLogVersion). */
+  versionFound?: VersionFinding[];
+  versionAttempts?: VersionAttempt[];
   /** Newest modification time of the config's files (Unix ms), or null. */
   configChangedAtMs: number | null;
+}
+
+/**
+ * The snapshot with the version nginx wrote in its error log at start-up (or
+ * why there is none) taken into account, in its place in the precedence: it
+ * decides only when no stronger source gave a version.
+ */
+export function withLogVersion(snapshot: NginxSnapshot, log: VersionFinding | VersionAttempt | null): NginxSnapshot {
+  if (log === null) return snapshot;
+  const found = [...(snapshot.versionFound ?? []), ...('version' in log ? [log] : [])];
+  const attempts = [...(snapshot.versionAttempts ?? []), ...('version' in log ? [] : [log])];
+  return { ...snapshot, ...chooseVersion(found, attempts), versionFound: found, versionAttempts: attempts };
 }
 
 /** "file:line: message" for every problem met reading the config, and every host name that did not resolve. */
 export function nginxProblems(snapshot: NginxSnapshot): string[] {
   if (snapshot.read === null) return [];
+  // Then what this version refuses or mishandles (compat.ts).
+  const versioned = versionProblems(snapshot.read.model, snapshot.version);
   return [
-    ...snapshot.read.model.problems.map((p) => (p.line === null ? `${p.file}: ${p.message}` : `${p.file}:${p.line}: ${p.message}`)),
+    ...[...snapshot.read.model.problems, ...versioned].map((p) => (p.line === null ? `${p.file}: ${p.message}` : `${p.file}:${p.line}: ${p.message}`)),
     ...snapshot.read.dns.failures.map((f) => `${f.host}: ${f.error}`),
   ];
 }

@@ -38,7 +38,7 @@
  */
 import type { AssembledConfig } from '../parse/includes.js';
 import type { Directive } from '../parse/parse.js';
-import { parseEndpoint } from './endpoints.js';
+import { canonicalIp, parseEndpoint } from './endpoints.js';
 import type {
   ConfigProblem,
   MapDefinition,
@@ -46,14 +46,18 @@ import type {
   NginxModule,
   ProxyPass,
   SourceLocation,
+  UpstreamBalancer,
   UpstreamGroup,
   UpstreamServer,
+  VersionedFeature,
+  VersionedUse,
 } from './types.js';
 import { parseCount, parseTimeMs } from './values.js';
 
 /** The proxy settings in force at one level. */
 interface Scope {
   httpVersion: string | null;
+  httpVersionAt: SourceLocation | null;
   /** The raw proxy_bind value, `off` included (it cancels an inherited bind), and where it is written. */
   bind: string | null;
   bindAt: SourceLocation | null;
@@ -63,18 +67,38 @@ interface Scope {
 
 const at = (d: Directive): SourceLocation => ({ file: d.file, line: d.line });
 
+/** A simple directive as written (the parser keeps it); rebuilt from the words for a hand-built tree. */
+const textOf = (d: Directive): string => d.text ?? `${[d.name, ...d.args].join(' ')};`;
+
+/** The index of the last element that matches, or -1. */
+function lastIndexOf<T>(list: readonly T[], match: (x: T) => boolean): number {
+  for (let i = list.length - 1; i >= 0; i--) if (match(list[i]!)) return i;
+  return -1;
+}
+
+/** The load-balancing methods of the open-source modules (hash, ip_hash, least_conn, random). */
+const BALANCERS = new Set(['hash', 'ip_hash', 'least_conn', 'random']);
+
+const NO_SCOPE: Scope = { httpVersion: null, httpVersionAt: null, bind: null, bindAt: null, headers: null };
+
 class Extractor {
   readonly problems: ConfigProblem[] = [];
   readonly upstreams: UpstreamGroup[] = [];
   readonly proxyPasses: ProxyPass[] = [];
   readonly splitClients: NginxConfigModel['splitClients'] = [];
   readonly maps: MapDefinition[] = [];
+  readonly versioned: VersionedUse[] = [];
   workerProcesses: number | 'auto' | null = null;
   workerConnections: number | null = null;
   workerRlimitNofile: number | null = null;
 
   problem(d: Directive, message: string): void {
     this.problems.push({ file: d.file, line: d.line, message });
+  }
+
+  /** Records a use of something whose meaning depends on nginx's version (checked in compat.ts). */
+  uses(feature: VersionedFeature, d: Directive, group: string | null, balancer?: UpstreamBalancer): void {
+    this.versioned.push({ feature, group, text: textOf(d), at: at(d), ...(balancer !== undefined ? { balancer } : {}) });
   }
 
   /** The one argument of a directive, or null (reported) when it has another count. */
@@ -174,6 +198,9 @@ class Extractor {
 
   upstreamBlocks(level: readonly Directive[], module: NginxModule): void {
     const seen = new Map<string, Directive>();
+    // A resolver at the http (or stream) level serves every upstream block without
+    // its own (ngx_http_upstream_init_round_robin: us->resolver = clcf->resolver).
+    const levelResolver = level.some((d) => d.name === 'resolver' && d.block === undefined);
     for (const d of level) {
       if (d.name !== 'upstream' || d.block === undefined) continue;
       const name = this.one(d);
@@ -184,41 +211,91 @@ class Extractor {
         continue;
       }
       seen.set(name.toLowerCase(), d);
-      const group = this.upstream(d, name, module);
+      const group = this.upstream(d, name, module, levelResolver);
       this.upstreams.push(group);
       this.byName.set(`${module} ${name.toLowerCase()}`, group);
     }
   }
 
-  upstream(d: Directive, name: string, module: NginxModule): UpstreamGroup {
+  upstream(d: Directive, name: string, module: NginxModule, levelResolver: boolean): UpstreamGroup {
     const block = d.block!;
+    const simple = block.filter((x) => x.block === undefined);
+    const resolver = this.single(block, 'resolver');
+    if (resolver !== null) this.uses('upstream_resolver', resolver, name);
     const servers: UpstreamServer[] = [];
-    for (const s of block.filter((x) => x.name === 'server' && x.block === undefined)) {
+    for (const s of simple.filter((x) => x.name === 'server')) {
       const server = this.server(s, name, module);
       if (server !== null) servers.push(server);
     }
     if (servers.length === 0) this.problem(d, `no servers are inside upstream "${name}"`);
+    const balancerDirective = simple.filter((x) => BALANCERS.has(x.name)).pop();
+    const balancer: UpstreamBalancer | null = balancerDirective === undefined ? null : { name: balancerDirective.name, at: at(balancerDirective) };
+    const zone = this.single(block, 'zone');
     const group: UpstreamGroup = {
       name,
       servers,
       keepalive: null,
+      keepaliveLocal: false,
+      keepaliveAt: null,
       keepaliveRequests: null,
       keepaliveTimeMs: null,
       keepaliveTimeoutMs: null,
+      balancer,
+      keepaliveBeforeBalancer: false,
+      zone: zone?.args[0] ?? null,
+      resolver: resolver !== null || levelResolver,
+      lines: simple.map((x) => ({ name: x.name, text: textOf(x), at: at(x) })),
       at: at(d),
       module,
     };
-    if (module === 'http') {
-      const ka = this.single(block, 'keepalive');
-      if (ka !== null) group.keepalive = this.count(ka, 1);
-      const requests = this.single(block, 'keepalive_requests');
-      if (requests !== null) group.keepaliveRequests = this.count(requests);
-      const kt = this.single(block, 'keepalive_time');
-      if (kt !== null) group.keepaliveTimeMs = this.time(kt);
-      const ko = this.single(block, 'keepalive_timeout');
-      if (ko !== null) group.keepaliveTimeoutMs = this.time(ko);
-    }
+    if (module === 'http') this.keepaliveSettings(block, group);
+    this.resolvable(d, group);
     return group;
+  }
+
+  /** `keepalive`, `keepalive_requests`, `keepalive_time`, `keepalive_timeout` of an http upstream block. */
+  keepaliveSettings(block: readonly Directive[], group: UpstreamGroup): void {
+    const ka = this.single(block, 'keepalive');
+    if (ka !== null) {
+      group.keepaliveAt = at(ka);
+      // `keepalive N` everywhere; `keepalive 0` and `keepalive N local` from 1.29.7 (NGX_CONF_TAKE12,
+      // ngx_http_upstream_keepalive in ngx_http_upstream_keepalive_module.c); compat.ts says where they are refused.
+      if (ka.args.length === 2 && ka.args[1] !== 'local') this.problem(ka, `invalid parameter "${ka.args[1]!}" in "keepalive" directive: the only one is "local"`);
+      else if (ka.args.length < 1 || ka.args.length > 2) this.problem(ka, 'invalid number of arguments in "keepalive" directive: it takes a number and, from 1.29.7, "local"');
+      else {
+        const n = parseCount(ka.args[0]!);
+        if (n === null) this.problem(ka, `invalid value "${ka.args[0]!}" in "keepalive" directive: expected a whole number`);
+        else group.keepalive = n;
+        group.keepaliveLocal = ka.args[1] === 'local';
+        if (n === 0) this.uses('keepalive_0', ka, group.name);
+        if (group.keepaliveLocal) this.uses('keepalive_local', ka, group.name);
+        // Before 1.29.7 the balancer directive read after keepalive replaces its hook (compat.ts).
+        if (group.balancer != null && n !== 0 && block.indexOf(ka) < lastIndexOf(block, (x) => BALANCERS.has(x.name) && x.block === undefined)) {
+          group.keepaliveBeforeBalancer = true;
+          this.uses('keepalive_before_balancer', ka, group.name, group.balancer);
+        }
+      }
+    }
+    const requests = this.single(block, 'keepalive_requests');
+    if (requests !== null) group.keepaliveRequests = this.count(requests);
+    const kt = this.single(block, 'keepalive_time');
+    if (kt !== null) {
+      group.keepaliveTimeMs = this.time(kt);
+      this.uses('keepalive_time', kt, group.name);
+    }
+    const ko = this.single(block, 'keepalive_timeout');
+    if (ko !== null) group.keepaliveTimeoutMs = this.time(ko);
+  }
+
+  /**
+   * What `server … resolve` needs, whatever the version (ngx_http_upstream_init_round_robin
+   * and its stream twin): the group in shared memory (`zone`) and a resolver.
+   */
+  resolvable(d: Directive, group: UpstreamGroup): void {
+    if (!group.servers.some((s) => s.resolve === true)) return;
+    const where = `${d.file}:${d.line}`;
+    if (group.zone === null) this.problem(d, `resolving names at run time requires upstream "${group.name}" in ${where} to be in shared memory: add "zone ${group.name} 64k;" to the block`);
+    if (group.resolver !== true) this.problem(d, `no resolver defined to resolve names at run time in upstream "${group.name}" in ${where}: add "resolver ADDRESS;" to the block or the ${group.module ?? 'http'} {} level`);
   }
 
   server(s: Directive, group: string, module: NginxModule): UpstreamServer | null {
@@ -232,38 +309,64 @@ class Extractor {
       this.problem(s, `${ep.error} in upstream "${group}" server "${address}"`);
       return null;
     }
-    let port: number | null = null;
-    if (ep.kind === 'inet') {
-      port = ep.port ?? (module === 'http' ? 80 : null);
-      if (port === null) this.problem(s, `no port in upstream "${group}" server "${address}"`);
-    }
     const server: UpstreamServer = {
       address,
       host: ep.kind === 'inet' ? ep.host : null,
-      port,
+      port: null,
       weight: 1,
       backup: false,
       down: false,
       maxConns: null,
+      resolve: false,
+      service: null,
+      text: textOf(s),
       at: at(s),
     };
-    for (const p of s.args.slice(1)) {
-      const eq = p.indexOf('=');
-      const key = eq === -1 ? p : p.slice(0, eq);
-      const val = eq === -1 ? '' : p.slice(eq + 1);
-      if (key === 'weight' || key === 'max_conns') {
-        const n = parseCount(val);
-        if (n === null || (key === 'weight' && n < 1)) {
-          this.problem(s, `invalid parameter "${p}" in upstream "${group}" server "${address}"`);
-          continue;
-        }
-        if (key === 'weight') server.weight = n;
-        else server.maxConns = n === 0 ? null : n;
-      } else if (p === 'backup') server.backup = true;
-      else if (p === 'down') server.down = true;
-      // max_fails=, fail_timeout=, resolve, service=, route=, slow_start=, drain… do not change where connections go.
-    }
+    for (const p of s.args.slice(1)) this.serverParameter(s, p, server, group);
+    if (ep.kind === 'inet') this.serverPort(s, server, ep.port, group, module);
     return server;
+  }
+
+  serverParameter(s: Directive, p: string, server: UpstreamServer, group: string): void {
+    const eq = p.indexOf('=');
+    const key = eq === -1 ? p : p.slice(0, eq);
+    const val = eq === -1 ? '' : p.slice(eq + 1);
+    if (key === 'weight' || key === 'max_conns') {
+      const n = parseCount(val);
+      if (n === null || (key === 'weight' && n < 1)) {
+        this.problem(s, `invalid parameter "${p}" in upstream "${group}" server "${server.address}"`);
+        return;
+      }
+      if (key === 'weight') server.weight = n;
+      else server.maxConns = n === 0 ? null : n;
+    } else if (p === 'backup') server.backup = true;
+    else if (p === 'down') server.down = true;
+    else if (p === 'resolve') {
+      server.resolve = true;
+      this.uses('server_resolve', s, group);
+    } else if (key === 'service' && eq !== -1) {
+      if (val === '') this.problem(s, 'service is empty');
+      else server.service = val;
+      this.uses('server_service', s, group);
+    }
+    // max_fails=, fail_timeout=, slow_start=, route=, drain… do not change where connections go; the line keeps them.
+  }
+
+  /**
+   * The port nginx connects to. http: 80 when none is written (ngx_http_upstream_server sets
+   * default_port = 80 and never says "no port"); stream: required ("no port in upstream"), except
+   * with service= (1.27.3+), where the SRV records give the ports and a written port is refused
+   * ("service upstream … may not have port", both modules), as is an IP address ("requires domain name").
+   */
+  serverPort(s: Directive, server: UpstreamServer, written: number | null, group: string, module: NginxModule): void {
+    if (server.service != null) {
+      if (server.resolve !== true) this.problem(s, `service upstream "${server.address}" requires "resolve" parameter (in upstream "${group}")`);
+      if (written !== null) this.problem(s, `service upstream "${server.address}" may not have port (in upstream "${group}"): the SRV records give the ports`);
+      else if (server.host !== null && canonicalIp(server.host) !== null) this.problem(s, `service upstream "${server.address}" requires domain name (in upstream "${group}")`);
+      return;
+    }
+    server.port = written ?? (module === 'http' ? 80 : null);
+    if (server.port === null) this.problem(s, `no port in upstream "${group}" server "${server.address}"`);
   }
 
   /** Groups by module and lower-case name (nginx compares names without case). */
@@ -279,8 +382,13 @@ class Extractor {
     const hv = this.single(level, 'proxy_http_version');
     if (hv !== null) {
       const v = this.one(hv);
-      if (v === '1.0' || v === '1.1') next.httpVersion = v;
-      else if (v !== null) this.problem(hv, `invalid value "${v}" in "proxy_http_version" directive: it must be "1.0" or "1.1"`);
+      // ngx_http_proxy_http_version[]: "1.0", "1.1", and from 1.29.4 "2" when built with the
+      // http_v2 module (ngx_http_proxy_module.c, #if (NGX_HTTP_V2)); compat.ts says where "2" is refused.
+      if (v === '1.0' || v === '1.1' || v === '2') {
+        next.httpVersion = v;
+        next.httpVersionAt = at(hv);
+        if (v === '2') this.uses('proxy_http_version_2', hv, null);
+      } else if (v !== null) this.problem(hv, `invalid value "${v}" in "proxy_http_version" directive: it must be "1.0", "1.1" or (from 1.29.4) "2"`);
     }
     const bind = this.single(level, 'proxy_bind');
     if (bind !== null) {
@@ -302,7 +410,7 @@ class Extractor {
   }
 
   httpLevel(level: readonly Directive[]): void {
-    const scope = this.scope(level, { httpVersion: null, bind: null, bindAt: null, headers: null });
+    const scope = this.scope(level, NO_SCOPE);
     for (const s of level) if (s.name === 'server' && s.block !== undefined) this.httpServer(s, scope);
   }
 
@@ -314,20 +422,31 @@ class Extractor {
     // Named by server_name; without one, by its listen address when it has one (`listen 10.0.0.1:8080`), else `*:port`.
     const addr = listen?.args[0];
     const shown = name !== '' ? `${name}:${listenPort(addr)}` : addr !== undefined && !addr.startsWith('unix:') && /^(\[[^\]]+\]|[^:]+):\d+$/.test(addr) && !addr.startsWith('*:') ? addr : `*:${listenPort(addr)}`;
-    const ctx = `server ${shown}`;
-    for (const d of block) if (d.block !== undefined && d.name === 'location') this.location(d, scope, ctx);
+    const ctx = serverContext(`server ${shown}`);
+    this.locations(block.filter((d) => d.block !== undefined && d.name === 'location'), scope, ctx);
     for (const d of block) if (d.name === 'proxy_pass') this.problem(d, '"proxy_pass" directive is not allowed here: it belongs in a location');
   }
 
-  location(d: Directive, outer: Scope, parentCtx: string): void {
-    const block = d.block!;
-    const scope = this.scope(block, outer);
-    const ctx = `${parentCtx} > ${d.name} ${d.args.join(' ')}`.trimEnd();
-    const passes = block.filter((x) => x.name === 'proxy_pass' && x.block === undefined);
-    for (const p of passes.slice(1)) this.problem(p, `"proxy_pass" directive is duplicate (first at ${passes[0]!.file}:${passes[0]!.line})`);
-    for (const p of passes) this.httpProxyPass(p, scope, ctx);
-    for (const x of block) {
-      if (x.block !== undefined && (x.name === 'location' || x.name === 'if' || x.name === 'limit_except')) this.location(x, scope, ctx);
+  /**
+   * Locations, nested locations, `if` and `limit_except`, depth first in file
+   * order. Iterative, with its own stack: locations nested thousands deep must
+   * not exhaust the call stack.
+   */
+  locations(top: readonly Directive[], outer: Scope, serverCtx: Context): void {
+    const stack: { d: Directive; outer: Scope; parent: Context }[] = [...top].reverse().map((d) => ({ d, outer, parent: serverCtx }));
+    while (stack.length > 0) {
+      const { d, outer: enclosing, parent } = stack.pop()!;
+      const block = d.block!;
+      const scope = this.scope(block, enclosing);
+      const ctx = nestedContext(parent, `${d.name} ${d.args.join(' ')}`.trimEnd());
+      const passes = block.filter((x) => x.name === 'proxy_pass' && x.block === undefined);
+      for (const p of passes.slice(1)) this.problem(p, `"proxy_pass" directive is duplicate (first at ${passes[0]!.file}:${passes[0]!.line})`);
+      if (passes.length > 0) {
+        const text = contextText(ctx);
+        for (const p of passes) this.httpProxyPass(p, scope, text);
+      }
+      const nested = block.filter((x) => x.block !== undefined && (x.name === 'location' || x.name === 'if' || x.name === 'limit_except'));
+      for (let k = nested.length - 1; k >= 0; k--) stack.push({ d: nested[k]!, outer: scope, parent: ctx });
     }
   }
 
@@ -346,6 +465,7 @@ class Extractor {
       port: null,
       hasVariables,
       httpVersion: scope.httpVersion,
+      httpVersionAt: scope.httpVersionAt,
       connectionHeader: connection,
       bind: scope.bind === 'off' ? null : scope.bind,
       bindAt: scope.bind === 'off' ? null : scope.bindAt,
@@ -416,7 +536,7 @@ class Extractor {
   }
 
   streamLevel(level: readonly Directive[]): void {
-    const scope = this.scope(level.filter((d) => d.name === 'proxy_bind'), { httpVersion: null, bind: null, bindAt: null, headers: null });
+    const scope = this.scope(level.filter((d) => d.name === 'proxy_bind'), NO_SCOPE);
     for (const s of level) {
       if (s.name !== 'server' || s.block === undefined) continue;
       const block = s.block;
@@ -435,6 +555,7 @@ class Extractor {
           port: null,
           hasVariables: target.includes('$'),
           httpVersion: null,
+          httpVersionAt: null,
           connectionHeader: null,
           bind: inner.bind === 'off' ? null : inner.bind,
           bindAt: inner.bind === 'off' ? null : inner.bindAt,
@@ -449,6 +570,41 @@ class Extractor {
       }
     }
   }
+}
+
+/**
+ * Where a directive sits: `server …`, then each enclosing location. Nesting may be
+ * thousands deep, so a level keeps only the first and last CONTEXT_ENDS labels,
+ * built from its parent's in constant time.
+ */
+interface Context {
+  /** The first labels from the server down (at most CONTEXT_ENDS). */
+  head: readonly string[];
+  /** The last labels, innermost last (at most CONTEXT_ENDS). */
+  tail: readonly string[];
+  /** Levels in all, the server's included. */
+  levels: number;
+}
+
+/** Levels shown at each end of a context; deeper nesting is elided in the middle. */
+const CONTEXT_ENDS = 3;
+
+function serverContext(label: string): Context {
+  return { head: [label], tail: [label], levels: 1 };
+}
+
+function nestedContext(parent: Context, label: string): Context {
+  return {
+    head: parent.head.length < CONTEXT_ENDS ? [...parent.head, label] : parent.head,
+    tail: [...parent.tail, label].slice(-CONTEXT_ENDS),
+    levels: parent.levels + 1,
+  };
+}
+
+/** `server example.com:80 > location /api > if ($x)`; past 2 × CONTEXT_ENDS levels the middle is elided. */
+function contextText(c: Context): string {
+  if (c.levels <= 2 * CONTEXT_ENDS) return [...c.head, ...c.tail.slice(c.tail.length - (c.levels - c.head.length))].join(' > ');
+  return [...c.head, `… ${c.levels - 2 * CONTEXT_ENDS} more levels …`, ...c.tail].join(' > ');
 }
 
 /** The port of a `listen` argument (`80`, `127.0.0.1:8080`, `[::]:443`, `*:80`, `unix:…`); 80 when absent. */
@@ -467,11 +623,12 @@ function distinct(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
 
-/** Problems by file (in the order the files were read), then line; a stable sort keeps the rest in the order found. */
-function inFileOrder(problems: ConfigProblem[], files: readonly string[]): ConfigProblem[] {
+/** Problems (or versioned uses) by file, in the order the files were read, then line; a stable sort keeps the rest in the order found. */
+function inFileOrder<T extends { file: string; line: number | null } | { at: SourceLocation }>(items: T[], files: readonly string[]): T[] {
   const index = new Map(files.map((f, k) => [f, k]));
+  const place = (x: T): SourceLocation | { file: string; line: number | null } => ('at' in x ? x.at : x);
   const rank = (f: string): number => index.get(f) ?? files.length;
-  return [...problems].sort((a, b) => rank(a.file) - rank(b.file) || (a.line ?? 0) - (b.line ?? 0));
+  return [...items].sort((a, b) => rank(place(a).file) - rank(place(b).file) || (place(a).line ?? 0) - (place(b).line ?? 0));
 }
 
 /** Builds the model from an assembled configuration (see parse/includes.ts assembleConfig). */
@@ -488,5 +645,6 @@ export function extractModel(config: AssembledConfig): NginxConfigModel {
     workerRlimitNofile: x.workerRlimitNofile,
     splitClients: x.splitClients,
     maps: x.maps,
+    versioned: inFileOrder(x.versioned, config.files),
   };
 }

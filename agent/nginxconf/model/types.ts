@@ -30,14 +30,60 @@ export interface UpstreamServer {
   down: boolean;
   /** `max_conns=N`, or null when unlimited. */
   maxConns: number | null;
+  /** `resolve`: nginx re-resolves the name at run time (1.27.3+ open source; needs `zone` and a resolver). */
+  resolve?: boolean;
+  /** `service=NAME`: the servers come from DNS SRV records (1.27.3+; needs `resolve`, a name and no port). Null when absent. */
+  service?: string | null;
+  /**
+   * The line as written (`server 10.0.0.5:8080 max_fails=3 fail_timeout=30s;`),
+   * quotes and escapes kept, so a fix that prints the block keeps every parameter.
+   * Always set by extractModel; absent in hand-built models.
+   */
+  text?: string;
+  at: SourceLocation;
+}
+
+/** A load-balancing method directive of an upstream block (`hash`, `ip_hash`, `least_conn`, `random`). */
+export interface UpstreamBalancer {
+  name: string;
+  at: SourceLocation;
+}
+
+/** A simple directive inside an upstream block, as written, for printing the block back. */
+export interface UpstreamLine {
+  name: string;
+  /** The directive as written, with its `;`. */
+  text: string;
   at: SourceLocation;
 }
 
 export interface UpstreamGroup {
   name: string;
   servers: UpstreamServer[];
-  /** `keepalive N` (idle connections cached per worker), or null when the directive is absent. */
+  /**
+   * `keepalive N` (idle connections cached per worker), or null when the directive
+   * is absent. 0 is `keepalive 0`, which turns the pool off (accepted from 1.29.7).
+   * What nginx actually keeps is the effective pool (model/pool.ts), which also
+   * depends on the version.
+   */
   keepalive: number | null;
+  /** `keepalive N local` (1.29.7+): cached connections are reused only by the location that opened them. */
+  keepaliveLocal?: boolean;
+  /** Where `keepalive` is written, or null when absent. */
+  keepaliveAt?: SourceLocation | null;
+  /**
+   * The load-balancing method, or null for round robin. Before 1.29.7 one written
+   * after `keepalive` replaces the keepalive module's hook, and the pool is lost.
+   */
+  balancer?: UpstreamBalancer | null;
+  /** True when `keepalive` is written before the balancer directive: nginx before 1.29.7 then drops the pool. */
+  keepaliveBeforeBalancer?: boolean;
+  /** `zone NAME [size]`: the group lives in shared memory (required for `server … resolve`). Null when absent. */
+  zone?: string | null;
+  /** True when a `resolver` applies: in the block (1.27.3+) or at the http/stream level. */
+  resolver?: boolean;
+  /** Every simple directive of the block in order, as written. Always set by extractModel. */
+  lines?: UpstreamLine[];
   /** `keepalive_requests N`, or null when absent (nginx's default then applies: 1000 since 1.19.10). */
   keepaliveRequests: number | null;
   /** `keepalive_time`, in ms, or null when absent (default 1 h). */
@@ -67,8 +113,13 @@ export interface ProxyPass {
   port: number | null;
   /** True when the target contains variables, so its destination is only known at run time. */
   hasVariables: boolean;
-  /** Effective `proxy_http_version` here (inherited from enclosing levels), or null when never set. */
+  /**
+   * Effective `proxy_http_version` here (inherited from enclosing levels): `1.0`,
+   * `1.1` or `2` (HTTP/2 to the upstream, 1.29.4+), or null when never set.
+   */
   httpVersion: string | null;
+  /** Where the effective proxy_http_version is written, or null when never set. */
+  httpVersionAt?: SourceLocation | null;
   /**
    * Effective value of `proxy_set_header Connection …` here, or null when not set. nginx
    * inherits proxy_set_header only when the current level sets none at all, so this
@@ -126,6 +177,34 @@ export interface NginxConfigModel {
   splitClients: { variable: string; values: string[]; at: SourceLocation }[];
   /** Variables defined by `map`. Always set by extractModel. */
   maps?: MapDefinition[];
+  /**
+   * Every use of something only some nginx versions accept or honour, where it is
+   * written (model/compat.ts holds them against the version). Always set by
+   * extractModel.
+   */
+  versioned?: VersionedUse[];
+}
+
+/** Directives and parameters whose meaning depends on nginx's version (model/compat.ts). */
+export type VersionedFeature =
+  | 'proxy_http_version_2'
+  | 'keepalive_0'
+  | 'keepalive_local'
+  | 'keepalive_before_balancer'
+  | 'keepalive_time'
+  | 'server_resolve'
+  | 'server_service'
+  | 'upstream_resolver';
+
+export interface VersionedUse {
+  feature: VersionedFeature;
+  /** The upstream group it concerns, or null (proxy_http_version). */
+  group: string | null;
+  /** The directive as written. */
+  text: string;
+  at: SourceLocation;
+  /** For keepalive_before_balancer: the balancer directive that follows. */
+  balancer?: UpstreamBalancer;
 }
 
 export interface HostResolution {

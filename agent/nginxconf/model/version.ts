@@ -8,27 +8,22 @@
  * `nginx version: freenginx/1.27.2`. Tengine prints `Tengine version:
  * Tengine/2.3.3 (nginx/1.18.0)`.
  */
-export interface NginxVersion {
-  /** The product as printed: `nginx`, `openresty`, `freenginx`, `Tengine`… */
-  product: string;
-  /**
-   * The nginx core version as `major.minor.patch`. OpenResty's fourth number is
-   * its own and is dropped; for Tengine, the nginx version in parentheses.
-   * freenginx numbers its releases on its own line since it forked from nginx
-   * 1.25, so compare its version with care (`product` says which it is).
-   */
-  version: string;
-}
+import { parseNginxVerBuild, type NginxVersion } from '../../core/nginxVersion.js';
 
-const VERSION_LINE = /([A-Za-z][\w.-]*) version: ([A-Za-z][\w.-]*)\/(\d+\.\d+\.\d+)(?:\.\d+)*(?: \((?:[^)]*?nginx\/(\d+\.\d+\.\d+))?[^)]*\))?/;
+export type { NginxVersion } from '../../core/nginxVersion.js';
+
+/** "nginx version: " or "Tengine version: " and what follows, on any line. */
+const VERSION_LINE = /([A-Za-z][\w.-]*) version: (.*)/;
 
 /** The version in `nginx -v` output, or null when there is none. */
 export function parseNginxVersion(text: string): NginxVersion | null {
-  const m = VERSION_LINE.exec(text);
-  if (m === null) return null;
-  const product = m[2]!;
-  const version = m[4] ?? m[3]!;
-  return { product, version };
+  for (const line of text.split('\n')) {
+    const m = VERSION_LINE.exec(line);
+    if (m === null) continue;
+    const v = parseNginxVerBuild(m[2]!);
+    if (v !== null) return v;
+  }
+  return null;
 }
 
 /**

@@ -98,50 +98,88 @@ export function assembleConfig(mainFile: string, source: IncludeSource, limits: 
     return got;
   };
 
-  const splice = (list: readonly Directive[], chain: readonly string[]): Directive[] => {
-    const out: Directive[] = [];
-    for (const d of list) {
-      if (directiveCount >= limits.maxDirectives) {
-        if (!directivesCapped) {
-          directivesCapped = true;
-          problems.push({ file: d.file, line: d.line, message: `more than ${limits.maxDirectives} directives: the rest of the configuration is not read` });
-        }
-        return out;
-      }
-      if (d.name === 'include' && d.block === undefined) {
-        out.push(...include(d, chain));
-        continue;
-      }
-      directiveCount++;
-      out.push(d.block === undefined ? d : { ...d, block: splice(d.block, chain) });
-    }
-    return out;
-  };
+  /*
+   * The walk is iterative, with its own stack of frames: a configuration nested
+   * thousands of levels deep (blocks or includes) must not exhaust the call stack
+   * and lose the whole model. A list frame copies one directive list into `out`;
+   * a block gets a fresh copy of its directive whose `block` the child frame
+   * fills. An include frame reads its files one at a time, when the previous
+   * one is spliced, so files are read (and listed) in nginx's depth-first order.
+   */
+  type Frame =
+    | { kind: 'list'; list: readonly Directive[]; next: number; out: Directive[]; chain: readonly string[] }
+    | { kind: 'include'; d: Directive; arg: string; paths: string[]; next: number; out: Directive[]; chain: readonly string[] };
 
-  const include = (d: Directive, chain: readonly string[]): Directive[] => {
+  const includeFrame = (d: Directive, out: Directive[], chain: readonly string[]): Frame | null => {
     const arg = d.args[0];
     if (arg === undefined || d.args.length !== 1) {
       problems.push({ file: d.file, line: d.line, message: 'invalid number of arguments in "include" directive: it takes one file name or pattern' });
-      return [];
+      return null;
     }
     if (chain.length > limits.maxIncludeDepth) {
       problems.push({ file: d.file, line: d.line, message: `include "${arg}" not followed: includes are nested more than ${limits.maxIncludeDepth} deep` });
-      return [];
+      return null;
     }
-    const out: Directive[] = [];
-    for (const path of source.expand(fullIncludePath(arg, prefix))) {
-      if (chain.includes(path)) {
-        problems.push({ file: d.file, line: d.line, message: `include "${arg}" not followed: it would include ${path} inside itself (${[...chain, path].join(' → ')})` });
+    return { kind: 'include', d, arg, paths: source.expand(fullIncludePath(arg, prefix)), next: 0, out, chain };
+  };
+
+  /** The next file of an include frame as a list frame, or null when it is not to be followed (reported). */
+  const nextIncluded = (f: Extract<Frame, { kind: 'include' }>): Frame | null => {
+    const path = f.paths[f.next++]!;
+    const { d, arg, chain } = f;
+    if (chain.includes(path)) {
+      problems.push({ file: d.file, line: d.line, message: `include "${arg}" not followed: it would include ${path} inside itself (${[...chain, path].join(' → ')})` });
+      return null;
+    }
+    const got = load(path);
+    if ('error' in got) {
+      problems.push({ file: d.file, line: d.line, message: `include "${arg}": ${path} ${got.error}` });
+      return null;
+    }
+    return { kind: 'list', list: got.directives, next: 0, out: f.out, chain: [...chain, path] };
+  };
+
+  const splice = (list: readonly Directive[], chain: readonly string[]): Directive[] => {
+    const root: Directive[] = [];
+    const stack: Frame[] = [{ kind: 'list', list, next: 0, out: root, chain }];
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1]!;
+      if (directivesCapped) {
+        stack.pop();
         continue;
       }
-      const got = load(path);
-      if ('error' in got) {
-        problems.push({ file: d.file, line: d.line, message: `include "${arg}": ${path} ${got.error}` });
+      if (f.kind === 'include') {
+        if (f.next >= f.paths.length) stack.pop();
+        else {
+          const child = nextIncluded(f);
+          if (child !== null) stack.push(child);
+        }
         continue;
       }
-      out.push(...splice(got.directives, [...chain, path]));
+      if (f.next >= f.list.length) {
+        stack.pop();
+        continue;
+      }
+      const d = f.list[f.next++]!;
+      if (directiveCount >= limits.maxDirectives) {
+        directivesCapped = true;
+        problems.push({ file: d.file, line: d.line, message: `more than ${limits.maxDirectives} directives: the rest of the configuration is not read` });
+        continue;
+      }
+      if (d.name === 'include' && d.block === undefined) {
+        const inc = includeFrame(d, f.out, f.chain);
+        if (inc !== null) stack.push(inc);
+        continue;
+      }
+      directiveCount++;
+      if (d.block === undefined) f.out.push(d);
+      else {
+        const block: Directive[] = [];
+        f.out.push({ ...d, block });
+        stack.push({ kind: 'list', list: d.block, next: 0, out: block, chain: f.chain });
+      }
     }
-    return out;
+    return root;
   };
 
   const main = load(mainFile);
@@ -156,12 +194,17 @@ export function assembleConfig(mainFile: string, source: IncludeSource, limits: 
 /** Every `include` argument in a tree, with where it is written (for a reader that loads files ahead). */
 export function includeArguments(list: readonly Directive[]): { arg: string; file: string; line: number }[] {
   const out: { arg: string; file: string; line: number }[] = [];
-  const walk = (ds: readonly Directive[]): void => {
-    for (const d of ds) {
-      if (d.name === 'include' && d.block === undefined && d.args.length === 1) out.push({ arg: d.args[0]!, file: d.file, line: d.line });
-      if (d.block !== undefined) walk(d.block);
+  // Depth first in file order, with an explicit stack (no recursion: blocks may nest thousands deep).
+  const stack: { list: readonly Directive[]; next: number }[] = [{ list, next: 0 }];
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    const d = f.list[f.next++];
+    if (d === undefined) {
+      stack.pop();
+      continue;
     }
-  };
-  walk(list);
+    if (d.name === 'include' && d.block === undefined && d.args.length === 1) out.push({ arg: d.args[0]!, file: d.file, line: d.line });
+    if (d.block !== undefined) stack.push({ list: d.block, next: 0 });
+  }
   return out;
 }

@@ -28,6 +28,12 @@ export interface Directive {
   block?: Directive[];
   /** For `*_by_lua_block`, the Lua text between the braces (block is then empty). */
   raw?: string;
+  /**
+   * A simple directive as written: its words with their quotes and escapes, one
+   * space between them, and the `;` (`server 10.0.0.5:8080 max_fails=3;`), so a
+   * fix can print a line back as the operator wrote it. Absent for blocks.
+   */
+  text?: string;
 }
 
 export interface ParsedFile {
@@ -35,6 +41,9 @@ export interface ParsedFile {
   directives: Directive[];
   problems: ConfigProblem[];
 }
+
+/** Unclosed blocks reported one by one at the end of a file; the rest are counted in one more problem. */
+const MAX_UNCLOSED = 10;
 
 /** A UTF-8 byte order mark, which nginx would read as part of the first directive's name. */
 const BOM = '\uFEFF';
@@ -56,7 +65,7 @@ export function parseConfig(text: string, file: string): ParsedFile {
   const root: Directive[] = [];
   /** Open blocks, innermost last; the root list has no directive. */
   const stack: { directive: Directive | null; children: Directive[]; line: number }[] = [{ directive: null, children: root, line: 1 }];
-  let pending: { value: string; line: number }[] = [];
+  let pending: { value: string; line: number; source: string }[] = [];
   const problem = (line: number, message: string): void => {
     problems.push({ file, line, message });
   };
@@ -65,12 +74,12 @@ export function parseConfig(text: string, file: string): ParsedFile {
     const top = stack[stack.length - 1]!;
     switch (t.type) {
       case 'word':
-        pending.push({ value: t.value, line: t.line });
+        pending.push({ value: t.value, line: t.line, source: t.source });
         break;
       case ';': {
         const [name, ...args] = pending;
         if (name === undefined) problem(t.line, 'unexpected ";": a directive is missing before it');
-        else top.children.push({ name: name.value, args: args.map((a) => a.value), file, line: name.line });
+        else top.children.push({ name: name.value, args: args.map((a) => a.value), file, line: name.line, text: `${pending.map((w) => w.source).join(' ')};` });
         pending = [];
         break;
       }
@@ -106,10 +115,17 @@ export function parseConfig(text: string, file: string): ParsedFile {
   // When the text ends inside a quote or a directive, the lexer has said so; the
   // blocks left open are the same problem, as nginx reports it once.
   if (lexed.truncated) return { file, directives: root, problems: byLine(problems) };
-  for (let k = stack.length - 1; k >= 1; k--) {
+  // Each open block is one problem, up to MAX_UNCLOSED of the innermost; a deeper
+  // nest (generated, or hostile) adds one more naming the outermost and the count.
+  const what = (d: Directive | null): string => (d === null ? 'a block' : `the "${d.name}" block`);
+  const innermost = Math.max(1, stack.length - MAX_UNCLOSED);
+  for (let k = stack.length - 1; k >= innermost; k--) {
     const { directive: d, line } = stack[k]!;
-    const what = d === null ? 'a block' : `the "${d.name}" block`;
-    problems.push({ file, line, message: `unexpected end of file, expecting "}": ${what} opened here is not closed` });
+    problems.push({ file, line, message: `unexpected end of file, expecting "}": ${what(d)} opened here is not closed` });
+  }
+  if (innermost > 1) {
+    const { directive: d, line } = stack[1]!;
+    problems.push({ file, line, message: `unexpected end of file, expecting "}": ${what(d)} opened here is not closed, nor ${innermost - 2} more blocks inside it` });
   }
   return { file, directives: root, problems: byLine(problems) };
 }

@@ -34,7 +34,8 @@
 import type { ConfigProblem } from '../model/types.js';
 
 export type Token =
-  | { type: 'word'; value: string; line: number; quoted: boolean }
+  /** `source`: the word as written, quotes and escapes included (`"a b"`, `b\\ c`). */
+  | { type: 'word'; value: string; line: number; quoted: boolean; source: string }
   | { type: ';' | '{' | '}'; line: number }
   /** The body of a `*_by_lua_block`, verbatim, between a `{` and a `}` token. */
   | { type: 'raw'; value: string; line: number };
@@ -227,7 +228,9 @@ class Lexer {
 
   private pushWord(end: number): void {
     const value = decodeWord(this.text.slice(this.start, end));
-    this.tokens.push({ type: 'word', value, line: this.wordLine, quoted: this.wordQuoted });
+    // A quoted word starts after its quote and ends at the closing one.
+    const source = this.wordQuoted ? this.text.slice(this.start - 1, end + 1) : this.text.slice(this.start, end);
+    this.tokens.push({ type: 'word', value, line: this.wordLine, quoted: this.wordQuoted, source });
     if (this.statementWords === 0) this.statementFirst = value;
     this.statementWords++;
   }

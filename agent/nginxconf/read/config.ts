@@ -105,6 +105,7 @@ export function emptyModel(problems: ConfigProblem[] = []): NginxConfigModel {
     workerRlimitNofile: null,
     splitClients: [],
     maps: [],
+    versioned: [],
   };
 }
 

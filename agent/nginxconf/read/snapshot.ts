@@ -1,19 +1,31 @@
 /**
  * One read of nginx's side, shared by `agent diagnose` and the daemon: the
- * configuration (read-only, never executed), the version (from --nginx-version,
- * or `nginx -v` run without a shell only when --nginx-bin is given), and when
- * the configuration last changed.
+ * configuration (read-only, never executed), the version, and when the
+ * configuration last changed.
+ *
+ * The version, in the precedence of model/versionSource.ts: --nginx-version;
+ * `nginx -v` on --nginx-bin (the only program the agent ever runs, without a
+ * shell); the version string read out of the --nginx-bin file when it cannot be
+ * run; the executable of the nginx master running under --proc-root, read as a
+ * file; (the error log's start-up line, added by the commands, which read the
+ * logs); the nginx package installed under --nginx-root. The first that gives a
+ * version wins; the probes of a running nginx and of the package database run
+ * only when a configuration was read, as the version only serves to interpret it.
  */
 import { existsSync, statSync } from 'node:fs';
 import { DEFAULT_NGINX_CONF, type Config } from '../../config.js';
 import type { NginxSnapshot } from '../model/evidence.js';
+import { chooseVersion, type VersionAttempt, type VersionFinding } from '../model/versionSource.js';
+import { readVersionFromBinary } from './binary.js';
 import { readNginxConfig, type NginxConfigRead } from './config.js';
+import { readPackageVersion } from './package.js';
+import { readRunningNginxVersion } from './process.js';
 import { readNginxVersion } from './version.js';
 
 /** Time limit for `nginx -v`. */
 const VERSION_TIMEOUT_MS = 5000;
 
-export type NginxSettings = Pick<Config, 'nginxConf' | 'nginxVersion' | 'nginxBin' | 'dnsTimeoutMs'>;
+export type NginxSettings = Pick<Config, 'nginxConf' | 'nginxVersion' | 'nginxBin' | 'nginxRoot' | 'dnsTimeoutMs' | 'procRoot'>;
 
 /** The newest mtime among the files read: when the settings nginx was given last changed. */
 function newestMtimeMs(files: readonly string[]): number | null {
@@ -29,15 +41,37 @@ function newestMtimeMs(files: readonly string[]): number | null {
   return newest;
 }
 
-async function loadVersion(settings: NginxSettings): Promise<{ version: string | null; versionSource: string }> {
-  if (settings.nginxVersion !== '') return { version: settings.nginxVersion, versionSource: '--nginx-version' };
-  if (settings.nginxBin === '') return { version: null, versionSource: 'unknown: give --nginx-version or --nginx-bin' };
-  const v = await readNginxVersion(settings.nginxBin, VERSION_TIMEOUT_MS);
-  return v.ok ? { version: v.version, versionSource: `${settings.nginxBin} -v (${v.product})` } : { version: null, versionSource: `unknown: ${v.error}` };
+interface VersionSearch {
+  found: VersionFinding[];
+  attempts: VersionAttempt[];
+}
+
+/** --nginx-version, then --nginx-bin (run, or read when it cannot run). */
+async function explicitVersion(settings: NginxSettings): Promise<VersionSearch> {
+  if (settings.nginxVersion !== '') return { found: [{ from: 'flag', product: 'nginx', version: settings.nginxVersion, detail: '--nginx-version' }], attempts: [] };
+  if (settings.nginxBin === '') return { found: [], attempts: [] };
+  const bin = settings.nginxBin;
+  const v = await readNginxVersion(bin, VERSION_TIMEOUT_MS);
+  if (v.ok) return { found: [{ from: 'nginx-bin', product: v.product, version: v.version, detail: `${bin} -v` }], attempts: [] };
+  const attempts: VersionAttempt[] = [{ from: 'nginx-bin', error: v.error }];
+  // Not runnable here (no exec permission, a binary for another libc, a sidecar's mount): read it instead.
+  const file = await readVersionFromBinary(bin);
+  if (file.ok) return { found: [{ from: 'binary', product: file.product, version: file.version, detail: `the version string in ${bin}, read without running it` }], attempts };
+  return { found: [], attempts: [...attempts, { from: 'binary', error: `${bin} ${file.error}` }] };
+}
+
+/** The running nginx's executable, then the package database: only what the explicit sources did not give. */
+async function probedVersion(settings: NginxSettings): Promise<VersionSearch> {
+  const running = await readRunningNginxVersion(settings.procRoot);
+  if (running.found !== null) return { found: [running.found], attempts: [] };
+  const attempts = running.attempt === null ? [] : [running.attempt];
+  if (settings.nginxRoot === '') return { found: [], attempts };
+  const pkg = await readPackageVersion(settings.nginxRoot);
+  return { found: pkg.found === null ? [] : [pkg.found], attempts: [...attempts, ...(pkg.attempt === null ? [] : [pkg.attempt])] };
 }
 
 export async function loadNginx(settings: NginxSettings): Promise<NginxSnapshot> {
-  const versionPromise = loadVersion(settings);
+  const explicit = explicitVersion(settings);
   const path = settings.nginxConf;
   let read: NginxConfigRead | null = null;
   let configNote: string | null = null;
@@ -49,7 +83,20 @@ export async function loadNginx(settings: NginxSettings): Promise<NginxSnapshot>
       configNote = `nginx config not read: ${read.model.problems[0]?.message ?? `${path} could not be read`}`;
     }
   }
-  const { version, versionSource } = await versionPromise;
+  let search = await explicit;
+  if (search.found.length === 0 && configNote === null) {
+    const probed = await probedVersion(settings);
+    search = { found: probed.found, attempts: [...search.attempts, ...probed.attempts] };
+  }
+  const chosen = chooseVersion(search.found, search.attempts);
   const configChangedAtMs = read === null ? null : newestMtimeMs(read.source === 'dump' ? [read.path] : read.model.files);
-  return { read, configPath: path === '' ? null : path, configNote, version, versionSource, configChangedAtMs };
+  return {
+    read,
+    configPath: path === '' ? null : path,
+    configNote,
+    ...chosen,
+    versionFound: search.found,
+    versionAttempts: search.attempts,
+    configChangedAtMs,
+  };
 }

@@ -1,5 +1,6 @@
 /**
- * The hint engine against reality: a real nginx 1.22 under real `wrk` load, in
+ * The hint engine against reality: a real nginx (Debian 12's 1.22 and 1.30, one
+ * describe block each, test/support/nginxVersions.ts) under real `wrk` load, in
  * private network namespaces (support/nginxLab.ts: client, nginx and upstream
  * hosts joined by veth pairs), diagnosed by the built agent the way an operator
  * runs it on the nginx host:
@@ -11,6 +12,8 @@
  *
  *   (a)  no keepalive pool: nginx closes every upstream connection and keeps its
  *        TIME_WAIT; the top finding must be upstream_no_keepalive for the group.
+ *        On 1.22 the group has no keepalive line; on 1.30 (where a group without
+ *        one keeps 32 per worker) it says `keepalive 0`, and the fix removes it.
  *   (b)  a working pool with the default keepalive_requests (1000) at tens of
  *        thousands of requests/s: tens of connections/s still churn; the top
  *        finding must be keepalive_pool_churn, naming keepalive_requests.
@@ -22,6 +25,23 @@
  *        must be established_exhaustion and no keepalive finding may appear, with
  *        an upstream that closes each connection (no pool possible) and again
  *        behind a correct pool.
+ *   (e)  the same group without keepalive and the location without HTTP/1.1
+ *        lines: on 1.30 the 1.29.7 default pool keeps a few connections open and
+ *        makes no TIME_WAIT, and the agent says so (pool 32 per worker, default;
+ *        no finding); on 1.22 the group has no pool and upstream_no_keepalive.
+ *   (f)  a bare `proxy_pass http://ip:port` (no upstream block): no pool in any
+ *        version, TIME_WAIT piles up within seconds; proxy_pass_no_pool first on
+ *        both, and its fix (a new upstream block, the proxy_pass pointed at it)
+ *        brings the headroom back.
+ *   (g)  the version without `nginx -v`: from the running master's executable
+ *        (a proc root that shows only this nginx; 1.30 runs through a dynamic
+ *        loader, so through its maps), from the start-up line in the error log,
+ *        from the --nginx-bin file when it cannot be run, and the EACCES of an
+ *        agent that may not read root's nginx.
+ *
+ * Where the versions differ (the 1.29.7 defaults), the case says what each one
+ * does; a location gets the HTTP/1.1 lines only where nginx needs them (before
+ * 1.29.7), as an operator following the agent's advice would write it.
  *
  * In (a), (b) and (d) the test then applies the fix the finding prints (its lines,
  * pasted where it says; support/applyFix.ts refuses a fix that names the wrong
@@ -61,18 +81,20 @@
  * wrk runs one thread with 20 connections (600 in (d)); where nginx answers 502
  * for a while it runs helpers/backoff.lua, so a failing connection waits 100 ms
  * instead of sending thousands of requests a second (each one a crit line in
- * nginx's error log). The whole file takes about 3½ minutes.
+ * nginx's error log). The whole file takes about 5 minutes per nginx version.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { Report, ReportDestination } from '../../../agent/diagnosis/report.js';
+import type { Report, ReportDestination, ReportUpstream } from '../../../agent/diagnosis/report.js';
 import type { Finding, FindingId } from '../../../agent/hints/types.js';
+import { compareVersions } from '../../../agent/nginxconf/model/version.js';
 import { describeEachNginx } from '../../support/nginxVersions.js';
 import { addUpstreamServer, applyFix } from '../support/applyFix.js';
 import { destroyAll, sweepStale } from '../support/netns.js';
 import { ADDR, FRONT_PORT, NginxLab, UPSTREAM_PORT, type Diagnosis, type Wrk } from '../support/nginxLab.js';
+import { AGENT_MAIN } from '../support/netns.js';
 
 const WARNING_RATIO = 0.2;
 const RATE_WINDOW_S = 10;
@@ -109,6 +131,10 @@ interface ConfOptions {
   comment: string;
   upstream: readonly string[];
   location: readonly string[];
+  /** error_log's level (default warn); notice keeps nginx's start-up line with its version. */
+  errorLogLevel?: string;
+  /** Without an upstream block (a bare proxy_pass). */
+  noUpstream?: boolean;
 }
 
 /** The proxy's nginx.conf: one directive per line, one upstream group `backend`, one location proxying to it. */
@@ -119,17 +145,14 @@ master_process on;
 worker_processes 2;
 worker_rlimit_nofile 8192;
 pid ${lab.pidFile};
-error_log ${lab.errorLog} warn;
+error_log ${lab.errorLog} ${o.errorLogLevel ?? 'warn'};
 events {
   worker_connections 4096;
 }
 http {
   access_log off;
   ${lab.frontTempPaths()}
-  upstream backend {
-${o.upstream.map((l) => `    ${l}`).join('\n')}
-  }
-  server {
+${o.noUpstream === true ? '' : `  upstream backend {\n${o.upstream.map((l) => `    ${l}`).join('\n')}\n  }\n`}  server {
     listen ${ADDR.front}:${FRONT_PORT} backlog=4096;
     # wrk's connections to nginx stay open for the whole run.
     keepalive_requests 100000000;
@@ -151,11 +174,14 @@ interface Recovery {
   trail: string[];
 }
 
-// On nginx 1.22 only for now: nginx 1.29.7 turned on upstream keepalive and
-// HTTP/1.1 by default, which changes what several scenarios expect.
 describeEachNginx('hints against a real nginx under load', (nginx) => {
   let lab: NginxLab | undefined;
   const figures: string[] = [];
+  /** nginx 1.29.7 or later: 32 idle connections per upstream block, HTTP/1.1 and no "Connection: close" by default. */
+  const modern = nginx.version !== null && compareVersions(nginx.version, '1.29.7') >= 0;
+  /** The lines a location needs for a pool to be reused on this version: none from 1.29.7. */
+  const LOC: readonly string[] = modern ? [] : HTTP11;
+  const tag = `nginx ${nginx.label}`;
 
   beforeAll(async () => {
     const swept = await sweepStale();
@@ -171,7 +197,7 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
   });
   afterAll(async () => {
     await destroyAll();
-    if (figures.length > 0) console.info(`[nginx-hints] figures:\n${figures.join('\n')}`);
+    if (figures.length > 0) console.info(`[nginx-hints] figures, ${tag}:\n${figures.join('\n')}`);
   });
 
   async function setUp(scenario: string, portRange: string): Promise<NginxLab> {
@@ -187,15 +213,23 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
     return d;
   }
 
-  /** The nginx section must show the config the case wrote, read without problems, and the version from the binary. */
-  function expectNginxRead(report: Report, l: NginxLab, keepalive: number | null, servers: readonly string[] = [DEST]): void {
+  /**
+   * The nginx section must show the config the case wrote, read without problems,
+   * the version from the binary, and (when given) the group's effective pool.
+   */
+  function expectNginxRead(report: Report, l: NginxLab, keepalive: number | null, servers: readonly string[] = [DEST], pool?: Partial<ReportUpstream['pool']>): void {
     const n = must(report.nginx ?? undefined, 'the report\'s nginx section (diagnose --nginx-conf)', report);
     expect(n.config).toBe(l.conf);
     expect(n.note).toBeNull();
     expect(n.problems).toEqual([]);
-    expect(n.version).toBe('1.22.1');
+    expect(n.version).toBe(nginx.version);
+    expect(n.versionFrom).toBe('nginx-bin');
     expect(n.upstreams).toEqual([expect.objectContaining({ name: 'backend', servers: [...servers], keepalive })]);
+    if (pool !== undefined) expect(n.upstreams[0]!.pool).toMatchObject(pool);
   }
+
+  /** The pool a group without a keepalive line has on this version. */
+  const DEFAULT_POOL: Partial<ReportUpstream['pool']> = modern ? { size: 32, source: 'default', local: true } : { size: null, source: 'none' };
 
   /** Polls until `ready()` says the state is reached, at most `timeoutMs`; the message says what was last seen. */
   async function until(what: string, timeoutMs: number, ready: () => Promise<string | null>): Promise<void> {
@@ -250,16 +284,25 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
     const CAPACITY = 10_000;
     const l = await setUp('a', RANGE);
     await l.startFastUpstream();
-    const conf = nginxConf(l, {
-      comment: '(a) an upstream group without keepalive: nginx closes each upstream connection itself',
-      upstream: [`server ${DEST};`],
-      // The HTTP/1.1 lines are there (copied from a guide, say) but the group has no pool, so
-      // nginx closes each connection after one response: it is the side that closes, so
-      // TIME_WAIT lands here. (Without them nginx sends "Connection: close", the upstream
-      // closes too, and which FIN goes first is a race: measured here, about 40 % of the
-      // TIME_WAIT stayed on the nginx side, the rest went to the upstream host.)
-      location: ['proxy_pass http://backend;', ...HTTP11],
-    });
+    const conf = modern
+      ? nginxConf(l, {
+          comment: '(a) keepalive 0: the pool an upstream block has by default from 1.29.7 turned off',
+          // From 1.29.7 HTTP/1.1 without "Connection: close" is the default: the upstream keeps
+          // the connection open and nginx, with no pool to put it in, closes it after one
+          // response, so TIME_WAIT lands here.
+          upstream: [`server ${DEST};`, 'keepalive 0;'],
+          location: ['proxy_pass http://backend;'],
+        })
+      : nginxConf(l, {
+          comment: '(a) an upstream group without keepalive: nginx closes each upstream connection itself',
+          upstream: [`server ${DEST};`],
+          // The HTTP/1.1 lines are there (copied from a guide, say) but the group has no pool, so
+          // nginx closes each connection after one response: it is the side that closes, so
+          // TIME_WAIT lands here. (Without them nginx sends "Connection: close", the upstream
+          // closes too, and which FIN goes first is a race: measured here, about 40 % of the
+          // TIME_WAIT stayed on the nginx side, the rest went to the upstream host.)
+          location: ['proxy_pass http://backend;', ...HTTP11],
+        });
     await l.startNginx(conf);
 
     const before = l.wrk({ connections: 20, maxSeconds: 60, backoff: true });
@@ -272,7 +315,7 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
     const wrkBefore = await before.stop();
     const r1 = d1.report;
 
-    expectNginxRead(r1, l, null);
+    expectNginxRead(r1, l, modern ? 0 : null, [DEST], modern ? { size: null, source: 'disabled' } : { size: null, source: 'none' });
     expect(r1.portRange).toMatchObject({ size: CAPACITY, usable: CAPACITY });
     const row1 = must(row(r1, DEST), `a row for ${name(DEST)}`, r1);
     expect(row1.upstreams).toEqual(['backend']);
@@ -291,9 +334,15 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
     expect(confirmed.fix).toContain('upstream_no_keepalive');
     expect(r1.findings.filter((f) => f.id === 'established_exhaustion')).toEqual([]);
 
-    // The fix, as printed: the upstream block with keepalive, at the line it names.
-    const fixed = applyFix(conf, l.conf, must(top.fix ?? undefined, 'the fix', r1));
-    expect(fixed).toMatch(/upstream backend \{\n\s+server 10\.77\.2\.2:9000;\n\s+keepalive \d+;/);
+    // The fix, as printed: the upstream block with keepalive, at the line it names. From 1.29.7
+    // keepalive 0 goes (the default keeps 32 per worker) or becomes `keepalive N local`, and
+    // nothing that is the default is added: no HTTP/1.1 lines.
+    const fix = must(top.fix ?? undefined, 'the fix', r1);
+    const fixed = applyFix(conf, l.conf, fix);
+    if (modern) {
+      expect(fixed).toMatch(/upstream backend \{\n\s+server 10\.77\.2\.2:9000;\n(\s+keepalive \d+ local;.*\n)?\s+\}/);
+      expect(fix).not.toMatch(/proxy_http_version|Connection|keepalive 0/);
+    } else expect(fixed).toMatch(/upstream backend \{\n\s+server 10\.77\.2\.2:9000;\n\s+keepalive \d+;/);
     writeFileSync(join(l.dir, 'nginx.conf.before'), conf);
     const after = l.wrk({ connections: 20, maxSeconds: 120, backoff: true });
     const reloadAt = await l.reload(fixed);
@@ -302,12 +351,13 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
     const wrkAfter = await after.stop();
 
     const r2 = rec.last.report;
-    expectNginxRead(r2, l, Number(/keepalive (\d+);/.exec(fixed)![1]));
+    const kept = /keepalive (\d+)( local)?;/.exec(fixed);
+    expectNginxRead(r2, l, kept === null ? null : Number(kept[1]), [DEST], kept === null ? DEFAULT_POOL : { size: Number(kept[1]), source: 'directive' });
     expect(r2.findings.filter((f) => KEEPALIVE_IDS.includes(f.id))).toEqual([]);
     expect(errorsAfter, 'EADDRNOTAVAIL lines in the 3 s after recovery').toBe(0);
     const row2 = must(row(r2, DEST), `a row for ${name(DEST)}`, r2);
     figures.push(
-      `(a) range ${CAPACITY} ports; wrk before ${wrkBefore.requestsPerSecond.toFixed(0)} req/s (${wrkBefore.non2xx} of ${wrkBefore.requests} not 2xx); ` +
+      `(a) ${modern ? 'keepalive 0' : 'no keepalive line'}; fix: ${kept?.[0] ?? 'keepalive 0 removed (the default pool)'}; range ${CAPACITY} ports; wrk before ${wrkBefore.requestsPerSecond.toFixed(0)} req/s (${wrkBefore.non2xx} of ${wrkBefore.requests} not 2xx); ` +
         `ss ${ssTimeWait} TIME_WAIT; agent: ${describeRow(row1)}, host connect attempts ${r1.hostSockets?.connectAttemptsPerSecond?.toFixed(0) ?? '?'}/s; top ${top.id}; ` +
         `after the fix: ${describeRow(row2)}, recovered in ${rec.seconds.toFixed(1)} s; wrk after ${wrkAfter.requestsPerSecond.toFixed(0)} req/s ` +
         `(${wrkAfter.non2xx} of ${wrkAfter.requests} not 2xx, the 502s before recovery)\n  ${rec.trail.join('\n  ')}`,
@@ -334,10 +384,11 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
   it('(b) a pool with the default keepalive_requests at high request rates: keepalive_pool_churn first; its fix brings the headroom back', { timeout: 180_000 }, async () => {
     const l = await setUp('b', '50000 59999');
     await l.startFastUpstream();
+    // From 1.29.7 the pool is the default one (32 per worker): no keepalive line, no HTTP/1.1 lines.
     const conf = nginxConf(l, {
-      comment: '(b) a working pool, keepalive_requests left at its default (1000)',
-      upstream: [`server ${DEST};`, 'keepalive 32;'],
-      location: ['proxy_pass http://backend;', ...HTTP11],
+      comment: `(b) a working pool${modern ? ' (the 1.29.7 default)' : ''}, keepalive_requests left at its default (1000)`,
+      upstream: modern ? [`server ${DEST};`] : [`server ${DEST};`, 'keepalive 32;'],
+      location: ['proxy_pass http://backend;', ...LOC],
     });
     await l.startNginx(conf);
     const { capacity, warmupRps } = await churnRange(l);
@@ -353,7 +404,7 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
     const wrkBefore = await before.stop();
     const r1 = d1.report;
 
-    expectNginxRead(r1, l, 32);
+    expectNginxRead(r1, l, modern ? null : 32, [DEST], modern ? DEFAULT_POOL : { size: 32, source: 'directive' });
     expect(r1.portRange).toMatchObject({ size: capacity, usable: capacity });
     const row1 = must(row(r1, DEST), `a row for ${name(DEST)}`, r1);
     expect(row1.headroomRatio).toBeLessThan(WARNING_RATIO);
@@ -372,6 +423,8 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
 
     const fixed = applyFix(conf, l.conf, must(top.fix ?? undefined, 'the fix', r1));
     expect(fixed).toMatch(/keepalive_requests \d+;/);
+    // Only keepalive_requests changes: a default pool gets no keepalive line of its own.
+    if (modern) expect(top.fix).not.toMatch(/ keepalive \d+|proxy_http_version|Connection/);
     const newRequests = Number(/keepalive_requests (\d+);/.exec(fixed)![1]);
     expect(newRequests).toBeGreaterThan(1000);
     writeFileSync(join(l.dir, 'nginx.conf.before'), conf);
@@ -404,7 +457,7 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
     const conf = nginxConf(l, {
       comment: '(b2) a working pool that retires each connection after 50 requests',
       upstream: [`server ${DEST};`, 'keepalive 32;', 'keepalive_requests 50;'],
-      location: ['proxy_pass http://backend;', ...HTTP11],
+      location: ['proxy_pass http://backend;', ...LOC],
     });
     await l.startNginx(conf);
     // The same range as (b): here connections churn 20 times faster, 40 times what the range sustains.
@@ -475,7 +528,7 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
       // keepalive_requests 100000 retires a hundredth of what the default does: in the range
       // churnRange() gives, a fiftieth of the rate the range sustains.
       upstream: [`server ${DEST};`, 'keepalive 32;', 'keepalive_requests 100000;'],
-      location: ['proxy_pass http://backend;', ...HTTP11],
+      location: ['proxy_pass http://backend;', ...LOC],
     });
     await l.startNginx(conf);
     const { capacity, warmupRps } = await churnRange(l);
@@ -601,7 +654,7 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
       // 600 concurrent requests over 2 workers: 320 idle connections per worker keep every one of them,
       // so the pool-size reason of keepalive_pool_churn does not apply either.
       upstream: [`server ${DEST};`, 'keepalive 320;'],
-      location: ['proxy_pass http://backend;', ...HTTP11],
+      location: ['proxy_pass http://backend;', ...LOC],
     });
     await l.startNginx(conf);
     const { w, top, row: row1, ss } = await slowBefore(l, 320);
@@ -611,4 +664,171 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
         `agent: ${describeRow(row1)}; top ${top.id}; wrk ${wrkRun.requestsPerSecond.toFixed(0)} req/s (${wrkRun.non2xx} not 2xx)`,
     );
   });
-}, { requires: ['netns', 'built', 'command:wrk', 'command:ss'], versions: ['1.22'] });
+
+  /** TIME_WAIT sockets on the upstream host from connections with `dst` (the side that closed first keeps them). */
+  async function upstreamTimeWait(l: NginxLab): Promise<number> {
+    const out = await l.upstreamNs.run('ss', ['-Htan', 'state', 'time-wait', `src ${DEST}`]);
+    return out.split('\n').filter((x) => x.trim() !== '').length;
+  }
+
+  it('(e) a group without keepalive, a location without HTTP/1.1 lines: the default pool from 1.29.7, none before', { timeout: 90_000 }, async () => {
+    const l = await setUp('e', '40000 49999');
+    await l.startFastUpstream();
+    const conf = nginxConf(l, {
+      comment: '(e) the group and the location as an operator writes them without any keepalive advice',
+      upstream: [`server ${DEST};`],
+      location: ['proxy_pass http://backend;'],
+    });
+    await l.startNginx(conf);
+    const w = l.wrk({ connections: 20, maxSeconds: 60, backoff: true });
+    // Long enough for the rate window to be full.
+    await sleep((RATE_WINDOW_S + 2) * 1000);
+    const ss = { established: await l.sockets('established', DEST), timeWait: await l.sockets('time-wait', DEST), upstreamTimeWait: await upstreamTimeWait(l) };
+    const d = await diagnose(l);
+    const wrkRun = await w.stop();
+    const r = d.report;
+    expectNginxRead(r, l, null, [DEST], DEFAULT_POOL);
+    const row1 = must(row(r, DEST), `a row for ${name(DEST)}`, r);
+    expect(wrkRun.non2xx).toBe(0);
+    if (modern) {
+      // 1.30.6: a handful of pooled connections (at most 32 per worker); the only connections closed are
+      // those keepalive_requests (1000) retires, one per 1000 requests, by nginx, so TIME_WAIT here.
+      expect(ss.established).toBeGreaterThan(0);
+      expect(ss.established).toBeLessThanOrEqual(64);
+      expect(ss.timeWait).toBeLessThanOrEqual(2 * (wrkRun.requests / 1000) + 64);
+      expect(ss.upstreamTimeWait).toBeLessThan(64);
+    } else {
+      // 1.22: no pool; HTTP/1.0 with "Connection: close", so the upstream closes each connection first and
+      // keeps its TIME_WAIT: a connection per request, on the upstream host's side. (Fewer than the
+      // requests: a namespace's tcp_max_tw_buckets caps TIME_WAIT, and the rest are destroyed early.)
+      expect(ss.upstreamTimeWait).toBeGreaterThan(1000);
+      expect(ss.established).toBeLessThan(40);
+    }
+    // Either way this host's ports are not short: no pool finding, whatever the pool.
+    expect(r.findings.filter((f) => KEEPALIVE_IDS.includes(f.id)).map((f) => `${f.id}: ${f.summary}`)).toEqual([]);
+    figures.push(
+      `(e) group without keepalive, location without HTTP/1.1 lines, wrk ${wrkRun.requestsPerSecond.toFixed(0)} req/s (${wrkRun.requests} requests): ` +
+        `nginx side ${ss.established} ESTABLISHED, ${ss.timeWait} TIME_WAIT towards ${DEST}; upstream side ${ss.upstreamTimeWait} TIME_WAIT; ` +
+        `agent: pool "${r.nginx!.upstreams[0]!.pool.detail}", ${describeRow(row1)}; findings: ${r.findings.map((f) => f.id).join(', ') || 'none'}`,
+    );
+  });
+
+  it('(f) a bare proxy_pass to an address: no pool in any version; proxy_pass_no_pool first; its fix brings the headroom back', { timeout: 150_000 }, async () => {
+    const CAPACITY = 10_000;
+    const l = await setUp('f', '40000 49999');
+    await l.startFastUpstream();
+    const conf = nginxConf(l, {
+      comment: '(f) proxy_pass straight to the address: an implicit upstream, which never pools',
+      upstream: [],
+      noUpstream: true,
+      // HTTP/1.1 (the default from 1.29.7; written out before it, as in (a)): the upstream keeps the
+      // connection open, nginx closes it after the response, and the TIME_WAIT is here.
+      location: [`proxy_pass http://${DEST};`, ...LOC],
+    });
+    await l.startNginx(conf);
+    const before = l.wrk({ connections: 20, maxSeconds: 60, backoff: true });
+    await sleep(2000);
+    const after2s = { nginx: await l.sockets('time-wait', DEST), upstream: await upstreamTimeWait(l) };
+    await until('TIME_WAIT to fill the range', 30_000, async () => {
+      const tw = await l.sockets('time-wait', DEST);
+      return tw >= 0.95 * CAPACITY ? null : `${tw} TIME_WAIT sockets towards ${DEST}`;
+    });
+    const d1 = await diagnose(l);
+    const wrkBefore = await before.stop();
+    const r1 = d1.report;
+    const n = must(r1.nginx ?? undefined, 'the nginx section', r1);
+    expect(n).toMatchObject({ version: nginx.version, versionFrom: 'nginx-bin', problems: [], upstreams: [] });
+    const row1 = must(row(r1, DEST), `a row for ${name(DEST)}`, r1);
+    expect(row1.upstreams).toEqual([`http://${DEST}`]);
+    const top = must(r1.findings[0], 'a finding', r1);
+    expect(top.id, r1.findings.map((f) => f.id).join(', ')).toBe('proxy_pass_no_pool');
+    expect(top.severity).toBe('critical');
+    const fix = must(top.fix ?? undefined, 'the fix', r1);
+    // Before 1.29.7 the new block needs keepalive and the location the HTTP/1.1 lines; from 1.29.7 neither
+    // (unless the pool must be larger than the default 32, then `keepalive N local`).
+    if (modern) expect(fix).not.toMatch(/proxy_http_version|Connection|keepalive \d+;/);
+    else {
+      expect(fix).toMatch(/keepalive \d+;/);
+      // The location has the HTTP/1.1 lines already: none are added twice.
+      expect(fix).not.toMatch(/proxy_http_version|Connection/);
+    }
+    const fixed = applyFix(conf, l.conf, fix);
+    expect(fixed).toContain('proxy_pass http://backend_10_77_2_2_9000;');
+    writeFileSync(join(l.dir, 'nginx.conf.before'), conf);
+    const after = l.wrk({ connections: 20, maxSeconds: 120, backoff: true });
+    const reloadAt = await l.reload(fixed);
+    const rec = await recover(l, reloadAt, [DEST], 10, 75_000);
+    const errorsAfter = await eaddrnotavailDuring(l, 3000);
+    const wrkAfter = await after.stop();
+    const r2 = rec.last.report;
+    expect(r2.nginx!.upstreams).toEqual([expect.objectContaining({ name: 'backend_10_77_2_2_9000', servers: [DEST] })]);
+    expect(r2.nginx!.upstreams[0]!.pool.size).not.toBeNull();
+    expect(r2.findings.filter((f) => KEEPALIVE_IDS.includes(f.id))).toEqual([]);
+    expect(errorsAfter, 'EADDRNOTAVAIL lines in the 3 s after recovery').toBe(0);
+    const row2 = must(row(r2, DEST), `a row for ${name(DEST)}`, r2);
+    figures.push(
+      `(f) bare proxy_pass, range ${CAPACITY} ports: after 2 s of wrk ${after2s.nginx} TIME_WAIT towards ${DEST} on nginx's side (${after2s.upstream} on the upstream's); wrk before ${wrkBefore.requestsPerSecond.toFixed(0)} req/s ` +
+        `(${wrkBefore.non2xx} not 2xx); agent: ${describeRow(row1)}; top ${top.id}; after the fix: pool "${r2.nginx!.upstreams[0]!.pool.detail}", ${describeRow(row2)}, ` +
+        `recovered in ${rec.seconds.toFixed(1)} s; wrk after ${wrkAfter.requestsPerSecond.toFixed(0)} req/s\n  ${rec.trail.join('\n  ')}`,
+    );
+  });
+
+  /**
+   * A proc root that shows the agent only this lab's nginx master (so another
+   * nginx on the machine cannot make it ambiguous) and, through `net` and `sys`,
+   * the agent's own network namespace, as /proc does.
+   */
+  function procView(l: NginxLab, withMaster: boolean): string {
+    const view = join(l.dir, `proc-view-${withMaster ? 'master' : 'none'}`);
+    if (existsSync(view)) return view;
+    mkdirSync(view, { recursive: true });
+    symlinkSync('/proc/net', join(view, 'net'));
+    symlinkSync('/proc/sys', join(view, 'sys'));
+    if (withMaster) {
+      const master = Number(readFileSync(l.pidFile, 'utf8'));
+      symlinkSync(`/proc/${master}`, join(view, String(master)));
+    }
+    return view;
+  }
+
+  it('(g) the version without nginx -v: the running master\'s executable, the error log\'s start-up line, the binary read as a file, and EACCES said', { timeout: 60_000 }, async () => {
+    const l = await setUp('g', '40000 49999');
+    await l.startNginx(
+      nginxConf(l, { comment: '(g) error_log at notice: nginx writes its version when it starts', upstream: [`server ${DEST};`], location: ['proxy_pass http://backend;'], errorLogLevel: 'notice' }),
+    );
+    const run = async (extra: readonly string[]): Promise<NonNullable<Report['nginx']>> => {
+      const d = await l.diagnose(['--nginx-bin', '', '--nginx-root', '', ...extra]);
+      return must(d.report.nginx ?? undefined, 'the nginx section', d.report);
+    };
+    // The running master: its exe (1.22), or, started through the dynamic loader (the 1.30 here), what it maps.
+    const fromProcess = await run(['--proc-root', procView(l, true)]);
+    expect(fromProcess).toMatchObject({ version: nginx.version, versionFrom: 'process' });
+    expect(fromProcess.upstreams[0]!.pool).toMatchObject(DEFAULT_POOL);
+    // No master to see: nginx's start-up line ("[notice] … nginx/X.Y.Z") in the --since window.
+    const fromLog = await run(['--proc-root', procView(l, false)]);
+    expect(fromLog).toMatchObject({ version: nginx.version, versionFrom: 'error-log' });
+    expect(fromLog.versionSource).toContain(`nginx/${nginx.version}`);
+    // --nginx-bin that cannot be run: a copy without the execute bit (1.22), or the 1.30 binary
+    // itself, which only runs through its own loader.
+    const unrunnable = modern ? nginx.bin.replace(/\/nginx$/, '/usr/sbin/nginx') : join(l.dir, 'nginx-copy');
+    if (!modern) {
+      copyFileSync(nginx.bin, unrunnable);
+      chmodSync(unrunnable, 0o644);
+    }
+    const fromFile = await run(['--nginx-bin', unrunnable, '--proc-root', procView(l, false)]);
+    expect(fromFile).toMatchObject({ version: nginx.version, versionFrom: 'binary' });
+    // As another user than nginx's master (root), without CAP_SYS_PTRACE: the kernel refuses
+    // the master's exe, and the report says why and what to do.
+    const view = procView(l, true);
+    const asNobody = await l.nginxNs.exec('setpriv', [
+      '--reuid', '65534', '--regid', '65534', '--clear-groups', '--inh-caps=-all',
+      process.execPath, AGENT_MAIN, 'diagnose', '--json', '--proc-root', view, '--nginx-conf', l.conf, '--nginx-root', '', '--error-log', join(l.dir, 'no-such.log'),
+    ], { timeoutMs: 30_000 });
+    const denied = (JSON.parse(asNobody.stdout) as Report).nginx!;
+    expect(denied).toMatchObject({ version: null, versionFrom: null });
+    expect(denied.versionSource).toMatch(/^unknown: process: .*\/exe \(nginx master pid \d+\): permission denied \(.*CAP_SYS_PTRACE.*\)/);
+    figures.push(
+      `(g) process: "${fromProcess.versionSource}"; error log: "${fromLog.versionSource.slice(0, 160)}…"; binary: "${fromFile.versionSource}"; as uid 65534: "${denied.versionSource.slice(0, 200)}…"`,
+    );
+  });
+}, { requires: ['netns', 'built', 'command:wrk', 'command:ss', 'command:setpriv'] });

@@ -7,6 +7,11 @@
  *   read back and compared with the lexer's.
  * - Errors: for each kind of syntax error, the line nginx reports and the line the
  *   agent reports (where both point at the same place).
+ * - Verdicts: nginx -t accepts or refuses a configuration, and the model held
+ *   against the version nginx -v reports (agent/nginxconf/model/compat.ts) must
+ *   say the same, for everything that changed between 1.22 and 1.30 (keepalive 0
+ *   and local, proxy_http_version 2, resolve, service= in http and stream), and
+ *   the keepalive line before ip_hash that 1.22 accepts with a warning and loses.
  * - Inheritance: a real nginx proxies requests to a loopback echo server through
  *   locations that set, override and inherit proxy_http_version,
  *   proxy_set_header and proxy_bind; what the upstream receives (HTTP version,
@@ -33,6 +38,8 @@ import type { ProxyPass } from '../../../agent/nginxconf/model/types.js';
 import { parseConfig } from '../../../agent/nginxconf/parse/parse.js';
 import { tokenize } from '../../../agent/nginxconf/parse/tokenize.js';
 import { readNginxConfig } from '../../../agent/nginxconf/read/config.js';
+import { versionProblems } from '../../../agent/nginxconf/model/compat.js';
+import { effectivePool } from '../../../agent/nginxconf/model/pool.js';
 import { skipOrFail } from '../../support/gate.js';
 import { confinedHttp, runNginxT, type NginxVerdict } from '../../support/nginxJudge.js';
 import { describeEachNginx } from '../../support/nginxVersions.js';
@@ -149,11 +156,74 @@ describeEachNginx('the model refuses what nginx refuses (nginx -t as the judge)'
     );
     const verdict = runNginxT(nginx.bin, dir, conf);
     if (verdict.kind === 'no-verdict') skipOrFail(ctx, verdict.reason);
-    const nginxOk = verdict.kind === 'accepted';
+    expect(await ourVerdict(conf, nginx.version)).toBe(verdict.kind === 'accepted' ? 'accepted' : 'refused');
+  });
+
+  /*
+   * What changed between the versions (agent/nginxconf/model/compat.ts), each
+   * with the verdict nginx itself gives on 1.22 and on 1.30; the model, held
+   * against the version nginx -v reports, must give the same.
+   */
+  const VERSIONED: readonly [string, string, string, Record<'1.22' | '1.30', 'accepted' | 'refused'>][] = [
+    ['keepalive 0 (1.29.7)', 'server 127.0.0.1:9; keepalive 0;', 'proxy_pass http://app;', { '1.22': 'refused', '1.30': 'accepted' }],
+    ['keepalive 16 local (1.29.7)', 'server 127.0.0.1:9; keepalive 16 local;', 'proxy_pass http://app;', { '1.22': 'refused', '1.30': 'accepted' }],
+    ['keepalive 16 shared (never)', 'server 127.0.0.1:9; keepalive 16 shared;', 'proxy_pass http://app;', { '1.22': 'refused', '1.30': 'refused' }],
+    ['proxy_http_version 2 (1.29.4, with http_v2)', 'server 127.0.0.1:9;', 'proxy_pass http://app; proxy_http_version 2;', { '1.22': 'refused', '1.30': 'accepted' }],
+    ['server … resolve (1.27.3)', 'zone app 64k; resolver 127.0.0.1; server localhost:9 resolve;', 'proxy_pass http://app;', { '1.22': 'refused', '1.30': 'accepted' }],
+    ['resolve without zone', 'resolver 127.0.0.1; server localhost:9 resolve;', 'proxy_pass http://app;', { '1.22': 'refused', '1.30': 'refused' }],
+    ['resolve without a resolver', 'zone app 64k; server localhost:9 resolve;', 'proxy_pass http://app;', { '1.22': 'refused', '1.30': 'refused' }],
+    ['service= (1.27.3), no port', 'zone app 64k; resolver 127.0.0.1; server localhost service=http resolve;', 'proxy_pass http://app;', { '1.22': 'refused', '1.30': 'accepted' }],
+    ['service= with a port', 'zone app 64k; resolver 127.0.0.1; server localhost:9 service=http resolve;', 'proxy_pass http://app;', { '1.22': 'refused', '1.30': 'refused' }],
+    ['service= without resolve', 'zone app 64k; resolver 127.0.0.1; server localhost service=http;', 'proxy_pass http://app;', { '1.22': 'refused', '1.30': 'refused' }],
+    ['keepalive before ip_hash (a warning, not a refusal)', 'server 127.0.0.1:9; keepalive 16; ip_hash;', 'proxy_pass http://app;', { '1.22': 'accepted', '1.30': 'accepted' }],
+  ];
+  it.for(VERSIONED)('%s', async ([_name, upstream, location, expected], ctx) => {
+    const conf = join(dir, 'versioned.conf');
+    writeFileSync(conf, `events {}\nhttp {\n  ${confinedHttp(dir)}\n  upstream app { ${upstream} }\n  server { location / { ${location} } }\n}\n`);
+    const verdict = runNginxT(nginx.bin, dir, conf);
+    if (verdict.kind === 'no-verdict') skipOrFail(ctx, verdict.reason);
+    const label = nginx.label;
+    expect(verdict.kind, verdict.output).toBe(expected[label]);
+    expect(await ourVerdict(conf, nginx.version)).toBe(expected[label]);
+  });
+
+  it('keepalive before ip_hash: nginx warns "load balancing method redefined" exactly where the model says the pool is lost', async (ctx) => {
+    const conf = join(dir, 'order.conf');
+    writeFileSync(conf, `events {}\nhttp {\n  ${confinedHttp(dir)}\n  upstream app {\n    server 127.0.0.1:9;\n    keepalive 16;\n    ip_hash;\n  }\n  server { location / { proxy_pass http://app; } }\n}\n`);
+    const verdict = runNginxT(nginx.bin, dir, conf);
+    if (verdict.kind === 'no-verdict') skipOrFail(ctx, verdict.reason);
+    const ipHashLine = readFileSync(conf, 'utf8').split('\n').findIndex((l) => l.trim() === 'ip_hash;') + 1;
+    const warned = new RegExp(`\\[warn\\] load balancing method redefined in .*order\\.conf:${ipHashLine}\\b`).test(verdict.output);
     const ours = await readNginxConfig(conf, { resolveHosts: false });
-    expect(ours.model.problems.map((p) => p.message).join('; ') === '' ? 'accepted' : 'refused').toBe(nginxOk ? 'accepted' : 'refused');
+    const lost = effectivePool(ours.model.upstreams[0]!, nginx.version).size === null;
+    expect({ warned, lost }).toEqual(nginx.label === '1.22' ? { warned: true, lost: true } : { warned: false, lost: false });
+  });
+
+  it('stream: service= needs no port from 1.27.3, a plain server still does', async (ctx) => {
+    if (nginx.streamModule === null) skipOrFail(ctx, `no stream module for nginx ${nginx.label}`);
+    const conf = join(dir, 'stream.conf');
+    const text = (server: string): string =>
+      `load_module ${nginx.streamModule!};\nevents {}\nhttp {\n  ${confinedHttp(dir)}\n}\nstream {\n  resolver 127.0.0.1;\n  upstream db {\n    zone db 64k;\n    ${server}\n  }\n  server { listen 127.0.0.1:15432; proxy_pass db; }\n}\n`;
+    for (const [server, expected] of [
+      ['server localhost service=postgresql resolve;', nginx.label === '1.22' ? 'refused' : 'accepted'],
+      ['server localhost resolve;', 'refused'],
+      ['server localhost:5432 resolve;', nginx.label === '1.22' ? 'refused' : 'accepted'],
+    ] as const) {
+      writeFileSync(conf, text(server));
+      const verdict = runNginxT(nginx.bin, dir, conf);
+      if (verdict.kind === 'no-verdict') skipOrFail(ctx, verdict.reason);
+      expect([server, verdict.kind], verdict.output).toEqual([server, expected]);
+      expect([server, await ourVerdict(conf, nginx.version)]).toEqual([server, expected]);
+    }
   });
 }, { requires: ['linux'] });
+
+/** The model's verdict on a config for this nginx version: its own problems and what the version refuses. */
+async function ourVerdict(conf: string, version: string | null): Promise<'accepted' | 'refused'> {
+  const ours = await readNginxConfig(conf, { resolveHosts: false });
+  const problems = [...ours.model.problems, ...versionProblems(ours.model, version, { refusalsOnly: true })];
+  return problems.length === 0 ? 'accepted' : 'refused';
+}
 
 /** A free loopback port (bound and released; nginx takes it right after). */
 async function freePort(): Promise<number> {

@@ -18,6 +18,15 @@
  *         proxy_http_version 1.1;                 on line 20
  *         proxy_set_header Connection "";
  *
+ *     # http {} context, e.g. a new file in conf.d/: a new upstream block (proxy_pass_no_pool):
+ *     upstream backend_10_0_0_5_9000 {            it goes into http {}, before its
+ *         server 10.0.0.5:9000;                   first server block; no block of that
+ *     }                                           name may exist yet
+ *
+ *     # /path/nginx.conf:20, server …: replace proxy_pass http://10.0.0.5:9000; with
+ *         proxy_pass http://backend_10_0_0_5_9000;   these lines replace line 20, which
+ *         proxy_http_version 1.1;                    must be that proxy_pass
+ *
  * Other lines (`# then: nginx -t && nginx -s reload`, blank lines) are skipped.
  * The config is expected to hold one directive per line, as the tests write it.
  */
@@ -31,6 +40,30 @@ interface Edit {
 }
 
 const LOCATED = /^# (\/\S+):(\d+)(?:, .*:)?$/;
+const NEW_BLOCK = /^# http \{\} context/;
+const REPLACE = /^# (\/\S+):(\d+), .*: replace (proxy_pass \S+;) with$/;
+
+/** The lines of a block in `fixLines` from `from` (its `upstream … {` line) to its `}`, and the index of that `}`. */
+function blockLines(fixLines: readonly string[], from: number, fix: string): { block: string[]; end: number } {
+  const block: string[] = [];
+  let j = from;
+  for (; j < fixLines.length && fixLines[j] !== '}'; j++) block.push(fixLines[j]!);
+  if (j === fixLines.length) throw new Error(`the upstream block in the fix is not closed:\n${fix}`);
+  block.push('}');
+  return { block, end: j };
+}
+
+/** A new upstream block goes into http {}, just before its first server block. */
+function newBlockEdit(lines: readonly string[], block: readonly string[], fix: string): Edit {
+  const name = /^upstream (\S+) \{$/.exec(block[0]!)![1]!;
+  if (lines.some((l) => l.trim() === `upstream ${name} {`)) throw new Error(`the fix adds upstream ${name}, which exists already:\n${fix}`);
+  const http = lines.findIndex((l) => l.trim() === 'http {');
+  const server = lines.findIndex((l, i) => i > http && l.trim() === 'server {');
+  if (http < 0 || server < 0) throw new Error('no http {} with a server {} in the config to put the new upstream block in');
+  const ind = indentOf(lines[server]!);
+  // An insertion: the server line is kept, after the block.
+  return { start: server, end: server, lines: [...block.map((l) => ind + l), lines[server]!] };
+}
 
 function indentOf(line: string): string {
   return /^\s*/.exec(line)![0];
@@ -54,6 +87,26 @@ export function applyFix(config: string, configPath: string, fix: string): strin
   const fixLines = fix.split('\n');
   const edits: Edit[] = [];
   for (let i = 0; i < fixLines.length; i++) {
+    if (NEW_BLOCK.test(fixLines[i]!)) {
+      if (!/^upstream \S+ \{$/.test(fixLines[i + 1] ?? '')) throw new Error(`no upstream block after "${fixLines[i]!}":\n${fix}`);
+      const { block, end } = blockLines(fixLines, i + 1, fix);
+      edits.push(newBlockEdit(lines, block, fix));
+      i = end;
+      continue;
+    }
+    const r = REPLACE.exec(fixLines[i]!);
+    if (r !== null) {
+      if (r[1] !== configPath) throw new Error(`the fix names ${r[1]}, not the config ${configPath}:\n${fix}`);
+      const at = Number(r[2]) - 1;
+      const target = lines[at] ?? '';
+      if (target.trim() !== r[3]) throw new Error(`line ${at + 1} is "${target.trim()}", not ${r[3]}:\n${fix}`);
+      const replacement: string[] = [];
+      let j = i + 1;
+      for (; j < fixLines.length && /^\s+\S/.test(fixLines[j]!); j++) replacement.push(fixLines[j]!.trim());
+      edits.push({ start: at, end: at, lines: replacement.map((l) => indentOf(target) + l) });
+      i = j - 1;
+      continue;
+    }
     const m = LOCATED.exec(fixLines[i]!);
     if (m === null) continue;
     if (m[1] !== configPath) throw new Error(`the fix names ${m[1]}, not the config ${configPath}:\n${fix}`);
@@ -64,14 +117,10 @@ export function applyFix(config: string, configPath: string, fix: string): strin
     const up = /^upstream (\S+) \{$/.exec(first);
     if (up !== null) {
       if (target.trim() !== `upstream ${up[1]} {`) throw new Error(`line ${at + 1} is "${target.trim()}", not upstream ${up[1]}:\n${fix}`);
-      const block: string[] = [];
-      let j = i + 1;
-      for (; j < fixLines.length && fixLines[j] !== '}'; j++) block.push(fixLines[j]!);
-      if (j === fixLines.length) throw new Error(`the upstream block in the fix is not closed:\n${fix}`);
-      block.push('}');
+      const { block, end } = blockLines(fixLines, i + 1, fix);
       const ind = indentOf(target);
       edits.push({ start: at, end: blockEnd(lines, at), lines: block.map((l) => ind + l) });
-      i = j;
+      i = end;
       continue;
     }
     const pass = /^\s+(proxy_pass \S+;)$/.exec(first);

@@ -117,3 +117,33 @@ describe('diagnose on a past window (post-mortem)', () => {
     expect(result.report.errorLog?.byKind[0]).toMatchObject({ first: '2026-11-21T07:43:53.000Z' });
   });
 });
+
+describe('the nginx version from the error log', () => {
+  const startup = (d: Date, version: string): string => {
+    const p = (n: number): string => String(n).padStart(2, '0');
+    return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} [notice] 6660#6660: nginx/${version}`;
+  };
+
+  it('the start-up line in the window gives the version when nothing stronger does, and decides the pools', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'npa-diagnose-version-'));
+    try {
+      writeFileSync(join(dir, 'nginx.conf'), 'events {}\nhttp {\n  upstream backend { server 127.0.0.2:9000; }\n}\n');
+      writeFileSync(join(dir, 'error.log'), `${startup(new Date(NOW - 120_000), '1.30.6')}\n`);
+      const flags = { nginxConf: join(dir, 'nginx.conf'), nginxRoot: '', errorLogs: [join(dir, 'error.log')], since: '5m', dnsTimeoutMs: 100 };
+      const result = await diagnose(config(flags), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW) });
+      expect(result.report.nginx).toMatchObject({ version: '1.30.6', versionFrom: 'error-log' });
+      expect(result.report.nginx!.versionSource).toMatch(/^error-log: nginx's start-up line of .* in .*error\.log: ".*\[notice\] 6660#6660: nginx\/1\.30\.6"$/);
+      expect(result.report.nginx!.upstreams[0]!.pool).toMatchObject({ size: 32, source: 'default' });
+      // Outside the window: unknown, and the report says what each source said.
+      const later = await diagnose(config(flags), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW + 3_600_000) });
+      expect(later.report.nginx).toMatchObject({ version: null, versionFrom: null });
+      expect(later.report.nginx!.versionSource).toMatch(/^unknown: process: no nginx process under .*; error-log: no start-up line .* since .*; give --nginx-version or --nginx-bin$/);
+      expect(later.report.nginx!.upstreams[0]!.pool.source).toBe('unknown');
+      // --nginx-version wins over the log.
+      const flagged = await diagnose(config({ ...flags, nginxVersion: '1.22.1' }), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW) });
+      expect(flagged.report.nginx).toMatchObject({ version: '1.22.1', versionFrom: 'flag', versionSource: 'flag: --nginx-version' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -152,7 +152,11 @@ describe('config-aware findings', () => {
 
   it('an unknown version is said, not guessed', () => {
     const f = computeFindings(input(churn(960), nginx(model([group()], [pass()]), null)))[0]!;
-    expect(f.evidence.join('\n')).toMatch(/nginx version unknown.*from 1\.29\.7 it would keep 32 by default/);
+    expect(f.evidence[0]).toBe('upstream backend at /etc/nginx/conf.d/app.conf:1: pool unknown: no keepalive directive and the nginx version is unknown (none before 1.29.7, 32 per worker from it)');
+    expect(f.evidence).toContain('nginx version unknown (give --nginx-version or --nginx-bin)');
+    // Lines every version accepts: keepalive without "local", and the HTTP/1.1 lines (needed before 1.29.7, harmless after).
+    expect(f.fix).toMatch(/ {4}keepalive \d+; {3}# idle connections kept per worker\n/);
+    expect(f.fix).toContain('proxy_http_version 1.1;');
   });
 
   it('sizes a pool by the observed concurrency per worker', () => {
@@ -271,6 +275,178 @@ describe('config-aware findings', () => {
     )[0]!;
     expect(f.id).toBe('keepalive_pool_churn');
     expect(f.evidence.join('\n')).toContain('Connection is set to $connection_upgrade');
+  });
+});
+
+/**
+ * The version boundaries, one version on each side: the finding each side gets
+ * and what its fix may and may not print. A fix never adds a line that is the
+ * version's default, never prints what that version refuses, and never sends an
+ * HTTP/2 location back to HTTP/1.1.
+ */
+describe('version boundaries', () => {
+  const directFor = (over: Partial<ProxyPass> = {}): [NginxConfigModel, Record<string, DestinationRoute>] => {
+    const p = pass({ target: 'http://10.0.0.5:8080/api', upstream: null, host: '10.0.0.5', port: 8080, ...over });
+    return [model([], [p]), { [DEST]: { upstreams: [], direct: [p] } }];
+  };
+  const top = (rows: Row[], n: NginxEvidence) => computeFindings(input(rows, n)).find((f) => NGINX_CAUSES.has(f.id) && f.id !== 'single_destination_ip')!;
+  const KEEPALIVE_LINE = /^ {4}keepalive \d+/m;
+  const http11 = { httpVersion: '1.1', connectionHeader: '' };
+
+  it.each<[string, string, string, (f: ReturnType<typeof top>) => void]>([
+    [
+      'no keepalive line',
+      '1.29.6',
+      'upstream_no_keepalive',
+      (f) => {
+        expect(f.evidence[0]).toContain('pool none: no keepalive directive and nginx 1.29.6 < 1.29.7');
+        expect(f.fix).toMatch(/ {4}keepalive \d+; {3}# idle/);
+        expect(f.fix).toContain('proxy_http_version 1.1;');
+        expect(f.fix).toContain('proxy_set_header Connection "";');
+      },
+    ],
+    [
+      'no keepalive line',
+      '1.29.7',
+      'keepalive_pool_churn',
+      (f) => {
+        expect(f.evidence[0]).toContain('pool 32 per worker: 1.29.7+ default, local (nginx 1.29.7; no keepalive directive)');
+        // The default already keeps 32: only keepalive_requests changes.
+        expect(f.fix).toContain('keepalive_requests 10000;   # was 1000');
+        expect(f.fix).not.toMatch(KEEPALIVE_LINE);
+        expect(f.fix).not.toContain('proxy_http_version');
+      },
+    ],
+  ])('%s on %s → %s', (_name, version, id, check) => {
+    const f = top(churn(960), nginx(model([group()], [pass()]), version));
+    expect(f.id).toBe(id);
+    check(f);
+  });
+
+  it.each<[string, string, string[], RegExp[], RegExp[]]>([
+    // keepalive 0 turns the pool off from 1.29.7; the fix removes it (the default then keeps 32) and adds nothing that is the default.
+    ['1.29.7', 'upstream_no_keepalive', ['turned off (keepalive 0)'], [/^upstream backend \{\n {4}server 10\.0\.0\.5:8080;\n\}$/m], [/keepalive 0/, /proxy_http_version/, /Connection/]],
+    // Refused before 1.29.7: the pool is unknown and the fix never prints keepalive 0 or local.
+    ['1.29.6', 'upstream_no_keepalive', [], [/ {4}keepalive \d+; {3}#/, /proxy_http_version 1\.1;/], [/keepalive 0/, / local;/]],
+  ])('keepalive 0 on %s → %s', (version, id, summary, present, absent) => {
+    const f = top(churn(960), nginx(model([group({ keepalive: 0, keepaliveAt: AT })], [pass()]), version));
+    expect(f.id).toBe(id);
+    for (const s of summary) expect(f.summary).toContain(s);
+    for (const r of present) expect(f.fix).toMatch(r);
+    for (const r of absent) expect(f.fix).not.toMatch(r);
+  });
+
+  it('keepalive 0 on 1.29.7 with a pool to grow: the new size keeps the default\'s "local"', () => {
+    // 200 open + 760 TIME_WAIT: 200 × 1.5 / 2 workers = 150 → 160 per worker.
+    const f = top([...churn(760), ...open(200, 40800)], nginx(model([group({ keepalive: 0, keepaliveAt: AT })], [pass()]), '1.30.6'));
+    expect(f.fix).toContain('keepalive 160 local;   # idle connections kept per worker');
+  });
+
+  it.each<[string, string]>([
+    ['1.29.6', 'upstream_no_keepalive'],
+    ['1.29.7', 'keepalive_pool_churn'],
+  ])('keepalive written before ip_hash on %s → %s', (version, id) => {
+    const g = group({
+      keepalive: 16,
+      keepaliveAt: { file: AT.file, line: 3 },
+      balancer: { name: 'ip_hash', at: { file: AT.file, line: 4 } },
+      keepaliveBeforeBalancer: true,
+      lines: [
+        { name: 'server', text: 'server 10.0.0.5:8080 max_fails=3 fail_timeout=30s;', at: { file: AT.file, line: 2 } },
+        { name: 'keepalive', text: 'keepalive 16;', at: { file: AT.file, line: 3 } },
+        { name: 'ip_hash', text: 'ip_hash;', at: { file: AT.file, line: 4 } },
+      ],
+    });
+    const f = top(churn(960), nginx(model([g], [pass(http11)]), version));
+    expect(f.id).toBe(id);
+    if (id === 'upstream_no_keepalive') {
+      expect(f.summary).toContain('no keepalive pool (the keepalive line comes before ip_hash)');
+      // The block as written, with the keepalive line after ip_hash and every server parameter kept.
+      expect(f.fix).toContain('upstream backend {\n    server 10.0.0.5:8080 max_fails=3 fail_timeout=30s;\n    ip_hash;\n    keepalive 32;   # idle connections kept per worker\n}');
+    } else {
+      expect(f.fix).toContain('upstream backend {\n    server 10.0.0.5:8080 max_fails=3 fail_timeout=30s;\n    keepalive 16;\n    ip_hash;\n    keepalive_requests 10000;   # was 1000\n}');
+    }
+  });
+
+  const h2 = { httpVersion: '2', httpVersionAt: { file: AT.file, line: 11 }, connectionHeader: null };
+  it.each<[string, number | null, string]>([
+    // HTTP/2 reuses the pool like HTTP/1.1 and needs no Connection header: never keepalive_needs_http11.
+    ['1.29.3', 32, 'keepalive_pool_churn'],
+    ['1.29.4', 32, 'keepalive_pool_churn'],
+    ['1.29.4', null, 'upstream_no_keepalive'],
+    ['1.29.7', null, 'keepalive_pool_churn'],
+    ['unknown', null, 'upstream_no_keepalive'],
+  ])('proxy_http_version 2 on %s with keepalive %s → %s, never a downgrade', (version, keepalive, id) => {
+    const f = top(churn(960), nginx(model([group({ keepalive })], [pass(h2)]), version === 'unknown' ? null : version));
+    expect(f.id).toBe(id);
+    expect(f.fix).not.toContain('proxy_http_version');
+    expect(f.fix).not.toContain('Connection');
+  });
+
+  it('proxy_http_version 2 with a Connection header: the evidence says HTTP/2 forbids it, and nothing is downgraded', () => {
+    const f = top(churn(960), nginx(model([group({ keepalive: 32 })], [pass({ ...h2, connectionHeader: 'close' })]), '1.30.6'));
+    expect(f.id).toBe('keepalive_pool_churn');
+    expect(f.evidence.join('\n')).toContain('proxy_http_version 2 at /etc/nginx/conf.d/app.conf:11: proxy_set_header Connection "close" is sent as a regular "connection" field, which HTTP/2 forbids');
+    expect(f.fix).not.toContain('proxy_http_version 1.1');
+  });
+
+  it.each<[string, string]>([
+    ['1.29.6', 'keepalive_needs_http11'],
+    ['1.29.7', 'keepalive_pool_churn'],
+  ])('keepalive 32 and no HTTP/1.1 lines on %s → %s', (version, id) => {
+    expect(top(churn(960), nginx(model([group({ keepalive: 32 })], [pass()]), version)).id).toBe(id);
+  });
+
+  it('an explicit proxy_http_version 1.0 still needs 1.1 on 1.30', () => {
+    const f = top(churn(960), nginx(model([group({ keepalive: 32 })], [pass({ httpVersion: '1.0' })]), '1.30.6'));
+    expect(f.id).toBe('keepalive_needs_http11');
+    expect(f.fix).toContain('proxy_http_version 1.1;');
+    expect(f.fix).not.toContain('Connection');
+  });
+
+  it.each<[string, RegExp[], RegExp[]]>([
+    ['1.29.6', [/ {4}keepalive \d+;\n/, /proxy_http_version 1\.1;/, /proxy_set_header Connection "";/], [/ local;/]],
+    // 1.29.7+: the new block needs no keepalive line (32 is the default) and the location no HTTP/1.1 lines.
+    ['1.29.7', [/# nginx 1\.29\.7 keeps 32 idle connections per worker for an upstream block by default/], [KEEPALIVE_LINE, /proxy_http_version/, /Connection/]],
+  ])('bare proxy_pass on %s → proxy_pass_no_pool in every version', (version, present, absent) => {
+    const [m, routes] = directFor();
+    const f = top(churn(960), nginx(m, version, routes));
+    expect(f.id).toBe('proxy_pass_no_pool');
+    for (const r of present) expect(f.fix).toMatch(r);
+    for (const r of absent) expect(f.fix).not.toMatch(r);
+  });
+
+  it('bare proxy_pass with HTTP/2 on 1.29.4: a pool needs the upstream block, the location no line', () => {
+    const [m, routes] = directFor(h2);
+    const f = top(churn(960), nginx(m, '1.29.4', routes));
+    expect(f.id).toBe('proxy_pass_no_pool');
+    expect(f.fix).toMatch(/ {4}keepalive \d+;\n/);
+    expect(f.fix).not.toContain('proxy_http_version');
+  });
+
+  it.each<[string, number]>([
+    ['1.19.9', 100],
+    ['1.19.10', 1000],
+  ])('keepalive_requests by default on %s: %d', (version, requests) => {
+    const f = top(churn(960), nginx(model([group({ keepalive: 64 })], [pass(http11)]), version));
+    expect(f.id).toBe('keepalive_pool_churn');
+    expect(f.evidence[1]).toContain(`keepalive_requests not set (${requests}`);
+    expect(f.fix).toContain(`# was ${requests}`);
+  });
+
+  it('a fix that prints the block keeps every line and parameter as written', () => {
+    const lines = [
+      { name: 'zone', text: 'zone backend 64k;', at: { file: AT.file, line: 2 } },
+      { name: 'least_conn', text: 'least_conn;', at: { file: AT.file, line: 3 } },
+      { name: 'server', text: 'server 10.0.0.5:8080 max_fails=3 fail_timeout=30s;', at: { file: AT.file, line: 4 } },
+      { name: 'server', text: 'server app.internal:8080 resolve backup;', at: { file: AT.file, line: 5 } },
+      { name: 'keepalive_timeout', text: 'keepalive_timeout 30s;', at: { file: AT.file, line: 6 } },
+    ];
+    const f = top(churn(960), nginx(model([group({ lines })], [pass()]), '1.22.1'));
+    expect(f.id).toBe('upstream_no_keepalive');
+    expect(f.fix).toContain(
+      'upstream backend {\n    zone backend 64k;\n    least_conn;\n    server 10.0.0.5:8080 max_fails=3 fail_timeout=30s;\n    server app.internal:8080 resolve backup;\n    keepalive_timeout 30s;\n    keepalive 32;   # idle connections kept per worker\n}',
+    );
   });
 });
 

@@ -121,7 +121,7 @@ describe('broken configurations: every problem located, the rest still read', ()
         'syntax.conf:8: unexpected "t" after a quoted string (a space, ";" or "{" must follow the closing quote)',
         'syntax.conf:9: unexpected "}": the directive "proxy_pass" is not terminated by ";"',
         'syntax.conf:16: unexpected "}": no block is open here',
-        'syntax.conf:4: invalid value "abc" in "keepalive" directive: expected a whole number of at least 1',
+        'syntax.conf:4: invalid value "abc" in "keepalive" directive: expected a whole number',
       ],
       ['app'],
     ],

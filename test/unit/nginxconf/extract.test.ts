@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { extractModel } from '../../../agent/nginxconf/model/extract.js';
-import type { NginxConfigModel, ProxyPass } from '../../../agent/nginxconf/model/types.js';
+import type { NginxConfigModel, ProxyPass, UpstreamServer } from '../../../agent/nginxconf/model/types.js';
 import { parseConfig } from '../../../agent/nginxconf/parse/parse.js';
 
 const FILE = '/etc/nginx/nginx.conf';
@@ -82,8 +82,10 @@ describe('upstream groups', () => {
   });
 
   it.each([
-    ['keepalive abc;', 'invalid value "abc" in "keepalive" directive: expected a whole number of at least 1'],
-    ['keepalive 0;', 'invalid value "0" in "keepalive" directive: expected a whole number of at least 1'],
+    ['keepalive abc;', 'invalid value "abc" in "keepalive" directive: expected a whole number'],
+    ['keepalive 16 shared;', 'invalid parameter "shared" in "keepalive" directive: the only one is "local"'],
+    ['keepalive 16 local 2;', 'invalid number of arguments in "keepalive" directive: it takes a number and, from 1.29.7, "local"'],
+    ['server backend.internal service=;', 'service is empty'],
     ['keepalive_time 1y;', 'invalid value "1y" in "keepalive_time" directive: expected a time such as 500ms, 60s, 1h or 1h30m'],
     ['keepalive_timeout;', 'invalid number of arguments in "keepalive_timeout" directive: it takes one'],
     ['server 10.0.0.1:99999;', 'invalid port "99999" in upstream "u" server "10.0.0.1:99999"'],
@@ -93,6 +95,94 @@ describe('upstream groups', () => {
   ])('reports %s', (body, message) => {
     const m = model(`http { upstream u { server 10.0.0.2; ${body} } }`);
     expect(problems(m)).toEqual([`1: ${message}`]);
+  });
+
+  it('keeps each server line as written, every parameter and quote included, and the block\'s lines in order', () => {
+    const m = model(`http {
+  resolver 10.0.0.53;
+  upstream app {
+    zone app 64k;
+    server 10.0.0.5:8080   max_fails=3 fail_timeout=30s slow_start=10s;
+    server "app.internal" resolve max_conns=50;   # a comment
+    least_conn;
+    keepalive 16 local;
+  }
+}`);
+    expect(m.problems).toEqual([]);
+    const app = m.upstreams[0]!;
+    expect(app.servers.map((x) => [x.text, x.resolve, x.service])).toEqual([
+      ['server 10.0.0.5:8080 max_fails=3 fail_timeout=30s slow_start=10s;', false, null],
+      ['server "app.internal" resolve max_conns=50;', true, null],
+    ]);
+    expect(app.lines!.map((l) => [l.name, l.text, l.at.line])).toEqual([
+      ['zone', 'zone app 64k;', 4],
+      ['server', 'server 10.0.0.5:8080 max_fails=3 fail_timeout=30s slow_start=10s;', 5],
+      ['server', 'server "app.internal" resolve max_conns=50;', 6],
+      ['least_conn', 'least_conn;', 7],
+      ['keepalive', 'keepalive 16 local;', 8],
+    ]);
+    expect(app).toMatchObject({ zone: 'app', resolver: true, keepalive: 16, keepaliveLocal: true, keepaliveAt: { file: FILE, line: 8 }, balancer: { name: 'least_conn', at: { line: 7 } } });
+  });
+
+  it('records every use of something only some nginx versions accept, where it is written', () => {
+    const m = model(`http {
+  proxy_http_version 2;
+  upstream a { server 10.0.0.5:8080; keepalive 0; }
+  upstream b { keepalive 8; ip_hash; server 10.0.0.6:8080; keepalive_time 10m; }
+  upstream c { zone c 64k; resolver 10.0.0.53; server backend.internal service=http resolve; keepalive 4 local; }
+  upstream d { server 10.0.0.7:8080; hash $request_uri; keepalive 8; }
+  server { location / { proxy_pass http://a; } }
+}`);
+    expect(m.problems).toEqual([]);
+    expect(m.versioned!.map((v) => [v.feature, v.group, v.text, v.at.line, v.balancer?.name ?? null])).toEqual([
+      ['proxy_http_version_2', null, 'proxy_http_version 2;', 2, null],
+      ['keepalive_0', 'a', 'keepalive 0;', 3, null],
+      ['keepalive_before_balancer', 'b', 'keepalive 8;', 4, 'ip_hash'],
+      ['keepalive_time', 'b', 'keepalive_time 10m;', 4, null],
+      ['upstream_resolver', 'c', 'resolver 10.0.0.53;', 5, null],
+      ['server_service', 'c', 'server backend.internal service=http resolve;', 5, null],
+      ['server_resolve', 'c', 'server backend.internal service=http resolve;', 5, null],
+      ['keepalive_local', 'c', 'keepalive 4 local;', 5, null],
+    ]);
+    expect(m.upstreams.find((u) => u.name === 'a')!.keepalive).toBe(0);
+    // A balancer written before keepalive (d) is the order nginx has always honoured: nothing to record.
+    expect(m.versioned!.filter((v) => v.group === 'd')).toEqual([]);
+    expect(m.proxyPasses[0]).toMatchObject({ httpVersion: '2', httpVersionAt: { file: FILE, line: 2 } });
+  });
+
+  it.each<[string, string, string[], Partial<UpstreamServer>]>([
+    // http never says "no port" (ngx_http_upstream_server: default_port = 80); a service= server takes its ports from SRV.
+    ['http, service= and resolve, no port', 'http', [], { port: null, service: 'http', resolve: true }],
+    ['stream, service= and resolve, no port: no "no port" problem (1.27.3+)', 'stream', [], { port: null, service: 'http', resolve: true }],
+  ])('%s', (_name, module, expected, server) => {
+    const m = model(`${module} {\n  resolver 10.0.0.53;\n  upstream u {\n    zone u 64k;\n    server backend.internal service=http resolve;\n  }\n}\n`);
+    expect(problems(m)).toEqual(expected);
+    expect(m.upstreams[0]!.servers[0]).toMatchObject(server);
+  });
+
+  it.each<[string, string, string]>([
+    ['stream server without a port or service=', 'stream', 'server 10.0.0.5;'],
+    ['service= without resolve', 'http', 'server backend.internal service=http;'],
+    ['service= with a port', 'stream', 'server backend.internal:5432 service=pg resolve;'],
+    ['service= with an IP address', 'http', 'server 10.0.0.5 service=http resolve;'],
+  ])('refuses what nginx refuses: %s', (_name, module, line) => {
+    const m = model(`${module} {\n  resolver 10.0.0.53;\n  upstream u {\n    zone u 64k;\n    ${line}\n  }\n}\n`);
+    const expected: Record<string, string> = {
+      'server 10.0.0.5;': '5: no port in upstream "u" server "10.0.0.5"',
+      'server backend.internal service=http;': '5: service upstream "backend.internal" requires "resolve" parameter (in upstream "u")',
+      'server backend.internal:5432 service=pg resolve;': '5: service upstream "backend.internal:5432" may not have port (in upstream "u"): the SRV records give the ports',
+      'server 10.0.0.5 service=http resolve;': '5: service upstream "10.0.0.5" requires domain name (in upstream "u")',
+    };
+    expect(problems(m)).toEqual([expected[line]]);
+  });
+
+  it('resolve needs the group in shared memory and a resolver in the block or at the http level', () => {
+    const m = model('http {\n  upstream u {\n    server backend.internal resolve;\n  }\n  upstream v {\n    zone v 64k;\n    server backend.internal resolve;\n  }\n}\n');
+    expect(problems(m)).toEqual([
+      '2: resolving names at run time requires upstream "u" in /etc/nginx/nginx.conf:2 to be in shared memory: add "zone u 64k;" to the block',
+      '2: no resolver defined to resolve names at run time in upstream "u" in /etc/nginx/nginx.conf:2: add "resolver ADDRESS;" to the block or the http {} level',
+      '5: no resolver defined to resolve names at run time in upstream "v" in /etc/nginx/nginx.conf:5: add "resolver ADDRESS;" to the block or the http {} level',
+    ]);
   });
 
   it('reports a group with no servers and a duplicate group (names compared without case)', () => {
@@ -182,7 +272,7 @@ describe('proxy settings inherited as nginx merges them (http → server → loc
   it('reports bad values of the proxy settings', () => {
     const bad = model('http {\n  proxy_http_version 2.0;\n  proxy_set_header Connection;\n  proxy_bind;\n  server { location / { proxy_pass http://h; } }\n}\n');
     expect(problems(bad)).toEqual([
-      '2: invalid value "2.0" in "proxy_http_version" directive: it must be "1.0" or "1.1"',
+      '2: invalid value "2.0" in "proxy_http_version" directive: it must be "1.0", "1.1" or (from 1.29.4) "2"',
       '3: invalid number of arguments in "proxy_set_header" directive: it takes a field name and a value',
       '4: invalid number of arguments in "proxy_bind" directive',
     ]);

@@ -187,12 +187,17 @@ export function nginxSection(v: StatusView): string {
   const n = v.report.nginx;
   if (n === null) return '';
   const head = n.config === null || n.note !== null ? `<p>${esc(n.note ?? 'No nginx configuration read.')}</p>` : `<p>Read <code>${esc(n.config)}</code>: ${n.files.length} file(s), ${n.upstreams.length} upstream group(s).</p>`;
-  const known = new Set(['name', 'servers', 'keepalive', 'at']);
+  // The effective pool (what nginx keeps on this version), not the raw keepalive line: from 1.29.7 a group without one still pools.
+  const known = new Set(['name', 'servers', 'keepalive', 'at', 'pool']);
   const rows = n.upstreams.map((u) => {
     const extras = extraFields(u, known);
-    return `<tr><th scope="row">${esc(u.name)}</th><td>${u.servers.map(esc).join('<br>') || 'no servers'}</td><td class="num">${u.keepalive === null ? 'not set' : esc(u.keepalive)}</td><td><code>${esc(u.at)}</code></td><td>${extras.length === 0 ? '' : genericHtml(Object.fromEntries(extras))}</td></tr>`;
+    const pool = u.pool.size === null ? (u.pool.source === 'unknown' ? 'unknown' : 'none') : `${count(u.pool.size)} per worker`;
+    return `<tr><th scope="row">${esc(u.name)}</th><td>${u.servers.map(esc).join('<br>') || 'no servers'}</td><td class="num">${esc(pool)}</td><td>${esc(u.pool.detail)}</td><td><code>${esc(u.at)}</code></td><td>${extras.length === 0 ? '' : genericHtml(Object.fromEntries(extras))}</td></tr>`;
   });
-  const table = rows.length === 0 ? '' : `<div class="table-wrap"><table><thead><tr><th scope="col">Upstream</th><th scope="col">Servers</th><th scope="col">keepalive</th><th scope="col">Defined at</th><th scope="col">More</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  const table =
+    rows.length === 0
+      ? ''
+      : `<div class="table-wrap"><table><thead><tr><th scope="col">Upstream</th><th scope="col">Servers</th><th scope="col">Idle pool</th><th scope="col">Why</th><th scope="col">Defined at</th><th scope="col">More</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
   const body = [head, `<p>Version ${esc(n.version ?? 'unknown')} (${esc(n.versionSource)}).</p>`, table, ...n.problems.map((p) => `<p class="problem">${esc(p)}</p>`)];
   return section('nginx', 'nginx configuration', body.join(''));
 }
