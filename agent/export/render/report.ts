@@ -91,7 +91,8 @@ function destinationsSection(r: Report): string[] {
       `${d.timeWait}`,
       `${d.timeWaitReusable}`,
       // ≥: a lower bound (the range exhausted, or TIME_WAIT hidden by reuse or overflow).
-      `${d.connectRate.lowerBound ? '≥' : ''}${perSecond(d.connectRatePerSecond)}`,
+      // ?: a lower bound of 0, which says nothing (TIME_WAIT hidden and none left to count).
+      d.connectRate.lowerBound && d.connectRatePerSecond === 0 ? '?' : `${d.connectRate.lowerBound ? '≥' : ''}${perSecond(d.connectRatePerSecond)}`,
       perSecond(d.maxSustainableConnectRate),
       d.secondsUntilNextRelease === null ? '-' : `${d.secondsUntilNextRelease.toFixed(1)} s`,
       ...(withLog ? [`${addressErrors}`, `${otherErrors}`] : []),
@@ -102,7 +103,8 @@ function destinationsSection(r: Report): string[] {
   return [
     `Destinations, least headroom first (${r.destinations.length} of ${r.destinationsTotal})`,
     ...table(rows, new Set(Array.from({ length: withLog ? 11 : 9 }, (_, i) => first + i))).map((line) => `  ${line}`),
-    ...(r.destinations.some((d) => d.connectRate.lowerBound) ? ['  ≥: a lower bound (see connectRate.why in --json): the true rate may be higher'] : []),
+    ...(r.destinations.some((d) => d.connectRate.lowerBound && d.connectRatePerSecond > 0) ? ['  ≥: a lower bound (see connectRate.why in --json): the true rate may be higher'] : []),
+    ...(r.destinations.some((d) => d.connectRate.lowerBound && d.connectRatePerSecond === 0) ? ['  ?: the rate cannot be measured here (see connectRate.why in --json)'] : []),
     '',
   ];
 }

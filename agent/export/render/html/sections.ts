@@ -37,7 +37,9 @@ export function verdictSection(v: StatusView): string {
   if (worst !== undefined && r.status !== 'OK') {
     lines.push(
       `Worst: <strong>${esc(destinationLabel(worst))}</strong>: ${count(worst.headroom)} of ${count(worst.capacity)} ports free (${percent(worst.headroomRatio)}); ` +
-        `${worst.connectRate.lowerBound ? 'at least ' : ''}${rate(worst.connectRatePerSecond)} new connections/s against the ${rate(worst.maxSustainableConnectRate)}/s its range sustains.`,
+        (worst.connectRate.lowerBound && worst.connectRatePerSecond === 0
+          ? `its connect rate cannot be measured here (${esc(worst.connectRate.why)}); its range sustains ${rate(worst.maxSustainableConnectRate)}/s.`
+          : `${worst.connectRate.lowerBound ? 'at least ' : ''}${rate(worst.connectRatePerSecond)} new connections/s against the ${rate(worst.maxSustainableConnectRate)}/s its range sustains.`),
     );
   }
   for (const line of pace(v)) lines.push(esc(line));
@@ -86,6 +88,9 @@ function otherCell(d: ReportDestination): string {
 /** The connect rate, "≥" where it is only a lower bound, with how it was measured on hover. */
 function rateCell(d: ReportDestination): string {
   const r = d.connectRate;
+  if (r.lowerBound && d.connectRatePerSecond === 0) {
+    return `<td class="num" title="${esc(r.why)}"><abbr title="not measurable here: ${esc(r.why)}">?</abbr><span data-field="connectRatePerSecond" hidden>0</span></td>`;
+  }
   return `<td class="num" title="${esc(r.why)}">${r.lowerBound ? '<abbr title="a lower bound: the true rate may be higher">≥</abbr>' : ''}<span data-field="connectRatePerSecond">${rate(d.connectRatePerSecond)}</span></td>`;
 }
 
