@@ -19,6 +19,7 @@ import type { Clock } from '../io/clock.js';
 import { describeReadFailure } from '../io/files.js';
 import { nginxEvidence, nginxProblems } from '../nginxconf/model/evidence.js';
 import { loadNginx } from '../nginxconf/read/snapshot.js';
+import { computeNat, natTimeWaitThresholdsMs } from '../nat/model/nat.js';
 import { withHostRateEvidence } from '../sockets/model/hostRates.js';
 import { counterRate } from '../sockets/model/rates.js';
 import { ProcBuffer } from '../sockets/read/procfs.js';
@@ -77,20 +78,23 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
   const started = opts.clock.now();
   const hostPromise: Promise<HostFacts | null> = opts.hostFacts ? readHostFacts() : Promise.resolve(null);
   const nginxPromise = loadNginx(config);
+  // The NATs' timers under 60 s: the sample counts each destination's TIME_WAIT younger than them.
+  const thresholds = natTimeWaitThresholdsMs(config.nat);
   const taken = takeSocketSample(
-    { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds },
+    { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds, ...(thresholds.length > 0 ? { timeWaitAgeThresholdsMs: thresholds } : {}) },
     new ProcBuffer(),
     started,
   );
   const connectAttemptsPerSecond = await measureConnectRate(config.procRoot, taken.counters.activeOpens, started, opts.rateIntervalMs, opts.clock);
   // Where TIME_WAIT hides a destination's connect rate, the ActiveOpens rate just measured stands in for it.
   const sample = withHostRateEvidence(taken, connectAttemptsPerSecond);
-  const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
+  const levels = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
+  const nat = config.nat.length > 0 && sample.headroom !== null ? computeNat(config.nat, sample.headroom, thresholds) : undefined;
   const errorLog = await readErrorLogs(config, started);
   const nginx = await nginxPromise;
   const report = diagnoseSample({
     sample,
-    thresholds,
+    thresholds: levels,
     top: config.reportTop,
     host: await hostPromise,
     connectAttemptsPerSecond,
@@ -104,9 +108,10 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
       problems: nginxProblems(nginx),
       versionSource: nginx.versionSource,
     },
+    ...(nat !== undefined ? { nat } : {}),
   });
   return {
-    output: renderReport(report, opts.json ? 'json' : 'text', thresholds),
+    output: renderReport(report, opts.json ? 'json' : 'text', levels),
     exitCode: EXIT_CODES[report.status],
     report,
   };

@@ -20,6 +20,7 @@ import { hostContext } from '../host/context.js';
 import { systemClock, type Clock } from '../io/clock.js';
 import { NginxWatcher } from '../nginxconf/watch.js';
 import { SampleLoop } from './sampleLoop.js';
+import { natTimeWaitThresholdsMs } from '../nat/model/nat.js';
 
 export interface Daemon {
   /** Resolves once the daemon has shut down. */
@@ -38,6 +39,8 @@ export interface DaemonOptions {
 
 /** Destinations mapped to nginx upstreams per sample, least headroom first. */
 const MAX_MAPPED_DESTINATIONS = 1000;
+/** The same for each NAT, largest share first. */
+const MAX_MAPPED_NAT_DESTINATIONS = 100;
 
 export async function startDaemon(config: Config, logger: Logger, options: DaemonOptions = {}): Promise<Daemon> {
   const version = agentVersion();
@@ -45,11 +48,17 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
   // First, so a bad web config fails the start before anything else is set up.
   const web = loadWebConfig(config.webConfigFile, logger, clock.now());
   const registry = new Registry();
-  const metrics = new AgentMetrics(registry, { maxDestinations: config.maxDestinations, defaultMetrics: true, version });
+  const metrics = new AgentMetrics(registry, { maxDestinations: config.maxDestinations, defaultMetrics: true, version, nat: config.nat.length > 0 });
+  const thresholds = natTimeWaitThresholdsMs(config.nat);
   const sampler =
     options.sampler ??
     new WorkerSampler(
-      { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds },
+      {
+        procRoot: config.procRoot,
+        endianness: endianness(),
+        rateWindowSeconds: config.rateWindowSeconds,
+        ...(thresholds.length > 0 ? { timeWaitAgeThresholdsMs: thresholds } : {}),
+      },
       config.sampleTimeoutMs,
     );
   const errorLogs = new ErrorLogPipeline(config, logger, clock);
@@ -57,18 +66,25 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
   const nginx = new NginxWatcher(config, logger.child({ component: 'nginxconf' }));
   metrics.reportSources(() => [...errorLogs.sources(), ...nginx.sources()]);
   let findingsView: FindingsView | null = null;
-  const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
+  const levels = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const loop = new SampleLoop(sampler, metrics, logger.child({ component: 'sampler' }), {
     intervalMs: config.sampleIntervalMs,
     now: () => clock.now(),
-    onSample: (sample) => {
+    nat: config.nat,
+    onSample: (sample, _rate, nat) => {
       if (sample.headroom === null || sample.settings === null) return; // keep the last findings; source_up says why
       // Only the destinations a rule may look at need mapping to upstream groups: the worst ones come first.
-      const nginxView = nginx.evidence(sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination), sample.takenAtMs);
+      // The NATs' worst destinations too: a NAT runs short where the kernel has plenty.
+      const mapped = new Set([
+        ...sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination),
+        ...nat.flatMap((n) => n.destinations.slice(0, MAX_MAPPED_NAT_DESTINATIONS).map((d) => d.destination)),
+      ]);
+      const nginxView = nginx.evidence([...mapped], sample.takenAtMs);
       const { findings, status } = assess({
         sample,
-        thresholds,
+        thresholds: levels,
         host: hostContext(sample.takenAtMs),
+        ...(nat.length > 0 ? { nat } : {}),
         ...(errorLogs.enabled ? { errorLog: errorLogs.recent.evidence(clock.now()) } : {}),
         ...(nginxView !== undefined ? { nginx: nginxView } : {}),
       });

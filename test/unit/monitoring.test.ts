@@ -45,7 +45,7 @@ const recorded = new Set(recordingRules(rules).map((r) => r.record));
 /** Every metric name the running daemon's registry serves, built the way agent/commands/run.ts builds it. */
 async function agentMetricNames(): Promise<Set<string>> {
   const registry = new Registry();
-  new AgentMetrics(registry, { maxDestinations: 100, defaultMetrics: true, version: '0.0.0-test' });
+  new AgentMetrics(registry, { maxDestinations: 100, defaultMetrics: true, version: '0.0.0-test', nat: true });
   registerErrorLogMetrics(registry, new ErrorLogCounts(100), () => ({ tooLong: 0, rotations: { rename: 0, copytruncate: 0, recreate: 0 } }), pino({ level: 'silent' }));
   return new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
 }
