@@ -34,7 +34,16 @@ const cidrList = z.preprocess(
           .map((x) => x.trim())
           .filter((x) => x !== '')
       : v,
-  z.array(z.string()).min(1, 'must name at least one CIDR block (or public)').max(256),
+  z
+    .array(
+      // Each entry on its own, so a bad block is reported even when the rest of the NAT is wrong too.
+      z.string().superRefine((v, ctx) => {
+        const problem = destinationEntryProblem(v);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    )
+    .min(1, 'must name at least one CIDR block (or public)')
+    .max(256),
 );
 
 /** Prometheus label values and report headings: short, no spaces or quotes. */
@@ -44,7 +53,7 @@ const isPowerOf2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
 export const natInput = z.strictObject({
   name: z.string().regex(NAME_RE, 'must be 1–64 letters, digits, _ . : - (it becomes a Prometheus label value)').optional(),
-  profile: z.enum(NAT_PROFILES, { error: () => `must be one of ${NAT_PROFILES.join(', ')}` }),
+  profile: z.enum(NAT_PROFILES, { error: (issue) => `${issue.input === undefined ? 'required, ' : 'must be '}one of ${NAT_PROFILES.join(', ')}` }),
   scope: z.enum(['host', 'fleet']).optional(),
   ports: int(1, 10_000_000).optional(),
   ips: int(1, 1024).optional(),
@@ -65,10 +74,6 @@ function natProblems(n: NatInput): Issue[] {
   const out: Issue[] = [];
   const profile = PROFILES[n.profile];
   const gcp = n.profile === 'gcp-cloud-nat';
-  (n.destinations ?? []).forEach((d, i) => {
-    const problem = destinationEntryProblem(d);
-    if (problem !== null) out.push({ path: ['destinations', i], message: problem });
-  });
   if (profile.defaultPorts === null && n.ports === undefined && !(n.profile === 'azure-lb-outbound' && n.backendPoolSize != null)) {
     out.push({ path: ['ports'], message: `the ${n.profile} profile has no default: give the NAT's per-destination limit (per NAT IP)` });
   }

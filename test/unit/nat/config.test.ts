@@ -89,7 +89,11 @@ describe('nat: problems, all at once', () => {
       '--nat-ports: the custom profile has no default: give the NAT\'s per-destination limit (per NAT IP)',
     ]);
     expect(problems(flags({ profile: 'azure-firewall' }))[0]).toMatch(/^--nat-profile: must be one of aws-nat-gateway, gcp-cloud-nat, azure-lb-outbound/);
-    expect(problems(flags({ ports: '64' }))[0]).toMatch(/^--nat-profile: must be one of/);
+    // Without a profile the rest is still checked: every problem at once.
+    expect(problems(flags({ ports: '64', destinations: '10.0.0.0/40' }))).toEqual([
+      '--nat-profile: required, one of aws-nat-gateway, gcp-cloud-nat, azure-lb-outbound, azure-nat-gateway, azure-app-service, custom',
+      '--nat-destinations: "10.0.0.0/40" is not a CIDR block: the prefix length must be 0–32',
+    ]);
   });
 
   it('names the file and the entry', () => {
