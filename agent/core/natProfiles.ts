@@ -50,7 +50,11 @@ export const GCP_STATIC_MIN_PORTS = { low: 2, high: 57_344 } as const;
 /** GCP dynamic allocation: minPortsPerVm and maxPortsPerVm bounds (powers of 2, max above min). */
 export const GCP_DYNAMIC_MIN_PORTS = { low: 32, high: 32_768, default: 32 } as const;
 export const GCP_DYNAMIC_MAX_PORTS = { low: 64, high: 65_536, default: 65_536 } as const;
-/** Azure load balancer SNAT ports per frontend IP. */
+/**
+ * Azure load balancer SNAT ports per frontend IP: "When a public IP address is added
+ * as a frontend IP to a load balancer, 64,000 ports are eligible for SNAT."
+ * (https://learn.microsoft.com/azure/load-balancer/load-balancer-outbound-connections).
+ */
 export const AZURE_LB_PORTS_PER_IP = 64_000;
 /** Azure NAT Gateway SNAT ports per public IP (its per-destination limit is lower: 50 000). */
 export const AZURE_NAT_GATEWAY_PORTS_PER_IP = 64_512;
