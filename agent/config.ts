@@ -8,6 +8,8 @@
  */
 import { z } from 'zod';
 import { parseInstant, parseTimeZone, type TimeZone } from './core/timeZone.js';
+import { NAT_FLAGS, natSchema } from './core/natConfig.js';
+import type { NatConfig } from './core/natProfiles.js';
 
 export const DEFAULT_ERROR_LOG = '/var/log/nginx/error.log';
 export const DEFAULT_NGINX_CONF = '/etc/nginx/nginx.conf';
@@ -50,6 +52,8 @@ export const DEFAULTS = Object.freeze({
   dnsTimeoutMs: 2000,
   /** Exporter-toolkit web configuration (TLS, basic auth) for the HTTP server; '' serves plain HTTP. */
   webConfigFile: '',
+  /** NATs in front of this host (docs/nat.md): none by default. */
+  nat: [] as readonly NatConfig[],
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -124,6 +128,7 @@ export const configShape = {
   nginxConfReloadMs: num(z.number().int().min(1000).max(86_400_000)),
   dnsTimeoutMs: num(z.number().int().min(10).max(60_000)),
   webConfigFile: z.string(),
+  nat: natSchema,
 };
 
 const layerSchema = z.object(configShape).partial().strict();
@@ -193,6 +198,8 @@ export function flagName(key: ConfigKey): string {
   if (key === 'errorLogs') return '--error-log';
   // The name Prometheus exporters use for the exporter-toolkit web configuration.
   if (key === 'webConfigFile') return '--web.config.file';
+  // The one-NAT case has a flag per field (--nat-profile, --nat-ports…); a list of NATs comes from the file or the environment.
+  if (key === 'nat') return NAT_FLAGS.profile;
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
@@ -206,12 +213,40 @@ export interface ConfigSources {
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
-function describeIssues(issues: readonly z.core.$ZodIssue[], name: (key: string) => string): string[] {
+/** The part of an issue's path below the config key: `[0].ports` for nat[0].ports. */
+function subPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+}
+
+/** Names the setting an issue is about: its key, and below the key the rest of its path. */
+type Namer = (key: string, rest: readonly PropertyKey[]) => string;
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], name: Namer): string[] {
   return issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') return `${issue.keys.map(name).join(', ')}: unknown setting`;
+    if (issue.code === 'unrecognized_keys') {
+      const where = issue.path.length === 0 ? (k: string) => name(k, []) : (k: string) => name(String(issue.path[0]), [...issue.path.slice(1), k]);
+      return `${issue.keys.map(where).join(', ')}: unknown setting`;
+    }
     const key = issue.path.length > 0 ? String(issue.path[0]) : '';
-    return `${name(key)}: ${issue.message}`;
+    return `${name(key, issue.path.slice(1))}: ${issue.message}`;
   });
+}
+
+/** A flag's problem by the flag's name; the one-NAT flags by the field's own flag (--nat-ports…). */
+function flagNamer(key: string, rest: readonly PropertyKey[]): string {
+  if (key !== 'nat') return flagName(key as ConfigKey);
+  const field = rest[1];
+  return typeof field === 'string' && field in NAT_FLAGS ? NAT_FLAGS[field as keyof typeof NAT_FLAGS] : `${NAT_FLAGS.profile}${subPath(rest.slice(1))}`;
+}
+
+/** NGINX_PORT_AGENT_NAT holds JSON (one NAT object or a list); every other variable is text the schema reads. */
+function envValue(key: ConfigKey, value: string): { ok: true; value: unknown } | { ok: false; problem: string } {
+  if (key !== 'nat') return { ok: true, value };
+  try {
+    return { ok: true, value: JSON.parse(value) as unknown };
+  } catch (err) {
+    return { ok: false, problem: `${envName(key)}: must be JSON, a NAT object or a list of them (${(err as Error).message})` };
+  }
 }
 
 /** Pure: sources in, a frozen config or every problem out. */
@@ -226,7 +261,7 @@ export function resolveConfig(sources: ConfigSources): ConfigResult {
     } else {
       const r = layerSchema.safeParse(content);
       if (r.success) layers.push(r.data);
-      else problems.push(...describeIssues(r.error.issues, (k) => `config file ${path}: ${k}`));
+      else problems.push(...describeIssues(r.error.issues, (k, rest) => `config file ${path}: ${k}${subPath(rest)}`));
     }
   }
 
@@ -239,15 +274,17 @@ export function resolveConfig(sources: ConfigSources): ConfigResult {
       problems.push(`${name}: unknown environment variable (known: ${[...byEnvName.keys()].join(', ')})`);
       continue;
     }
-    fromEnv[key] = value;
+    const parsed = envValue(key, value);
+    if (parsed.ok) fromEnv[key] = parsed.value;
+    else problems.push(parsed.problem);
   }
   const envResult = layerSchema.safeParse(fromEnv);
   if (envResult.success) layers.push(envResult.data);
-  else problems.push(...describeIssues(envResult.error.issues, (k) => envName(k as ConfigKey)));
+  else problems.push(...describeIssues(envResult.error.issues, (k, rest) => `${envName(k as ConfigKey)}${subPath(rest)}`));
 
   const flagResult = layerSchema.safeParse(sources.flags);
   if (flagResult.success) layers.push(flagResult.data);
-  else problems.push(...describeIssues(flagResult.error.issues, (k) => flagName(k as ConfigKey)));
+  else problems.push(...describeIssues(flagResult.error.issues, flagNamer));
 
   if (problems.length > 0) return { ok: false, problems };
 
@@ -259,7 +296,7 @@ export function resolveConfig(sources: ConfigSources): ConfigResult {
 
   const merged = Object.assign({}, DEFAULTS, ...layers) as Record<string, unknown>;
   const full = fullSchema.safeParse(merged);
-  if (!full.success) return { ok: false, problems: describeIssues(full.error.issues, (k) => k) };
+  if (!full.success) return { ok: false, problems: describeIssues(full.error.issues, (k, rest) => `${k}${subPath(rest)}`) };
   return { ok: true, config: Object.freeze(full.data) };
 }
 

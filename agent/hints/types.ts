@@ -9,6 +9,7 @@ import type { ErrorLogEvidence } from '../errorlog/model/evidence.js';
 import type { NginxEvidence } from '../nginxconf/model/evidence.js';
 import type { FindingId } from './catalogue.js';
 import type { HostContext } from '../host/model/types.js';
+import type { NatModel } from '../nat/model/nat.js';
 
 export type { ErrorLogEvidence } from '../errorlog/model/evidence.js';
 export type { DestinationRoute, NginxEvidence } from '../nginxconf/model/evidence.js';
@@ -50,6 +51,8 @@ export interface FindingInput {
   host: HostContext;
   errorLog?: ErrorLogEvidence;
   nginx?: NginxEvidence;
+  /** The NATs in front of the host (config `nat`), as nat/model/ sees this sample; absent or empty without one. */
+  nat?: readonly NatModel[];
 }
 
 export type DestinationLevel = 'exhausted' | 'critical' | 'warning' | 'ok';

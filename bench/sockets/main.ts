@@ -16,7 +16,8 @@
  *
  * Knobs for quick experiments (defaults are the benchmark): BENCH_HOLDERS,
  * BENCH_CONNECTIONS (per holder), BENCH_TIME_WAIT (per holder per refresh),
- * BENCH_RUNS, BENCH_SI_RUNS, BENCH_METRICS_SECONDS.
+ * BENCH_RUNS, BENCH_SI_RUNS, BENCH_METRICS_SECONDS, BENCH_NAT_THRESHOLDS_MS (the NAT timers the
+ * sample counts TIME_WAIT under; two by default, empty for none).
  */
 import { DAEMON_NODE_FLAGS } from '../../agent/nodeFlags.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
