@@ -5,10 +5,10 @@
  * stderr; the last line on stdout is the JSON result.
  *
  * Modes:
- *   count    rows of /proc/net/tcp and tcp6, by state
- *   static   interleaved rounds of: the floor (readSync into a reused buffer;
- *            fs.readFileSync; `cat` in a child process), the agent's sample inline
- *            and through WorkerSampler, and a read/parse/model breakdown
+ *   count    rows of /proc/net/tcp and tcp6, by state, and /proc/net/sockstat's `tw`
+ *   static   interleaved rounds of: the floor (readSync into a reused buffer), the
+ *            agent's sample inline and through
+ *            WorkerSampler; then a read/parse/model breakdown of the sample
  *   si       interleaved rounds of systeminformation.networkConnections() and the
  *            agent's sample (inline and worker), so the speed-up compares like with like
  *   metrics  GET /metrics against a running daemon: at a steady rate, then back-to-back
@@ -17,7 +17,6 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { endianness } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { spawnSync } from 'node:child_process';
 import { networkConnections } from 'systeminformation';
 import { computeHeadroom, type KernelSettings } from '../../agent/sockets/model/headroom.js';
 import { SocketTableBuilder } from '../../agent/sockets/model/socketTable.js';
@@ -55,8 +54,13 @@ function procStatusMemory(pid: number | 'self'): { vmHwmKiB: number | null; vmRs
 
 // --- the floor ------------------------------------------------------------------
 
-/** One preallocated buffer, reused by every floor read: the cheapest way to read the tables. */
+/**
+ * One preallocated buffer, reused by every floor read: the cheapest way to read the
+ * tables. The kernel still answers each read() with at most one page of rows
+ * (seq_file), whatever the buffer's size; floorReads counts the calls.
+ */
 let floorBuf = Buffer.allocUnsafe(64 << 20);
+let floorReads = 0;
 
 function readSyncInto(path: string): number {
   const fd = openSync(path, 'r');
@@ -69,6 +73,7 @@ function readSyncInto(path: string): number {
         floorBuf = bigger;
       }
       const n = readSync(fd, floorBuf, length, floorBuf.length - length, null);
+      floorReads++;
       if (n === 0) return length;
       length += n;
     }
@@ -83,19 +88,6 @@ function floorReadSync(): number {
   return bytes;
 }
 
-function floorReadFileSync(): number {
-  let bytes = 0;
-  for (const t of TABLES) bytes += readFileSync(t).length;
-  return bytes;
-}
-
-let devNull = -1;
-function floorCat(): void {
-  if (devNull < 0) devNull = openSync('/dev/null', 'w');
-  const r = spawnSync('cat', [...TABLES], { stdio: ['ignore', devNull, 'inherit'] });
-  if (r.status !== 0) throw new Error(`cat exited with ${r.status ?? r.signal ?? '?'}`);
-}
-
 // --- counting -------------------------------------------------------------------
 
 interface TableCount {
@@ -104,7 +96,13 @@ interface TableCount {
   byState: Record<string, number>;
 }
 
-function countTables(): { total: number; tcp: TableCount; tcp6: TableCount } {
+/** `TCP: inuse 5 orphan 0 tw 113 alloc 10 mem 1` (net/ipv4/proc.c): the namespace's TIME_WAIT sockets. */
+function sockstatTimeWait(): number | null {
+  const m = /^TCP: .*\btw (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'latin1'));
+  return m?.[1] === undefined ? null : Number(m[1]);
+}
+
+function countTables(): { total: number; sockstatTw: number | null; tcp: TableCount; tcp6: TableCount } {
   const out: { tcp: TableCount; tcp6: TableCount } = {
     tcp: { rows: 0, bytes: 0, byState: {} },
     tcp6: { rows: 0, bytes: 0, byState: {} },
@@ -117,7 +115,7 @@ function countTables(): { total: number; tcp: TableCount; tcp6: TableCount } {
     const c = countRows(floorBuf, n);
     out[name] = { rows: c.rows, bytes: n, byState: c.byState };
   }
-  return { total: out.tcp.rows + out.tcp6.rows, ...out };
+  return { total: out.tcp.rows + out.tcp6.rows, sockstatTw: sockstatTimeWait(), ...out };
 }
 
 // --- the agent's sample, and where its time goes ----------------------------------
@@ -217,49 +215,51 @@ function summariseAll(times: Record<string, number[]>): Record<string, Summary> 
   return out;
 }
 
-async function modeStatic(args: { runs: number; warmups: number }): Promise<unknown> {
+interface StaticArgs {
+  runs: number;
+  warmups: number;
+  breakdownRuns: number;
+}
+
+async function modeStatic(args: StaticArgs): Promise<unknown> {
   const before = countTables();
-  log(`sockets at start: ${before.total} rows (tcp ${before.tcp.rows}, tcp6 ${before.tcp6.rows})`);
+  log(`sockets at start: ${before.total} rows (tcp ${before.tcp.rows}, tcp6 ${before.tcp6.rows}), sockstat tw ${String(before.sockstatTw)}`);
   const first = sampleInline();
   if (first.settings === null) throw new Error(`the sample has no kernel settings: ${JSON.stringify(first.sources)}`);
   const settings = first.settings;
   const sampler = new WorkerSampler(SAMPLE_OPTIONS, 120_000);
-  const breakdowns: Breakdown[] = [];
-  const breakdownBuffer = new ProcBuffer();
   let innerDurations: number[] = [];
   let lastInline = first;
-  const lastWorker: { sample: SocketSample | null } = { sample: null };
+  const last: { worker: SocketSample | null } = { worker: null };
   let bytes = 0;
-  const times = await rounds(
-    {
-      floorReadSync: () => {
-        bytes = floorReadSync();
-      },
-      floorReadFileSync: floorReadFileSync,
-      floorCat: floorCat,
-      sampleInline: () => {
-        lastInline = sampleInline();
-        innerDurations.push(lastInline.durationMs);
-      },
-      sampleWorker: async () => {
-        lastWorker.sample = await sampler.sample(Date.now());
-      },
-      breakdown: () => {
-        breakdowns.push(breakdown(settings, breakdownBuffer));
-      },
+  let readsPerFloor = 0;
+  const measures: Record<string, Measure> = {
+    floorReadSync: () => {
+      const r0 = floorReads;
+      bytes = floorReadSync();
+      readsPerFloor = floorReads - r0;
     },
-    args.warmups,
-    args.runs,
-  );
+    sampleInline: () => {
+      lastInline = sampleInline();
+      innerDurations.push(lastInline.durationMs);
+    },
+    sampleWorker: async () => {
+      last.worker = await sampler.sample(Date.now());
+    },
+  };
+  const times = await rounds(measures, args.warmups, args.runs);
   await sampler.close();
   innerDurations = innerDurations.slice(args.warmups);
-  const kept = breakdowns.slice(args.warmups);
+  const breakdownBuffer = new ProcBuffer();
+  const kept: Breakdown[] = [];
+  for (let i = 0; i < args.breakdownRuns; i++) kept.push(breakdown(settings, breakdownBuffer));
   const after = countTables();
-  log(`sockets at end: ${after.total} rows`);
+  log(`sockets at end: ${after.total} rows, sockstat tw ${String(after.sockstatTw)}`);
   return {
     countBefore: before,
     countAfter: after,
     floorBytes: bytes,
+    floorReads: readsPerFloor,
     summary: summariseAll(times),
     times,
     sampleSelfReportedMs: summarise(innerDurations),
@@ -269,7 +269,7 @@ async function modeStatic(args: { runs: number; warmups: number }): Promise<unkn
       modelMs: summarise(kept.map((b) => b.modelMs)),
     },
     lastInlineSample: describeSample(lastInline),
-    lastWorkerSample: lastWorker.sample === null ? null : describeSample(lastWorker.sample),
+    lastWorkerSample: last.worker === null ? null : describeSample(last.worker),
     innerMemory: memory(),
   };
 }
@@ -439,12 +439,12 @@ async function modeMetrics(args: {
 
 async function main(): Promise<void> {
   const mode = process.argv[2];
-  const args = JSON.parse(process.argv[3] ?? '{}') as Record<string, number>;
+  const args = JSON.parse(process.argv[3] ?? '{}') as Record<string, unknown>;
   let result: unknown;
   if (mode === 'count') result = countTables();
-  else if (mode === 'static') result = await modeStatic(args as { runs: number; warmups: number });
-  else if (mode === 'si') result = await modeSi(args as { runs: number; warmups: number });
-  else if (mode === 'metrics') result = await modeMetrics(args as Parameters<typeof modeMetrics>[0]);
+  else if (mode === 'static') result = await modeStatic(args as unknown as StaticArgs);
+  else if (mode === 'si') result = await modeSi(args as unknown as { runs: number; warmups: number });
+  else if (mode === 'metrics') result = await modeMetrics(args as unknown as Parameters<typeof modeMetrics>[0]);
   else throw new Error(`unknown mode ${String(mode)}`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
