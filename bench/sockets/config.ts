@@ -85,6 +85,8 @@ export const TARGETS = {
   daemonRssMbMax: (size: number): number => (size <= 120_000 ? 150 : 200),
   /** TIME_WAIT drift during a phase, as a share of the target (held, not a batch that melts). */
   timeWaitDriftMax: 0.05,
+  /** The decision rule for a netlink path: at least this many times faster than the /proc floor at the largest size. */
+  netlinkSpeedupMin: 3,
 };
 
 /** How one size splits into ESTABLISHED connections (two sockets each) and TIME_WAIT sockets. */

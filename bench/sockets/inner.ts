@@ -8,7 +8,9 @@
  *   count    rows of /proc/net/tcp and tcp6, by state, and /proc/net/sockstat's `tw`
  *   static   interleaved rounds of: the floor (readSync into a reused buffer), the
  *            agent's sample inline and through
- *            WorkerSampler; then a read/parse/model breakdown of the sample
+ *            WorkerSampler, and the netlink measures (netlink.ts: `ss` with and
+ *            without text, `ss` piped and parsed here, nldump); then a
+ *            read/parse/model breakdown of the sample
  *   si       interleaved rounds of systeminformation.networkConnections() and the
  *            agent's sample (inline and worker), so the speed-up compares like with like
  *   metrics  GET /metrics against a running daemon: at a steady rate, then back-to-back
@@ -25,6 +27,7 @@ import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
 import { takeSocketSample, type SampleOptions } from '../../agent/sockets/sample.js';
 import { type SocketSample } from '../../agent/sockets/model/types.js';
 import { WorkerSampler } from '../../agent/sockets/sampler.js';
+import { nldump, ssParsed, ssText, ssWalk, type NlDump, type SsParsed } from './netlink.js';
 import { countRows, fmt, summarise, type Summary } from './stats.js';
 
 const TABLES = ['/proc/net/tcp', '/proc/net/tcp6'] as const;
@@ -219,6 +222,8 @@ interface StaticArgs {
   runs: number;
   warmups: number;
   breakdownRuns: number;
+  /** nldump's path, or '' where no C compiler built it. */
+  nldump: string;
 }
 
 async function modeStatic(args: StaticArgs): Promise<unknown> {
@@ -227,10 +232,11 @@ async function modeStatic(args: StaticArgs): Promise<unknown> {
   const first = sampleInline();
   if (first.settings === null) throw new Error(`the sample has no kernel settings: ${JSON.stringify(first.sources)}`);
   const settings = first.settings;
+  const { low, high } = settings.portRange;
   const sampler = new WorkerSampler(SAMPLE_OPTIONS, 120_000);
   let innerDurations: number[] = [];
   let lastInline = first;
-  const last: { worker: SocketSample | null } = { worker: null };
+  const last: { worker: SocketSample | null; ss: SsParsed | null; nl: NlDump | null } = { worker: null, ss: null, nl: null };
   let bytes = 0;
   let readsPerFloor = 0;
   const measures: Record<string, Measure> = {
@@ -246,7 +252,17 @@ async function modeStatic(args: StaticArgs): Promise<unknown> {
     sampleWorker: async () => {
       last.worker = await sampler.sample(Date.now());
     },
+    ssText: ssText,
+    ssWalk: ssWalk,
+    ssParsed: async () => {
+      last.ss = await ssParsed(low, high);
+    },
   };
+  if (args.nldump !== '') {
+    measures['nldump'] = () => {
+      last.nl = nldump(args.nldump);
+    };
+  }
   const times = await rounds(measures, args.warmups, args.runs);
   await sampler.close();
   innerDurations = innerDurations.slice(args.warmups);
@@ -270,6 +286,8 @@ async function modeStatic(args: StaticArgs): Promise<unknown> {
     },
     lastInlineSample: describeSample(lastInline),
     lastWorkerSample: last.worker === null ? null : describeSample(last.worker),
+    ssParsed: last.ss,
+    nldump: last.nl,
     innerMemory: memory(),
   };
 }

@@ -10,13 +10,15 @@
  *    next): grows the ESTABLISHED connections (population.ts) and sets the churners'
  *    TIME_WAIT target, waits until the kernel's count is within 2% of it, then
  *    measures from inside the namespace (inner.ts): the /proc floor, the agent's
- *    sample inline and through its worker thread, systeminformation (small sizes only), and the real daemon's /metrics latency
+ *    sample inline and through its worker thread, the netlink measures (netlink.ts),
+ *    systeminformation (small sizes only), and the real daemon's /metrics latency
  *    and RSS. Each phase records the TIME_WAIT count from its start to its end.
- * 4. Prints PASS/FAIL per target and size, the growth-curve table,
+ * 4. Prints PASS/FAIL per target and size, the growth-curve and netlink tables,
  *    writes .bench/sockets-<time>.json, exits 1 if a target is missed (2 if not root).
  *
  * Settings and environment knobs: config.ts.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -25,13 +27,26 @@ import { CONFIG, TARGETS, mix } from './config.js';
 import { NS, cleanupSync, createNamespace, elapsedSeconds, installTeardown, log, run, sysctlInNs } from './namespace.js';
 import { daemonPhase, inner, measured, type Count, type MetricsResult, type SiResult, type StaticResult } from './phases.js';
 import { Population, hardNofile } from './population.js';
-import { checks, configSummary, details, growthTable, renderChecks, type SizeResult } from './report.js';
+import { checks, configSummary, details, growthTable, netlinkTable, netlinkVerdict, renderChecks, type SizeResult } from './report.js';
 import { fmt } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 function uptime(): string {
   return run('uptime', []).trim();
+}
+
+/** Builds nldump.c where a C compiler is there; '' (and the measure skipped) where not. */
+function buildNldump(): string {
+  const src = join(ROOT, 'bench/sockets/nldump.c');
+  const out = join(ROOT, 'dist/bench/sockets/nldump');
+  const r = spawnSync('cc', ['-O2', '-o', out, src], { encoding: 'utf8' });
+  if (r.error !== undefined || r.status !== 0) {
+    log(`  no binary netlink measure: cc -O2 ${src} failed (${r.error?.message ?? r.stderr.trim()})`);
+    return '';
+  }
+  log(`  built ${out} (the binary netlink measure)`);
+  return out;
 }
 
 function setUpNamespace(): void {
@@ -49,7 +64,7 @@ function setUpNamespace(): void {
   );
 }
 
-async function measureSize(pop: Population, size: number): Promise<SizeResult> {
+async function measureSize(pop: Population, size: number, nldump: string): Promise<SizeResult> {
   const { timeWait, connections } = mix(size);
   log(`size ${size}: ${connections} ESTABLISHED connections (${connections * 2} sockets) + ${timeWait} TIME_WAIT; ${uptime()}`);
   await pop.setTimeWait(timeWait);
@@ -59,9 +74,9 @@ async function measureSize(pop: Population, size: number): Promise<SizeResult> {
   const count = await inner<Count>('count', {});
   log(`  /proc/net/tcp{,6}: ${count.total} rows (tcp ${count.tcp.rows}, tcp6 ${count.tcp6.rows}; states ${JSON.stringify(count.tcp.byState)}; ${fmt((count.tcp.bytes + count.tcp6.bytes) / 1e6)} MB)`);
 
-  log(`  floor and sample: ${CONFIG.warmups} warm-up + ${CONFIG.runs} interleaved rounds`);
-  const stat = await measured(pop, 'floor/sample', () =>
-    inner<StaticResult>('static', { runs: CONFIG.runs, warmups: CONFIG.warmups, breakdownRuns: CONFIG.breakdownRuns }),
+  log(`  floor, sample, netlink: ${CONFIG.warmups} warm-up + ${CONFIG.runs} interleaved rounds`);
+  const stat = await measured(pop, 'floor/sample/netlink', () =>
+    inner<StaticResult>('static', { runs: CONFIG.runs, warmups: CONFIG.warmups, breakdownRuns: CONFIG.breakdownRuns, nldump }),
   );
   let si = null;
   if (size <= CONFIG.siMaxSockets) {
@@ -81,6 +96,7 @@ async function bench(): Promise<number> {
   log(`node ${process.version}, kernel ${release()}, ${cpus().length} CPUs, ${fmt(totalmem() / 2 ** 30)} GiB RAM; ${uptimeAtStart}`);
   log(configSummary());
   setUpNamespace();
+  const nldump = buildNldump();
 
   log('step 2: the daemon with no sockets, same /metrics load (RSS reference, not a target)');
   const baseline = await daemonPhase();
@@ -91,7 +107,7 @@ async function bench(): Promise<number> {
   log(`step 3: the curve; RLIMIT_NOFILE hard limit ${nofile}, so ≤ ${pop.perProcess} connections per holder process`);
   await pop.startChurners();
   const results: SizeResult[] = [];
-  for (const size of CONFIG.sizes) results.push(await measureSize(pop, size));
+  for (const size of CONFIG.sizes) results.push(await measureSize(pop, size, nldump));
   const uptimeAtEnd = uptime();
 
   log('step 4: teardown');
@@ -108,7 +124,10 @@ function report(results: SizeResult[], baseline: MetricsResult, meta: Record<str
   console.log(`load: at start "${String(meta['uptimeAtStart'])}", at end "${String(meta['uptimeAtEnd'])}"\n`);
   console.log('growth curve (medians):\n');
   console.log(growthTable(results));
-  console.log('');
+  console.log('\nnetlink against the /proc floor (medians):\n');
+  console.log(netlinkTable(results));
+  const verdict = netlinkVerdict(results);
+  console.log(`\nnetlink: ${verdict}\n`);
   const all = checks(results);
   console.log('targets');
   console.log(renderChecks(all));
@@ -130,7 +149,8 @@ function report(results: SizeResult[], baseline: MetricsResult, meta: Record<str
     minutes: elapsedSeconds() / 60,
     checks: all,
     pass,
-    tables: { growth: growthTable(results) },
+    netlinkVerdict: verdict,
+    tables: { growth: growthTable(results), netlink: netlinkTable(results) },
     baseline,
     sizes: results,
   };

@@ -55,6 +55,8 @@ export interface StaticResult {
   summary: Record<string, Summary | undefined>;
   sampleSelfReportedMs: Summary;
   breakdown: { readMs: Summary; parseMs: Summary; modelMs: Summary };
+  ssParsed: { rows: number; byState: Record<string, number>; destinations: number; outbound: number } | null;
+  nldump: { records: number; bytes: number; recvs: number; byState: Record<string, number> } | null;
   innerMemory: Memory;
 }
 export interface SiResult {

@@ -1,6 +1,6 @@
 /**
  * The socket benchmark's results: PASS/FAIL per target and size, the growth curve
- * as a Markdown table (the one in bench/README.md), and
+ * and the netlink comparison as Markdown tables (the ones in bench/README.md), and
  * everything as JSON under .bench/. Rendering returns strings; main.ts prints them.
  */
 import { CONFIG, TARGETS } from './config.js';
@@ -73,6 +73,29 @@ export function checks(results: SizeResult[]): Check[] {
   return out;
 }
 
+/** The decision rule for a netlink path, judged at the largest size measured. */
+export function netlinkVerdict(results: SizeResult[]): string {
+  const r = results[results.length - 1];
+  if (r === undefined) return 'no size measured';
+  const s = r.static.result.summary;
+  const floor = median(s['floorReadSync']);
+  const nl = median(s['nldump']);
+  const walk = median(s['ssWalk']);
+  const text = median(s['ssText']);
+  const parsed = median(s['ssParsed']);
+  const best = Number.isFinite(nl) ? nl : walk;
+  const speedup = floor / best;
+  const wins = speedup >= TARGETS.netlinkSpeedupMin;
+  return (
+    `at ${kilo(r.count.total)} sockets the /proc floor is ${ms(floor)} ms; ` +
+    (Number.isFinite(nl) ? `a binary netlink dump (nldump) ${ms(nl)} ms (${fmt(floor / nl, 1)}× faster), ` : 'nldump not built (no C compiler), ') +
+    `the walk alone (ss with a filter matching nothing) ${ms(walk)} ms (${fmt(floor / walk, 1)}×), ` +
+    `ss -tan with its text ${ms(text)} ms (${fmt(floor / text, 1)}×), ss piped and parsed in JS ${ms(parsed)} ms (${fmt(floor / parsed, 1)}×, ` +
+    `against the agent's whole sample ${ms(median(s['sampleInline']))} ms). Decision rule (≥ ${TARGETS.netlinkSpeedupMin}× the floor with a binary path): ` +
+    (wins ? `met (${fmt(speedup, 1)}×) by a native netlink reader; spawning ss does not meet it` : `not met (${fmt(speedup, 1)}×)`)
+  );
+}
+
 function timeWaitCell(r: SizeResult): string {
   const worst = Math.max(...phases(r).map((p) => drift(p.timeWait)));
   return `${fmt(worst * 100, 1)}%`;
@@ -107,6 +130,24 @@ export function growthTable(results: SizeResult[]): string {
   return lines.join('\n');
 }
 
+export function netlinkTable(results: SizeResult[]): string {
+  const lines = [
+    '| sockets | /proc floor: read tcp + tcp6 (text) | `ss -tan` (netlink + text) | `ss` walk only (filter matches none) | `ss -tanH` piped, parsed in JS | binary dump, no text (nldump) | floor ÷ binary dump | floor ÷ walk |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    const s = r.static.result.summary;
+    const floor = median(s['floorReadSync']);
+    const nl = median(s['nldump']);
+    const walk = median(s['ssWalk']);
+    lines.push(
+      `| ${kilo(r.count.total)} | ${ms(floor)} ms | ${ms(median(s['ssText']))} ms | ${ms(walk)} ms | ` +
+        `${ms(median(s['ssParsed']))} ms | ${Number.isFinite(nl) ? `${ms(nl)} ms` : 'not built'} | ${Number.isFinite(nl) ? `**${fmt(floor / nl, 1)}×**` : '–'} | ${fmt(floor / walk, 1)}× |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 /** The console summary: per size, every measure's median and p90. */
 export function details(r: SizeResult): string {
   const s = r.static.result.summary;
@@ -117,6 +158,10 @@ export function details(r: SizeResult): string {
     ['  breakdown: read', r.static.result.breakdown.readMs],
     ['  breakdown: parse', r.static.result.breakdown.parseMs],
     ['  breakdown: model', r.static.result.breakdown.modelMs],
+    ['netlink: ss -tanH > /dev/null', s['ssText']],
+    [`netlink: ss -tanH '<matches none>' (walk)`, s['ssWalk']],
+    ['netlink: ss -tanH | parse in JS', s['ssParsed']],
+    ['netlink: nldump (binary, no text)', s['nldump']],
     ['systeminformation.networkConnections()', r.si?.result.summary.systeminformation],
     ['  sample inline, same rounds', r.si?.result.summary.sampleInline],
     ['daemon nginx_port_sample_duration_seconds', r.metrics.result.daemonSampleDurationMs],
