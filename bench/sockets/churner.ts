@@ -12,16 +12,18 @@
  * goes to TIME_WAIT, as an nginx upstream connection closed by nginx does.
  *
  * The rate is capped by a token bucket on elapsed time (late ticks do not lose
- * budget): `maxRatePerSecond × share` to refill, and RAMP_SHARE of that while the
- * count is more than RAMP_GAP below target (a new size filling up). Sockets expire
- * 60 s after they were made, so at most at the rate they were made; filling a new
- * size slower than the refill cap leaves the refill room to catch up. (With one
- * rate for both, a refill that lost a few ticks to a busy machine never caught up
- * with the expiry of the sockets made while filling, and the count sagged 16%.)
+ * budget): `fillRatePerSecond × share` while the count is more than FILL_GAP below
+ * target (a new size filling up), `refillRatePerSecond × share` once it is there.
+ * Sockets expire 60 s after they were made, at the rate they were made: filled at
+ * about the steady rate, they expire evenly, and a refill cap well above it leaves
+ * room to catch up after a lag. (With one fast rate for both, the sockets made
+ * while filling expired as a wave that a busy machine did not refill in time, and
+ * the count sagged 13–16%.)
  * It runs at the default priority, like the processes it is measured against:
  * 250 k TIME_WAIT need ~4 200 connections a second, about half a core here.
  *
- * Talks JSON lines: stdin takes {cmd:'target', timeWait, maxRatePerSecond},
+ * Talks JSON lines: stdin takes {cmd:'target', timeWait, fillRatePerSecond,
+ * refillRatePerSecond},
  * {cmd:'stats'} (answers {type:'stats', tw, twMin, twMax, made, cpuMs, ...} for the
  * window since the last stats, then starts a new window) and {cmd:'exit'}; it exits
  * when stdin closes.
@@ -44,14 +46,14 @@ const config = JSON.parse(process.argv[2] ?? '{}') as ChurnerConfig;
 const targets: { host: string; port: number }[] = [];
 for (const host of config.addresses) for (const port of config.ports) targets.push({ host, port });
 
-/** While the count is more than RAMP_GAP × target below target, fill at RAMP_SHARE of the cap. */
-const RAMP_GAP = 0.05;
-const RAMP_SHARE = 0.8;
+/** While the count is more than FILL_GAP × target below target, it is filling a new size. */
+const FILL_GAP = 0.05;
 /** Tokens held back at most: this many seconds of the rate. */
 const BURST_SECONDS = 0.2;
 
 let targetTw = 0;
-let maxRate = 0;
+let fillRate = 0;
+let refillRate = 0;
 let tokens = 0;
 let lastTickAt = performance.now();
 let inflight = 0;
@@ -106,7 +108,7 @@ function tick(): void {
   win.twMin = Math.min(win.twMin, tw);
   win.twMax = Math.max(win.twMax, tw);
   const gap = targetTw - tw;
-  const rate = maxRate * config.share * (gap > targetTw * RAMP_GAP ? RAMP_SHARE : 1);
+  const rate = (gap > targetTw * FILL_GAP ? fillRate : refillRate) * config.share;
   tokens = Math.min(tokens + (rate * (now - lastTickAt)) / 1000, rate * BURST_SECONDS);
   lastTickAt = now;
   const deficit = Math.floor(gap * config.share) - inflight;
@@ -136,11 +138,12 @@ async function main(): Promise<void> {
 
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
-    const cmd = JSON.parse(line) as { cmd: string; timeWait?: number; maxRatePerSecond?: number };
+    const cmd = JSON.parse(line) as { cmd: string; timeWait?: number; fillRatePerSecond?: number; refillRatePerSecond?: number };
     if (cmd.cmd === 'target') {
       targetTw = cmd.timeWait ?? 0;
-      maxRate = cmd.maxRatePerSecond ?? 0;
-      send({ type: 'target', timeWait: targetTw, maxRatePerSecond: maxRate });
+      fillRate = cmd.fillRatePerSecond ?? 0;
+      refillRate = cmd.refillRatePerSecond ?? 0;
+      send({ type: 'target', timeWait: targetTw, fillRatePerSecond: fillRate, refillRatePerSecond: refillRate });
     } else if (cmd.cmd === 'stats') {
       const now = performance.now();
       const cpu = process.cpuUsage(win.cpu);

@@ -6,7 +6,7 @@
  *                          curve: 50000,120000,250000,500000; BENCH_SIZES=120000
  *                          for one quick size)
  *   BENCH_TIME_WAIT_SHARE  share of each size held in TIME_WAIT (default 0.5)
- *   BENCH_RUNS             measured rounds per size (default 7, after 1 warm-up)
+ *   BENCH_RUNS             measured rounds per size (default 9, after 1 warm-up)
  *   BENCH_SI_MAX_SOCKETS   largest size at which systeminformation runs (default
  *                          120000: it takes 3–8 s a call at 120 k and grows with
  *                          the count); BENCH_SI_RUNS its rounds (default 3)
@@ -55,13 +55,21 @@ export const CONFIG = {
   churnPorts: [6001, 6002, 6003, 6004],
   churnConcurrency: 256,
   churnTickMs: 50,
-  /** The churner's refill cap: this many times the steady rate (timeWait / 60 s), and at least churnMinRate; it fills a new size at 0.8 of it. */
-  churnRateHeadroom: 1.5,
-  churnMinRate: 2000,
+  /**
+   * The churners fill a new size at this many times the steady rate (timeWait / 60 s,
+   * what keeps the count once the sockets' ages are spread): barely above it, so the
+   * sockets' ages come out spread evenly over the 60 s and expire as evenly (a fast
+   * fill expires as a wave 60 s later, which a busy machine could not refill in time:
+   * the count sagged 13%). Filling takes ~55 s a size. They refill up to churnRefill
+   * times the steady rate (at least churnRefillMin a second) to catch up after a lag.
+   */
+  churnFill: 1.1,
+  churnRefill: 2,
+  churnRefillMin: 1000,
   /** The TIME_WAIT count must be within this share of its target before a size is measured. */
   settleShare: 0.02,
   settleTimeoutS: 150,
-  runs: envInt('BENCH_RUNS', 7),
+  runs: envInt('BENCH_RUNS', 9),
   warmups: 1,
   breakdownRuns: 3,
   siMaxSockets: envInt('BENCH_SI_MAX_SOCKETS', 120_000),

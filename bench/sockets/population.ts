@@ -85,13 +85,18 @@ export class Population {
     for (const c of this.churners) await c.next('listening', 30_000);
   }
 
-  /** Sets the TIME_WAIT target; the churners fill it at up to churnRateHeadroom × the steady rate. */
+  /** Sets the TIME_WAIT target and the churners' fill and refill caps (config.ts). */
   async setTimeWait(target: number): Promise<void> {
     this.timeWaitTarget = target;
-    const maxRatePerSecond = Math.max(CONFIG.churnMinRate, Math.ceil((CONFIG.churnRateHeadroom * target) / 60));
-    for (const c of this.churners) c.send({ cmd: 'target', timeWait: target, maxRatePerSecond });
+    const steady = target / 60;
+    const fillRatePerSecond = Math.ceil(CONFIG.churnFill * steady);
+    const refillRatePerSecond = Math.max(CONFIG.churnRefillMin, Math.ceil(CONFIG.churnRefill * steady));
+    for (const c of this.churners) c.send({ cmd: 'target', timeWait: target, fillRatePerSecond, refillRatePerSecond });
     for (const c of this.churners) await c.next('target', 10_000);
-    log(`  TIME_WAIT target ${target} (steady ${fmt(target / 60, 0)} connections/s, cap ${maxRatePerSecond}/s over ${this.churners.length} churners)`);
+    log(
+      `  TIME_WAIT target ${target} (steady ${fmt(steady, 0)} connections/s; fill at ${fillRatePerSecond}/s, refill up to ${refillRatePerSecond}/s, ` +
+        `over ${this.churners.length} churners)`,
+    );
   }
 
   /** The window since the last call, over all churners: the kernel's count at the end, its min and max, connections made. */
