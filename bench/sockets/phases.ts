@@ -77,7 +77,7 @@ export interface MetricsResult {
   countBefore: Count;
   countAfter: Count;
   backToBack: Latency & { seconds: number; samplesLanded: number };
-  steady: Latency & { seconds: number; ratePerSecond: number };
+  steady: Latency & { seconds: number; ratePerSecond: number; slowest: { atS: number; ms: number }[] };
   errorCount: number;
   errors: string[];
   daemonSampleDurationMs: Summary & { distinctSamplesSeen: number };

@@ -82,7 +82,10 @@ export class Population {
       });
       this.churners.push(c);
     }
-    for (const c of this.churners) await c.next('listening', 30_000);
+    for (const c of this.churners) {
+      const m = await c.next('listening', 30_000);
+      log(`  churner ${c.name}: ${String(m['listeners'])} listeners, connecting at ${String(m['nice'])}`);
+    }
   }
 
   /** Sets the TIME_WAIT target and the churners' fill and refill caps (config.ts). */

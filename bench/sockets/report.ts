@@ -177,6 +177,7 @@ export function details(r: SizeResult): string {
     `/metrics: steady ${m.steady.ratePerSecond}/s p50 ${fmt(m.steady.p50Ms, 2)} p99 ${fmt(m.steady.p99Ms, 2)} max ${fmt(m.steady.maxMs, 2)} ms (${m.steady.requests} requests); ` +
       `back-to-back p50 ${fmt(m.backToBack.p50Ms, 2)} p99 ${fmt(m.backToBack.p99Ms, 2)} ms (${m.backToBack.requests} requests); errors ${m.errorCount}`,
   );
+  out.push(`/metrics: slowest steady requests ${m.steady.slowest.map((x) => `${fmt(x.ms, 1)} ms at ${fmt(x.atS, 1)} s`).join(', ')} (seconds after the daemon was ready)`);
   out.push(
     `daemon VmHWM: ${fmt(mb(m.daemonMemoryAtReady.vmHwmKiB), 0)} MB when ready, ${fmt(mb(m.daemonMemoryAfterSteady.vmHwmKiB), 0)} MB after ${m.steady.seconds} s at ${m.steady.ratePerSecond}/s, ` +
       `${fmt(mb(m.daemonMemory.vmHwmKiB), 0)} MB after the flood; daemon saw ${String(m.daemonView['established'])} established, ${String(m.daemonView['timeWait'])} time_wait`,
