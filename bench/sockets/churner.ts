@@ -24,9 +24,14 @@
  * the count sagged 13–16%.)
  * 250 k TIME_WAIT need ~4 200 connections a second, about half a core here. Its
  * main thread runs at nice -5: on 2 cores the measured process and `ss` take a core
- * each, and at the default priority a churner starved for 3 s let the count sag 6%
- * (the sockets made 60 s earlier expire regardless). The priority changes when it
- * gets the CPU, not how much it uses (reported per phase).
+ * each, and the sockets made 60 s earlier expire whether or not the churner gets
+ * the CPU to replace them. The priority changes when it gets the CPU, not how much
+ * it uses (reported per phase).
+ *
+ * The count it holds is a sawtooth, not a line: the kernel's TIME_WAIT timers (60 s)
+ * sit on the timer wheel level whose granularity is 2.048 s at HZ=250
+ * (kernel/time/timer.c), so every 2.048 s the sockets made during 2 s expire at
+ * once, ~3.4% of the count at the steady rate, and the next ticks refill them.
  *
  * Talks JSON lines: stdin takes {cmd:'target', timeWait, fillRatePerSecond,
  * refillRatePerSecond},
