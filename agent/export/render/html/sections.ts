@@ -134,7 +134,9 @@ export function destinationsSection(v: StatusView): string {
   ];
   const shown = [...new Set(r.destinations.flatMap((d) => otherStates(d).map(([s]) => s)))].sort();
   const keys = ['<span class="key st-est">ESTABLISHED</span>', '<span class="key st-tw">TIME_WAIT</span>', ...shown.map((s) => `<span class="key ${stateClass(s)}">${esc(s)}</span>`)];
-  const lowerBound = r.destinations.some((d) => d.connectRate.lowerBound) ? ' ≥: the connect rate is a lower bound (hover over it for why).' : '';
+  const lowerBound =
+    (r.destinations.some((d) => d.connectRate.lowerBound && d.connectRatePerSecond > 0) ? ' ≥: the connect rate is a lower bound (hover over it for why).' : '') +
+    (r.destinations.some((d) => d.connectRate.lowerBound && d.connectRatePerSecond === 0) ? ' ?: the connect rate cannot be measured here (hover over it for why).' : '');
   const caption = `${r.destinations.length} of ${r.destinationsTotal} destination(s), least headroom first. The bar splits the used ports by state: ${keys.join(' ')}; the rest is free.${lowerBound}`;
   const table = `<div class="table-wrap"><table class="destinations"><caption>${caption}</caption><thead><tr>${head.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${r.destinations.map((d) => destinationRow(d, withNginx, withLog, withMore)).join('')}</tbody></table></div>`;
   return section('destinations', 'Destinations', table);
