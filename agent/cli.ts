@@ -107,11 +107,11 @@ export interface CliIO {
 }
 
 /** Reads the config file named by --config or the environment, then resolves every layer. */
-export function loadConfig(
+export async function loadConfig(
   opts: Record<string, unknown>,
   keys: readonly ConfigKey[],
   env: Record<string, string | undefined>,
-): { ok: true; config: Config } | { ok: false; problems: string[] } {
+): Promise<{ ok: true; config: Config } | { ok: false; problems: string[] }> {
   const flags: Partial<Record<ConfigKey, unknown>> = {};
   // commander names an option's value after its flag: --error-log → errorLog.
   // --web.config.file keeps its dots: commander only camel-cases on dashes.
@@ -158,7 +158,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     program.command('run').description('run the daemon: sample sockets every interval and serve Prometheus metrics'),
     RUN_KEYS,
   ).action(async (opts: Record<string, unknown>) => {
-    const loaded = loadConfig(opts, RUN_KEYS, io.env);
+    const loaded = await loadConfig(opts, RUN_KEYS, io.env);
     if (!loaded.ok) {
       configProblems(io, loaded.problems);
       exitCode = 1;
@@ -184,7 +184,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .option('--json', 'print the report as JSON (the same as --format json)')
     .option('--rate-interval-ms <ms>', 'measure connect attempts/s over this interval (0 skips)', '1000');
   addConfigOptions(diag, DIAGNOSE_KEYS).action(async (opts: Record<string, unknown>) => {
-    const loaded = loadConfig(opts, DIAGNOSE_KEYS, io.env);
+    const loaded = await loadConfig(opts, DIAGNOSE_KEYS, io.env);
     const rateIntervalMs = Number(opts['rateIntervalMs']);
     const problems = loaded.ok ? [] : [...loaded.problems];
     if (!Number.isInteger(rateIntervalMs) || rateIntervalMs < 0 || rateIntervalMs > 60_000) {

@@ -13,8 +13,8 @@ import { FakeClock } from '../../support/fakeClock.js';
 const PROC = 'test/fixtures/real-tw-exhaustion/proc';
 const NOW = Date.UTC(2026, 10, 21, 8, 44, 0);
 
-function config(): Config {
-  const r = resolveConfig({ env: {}, flags: { procRoot: PROC, listen: '127.0.0.1:0', nginxConf: '', errorLogs: ['/nonexistent/error.log'], sampleIntervalMs: 5000 } });
+async function config(): Promise<Config> {
+  const r = await resolveConfig({ env: {}, flags: { procRoot: PROC, listen: '127.0.0.1:0', nginxConf: '', errorLogs: ['/nonexistent/error.log'], sampleIntervalMs: 5000 } });
   if (!r.ok) throw new Error(r.problems.join('; '));
   return r.config;
 }
@@ -37,7 +37,7 @@ describe('the daemon with a fake clock', () => {
       taken.push(nowMs);
       return sample(nowMs);
     };
-    daemon = await startDaemon(config(), pino({ level: 'silent' }), { sampler, installSignalHandlers: false, clock });
+    daemon = await startDaemon(await config(), pino({ level: 'silent' }), { sampler, installSignalHandlers: false, clock });
     await vi.advanceTimersByTimeAsync(0);
     expect(taken).toEqual([NOW]);
 
