@@ -29,12 +29,15 @@ const PURE = [
  * The one-way flow, lowest layer first: read → parse → model → hints → diagnosis
  * → export → commands → cli. A module imports from its own layer and the layers
  * below it. The domains share a layer and never import each other: what two of
- * them need lives in core/ (pure) or io/ (I/O).
+ * them need lives in core/ (pure) or io/ (I/O). nat/ reads the socket domain's
+ * per-destination model and puts the NATs' limits beside the kernel's, so it sits
+ * above the domains and below the hints that judge it.
  */
 const LAYERS = [
   { name: 'core', paths: ['agent/core/**', 'agent/{errors,config}.ts'] },
   { name: 'io', paths: ['agent/io/**', 'agent/{logger,version,nodeFlags}.ts'] },
-  { name: 'domains', domains: ['agent/sockets/**', 'agent/errorlog/**', 'agent/nginxconf/**', 'agent/host/**', 'agent/nat/**'] },
+  { name: 'domains', domains: ['agent/sockets/**', 'agent/errorlog/**', 'agent/nginxconf/**', 'agent/host/**'] },
+  { name: 'nat', paths: ['agent/nat/**'] },
   { name: 'hints', paths: ['agent/hints/**'] },
   { name: 'diagnosis', paths: ['agent/diagnosis/**'] },
   { name: 'export', paths: ['agent/export/**'] },

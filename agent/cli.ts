@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULTS, ENV_CONFIG_FILE, envName, flagName, resolveConfig, type Config, type ConfigKey, type ConfigSources } from './config.js';
+import { NAT_FLAGS, type NatFlagField } from './core/natFlags.js';
+import { NAT_PROFILES } from './core/natProfiles.js';
 import { AgentError, codedMessage, describeError } from './errors.js';
 import { systemClock } from './io/clock.js';
 import { agentVersion } from './version.js';
@@ -37,13 +39,48 @@ const HELP: Record<ConfigKey, string> = {
   nginxConfReloadMs: 'how often the daemon re-reads the nginx config and re-resolves its host names, in ms',
   dnsTimeoutMs: 'time limit for resolving an upstream host name, in ms',
   webConfigFile: 'web configuration file (TLS, basic auth) in the Prometheus exporter-toolkit format',
+  nat: `the NAT in front of this host (docs/nat.md): ${NAT_PROFILES.join(', ')}`,
 };
+
+/** The one-NAT flags: help, and the attribute commander gives each value. */
+const NAT_OPTIONS: Record<NatFlagField, { arg: string; help: string; attribute: string }> = {
+  profile: { arg: '<profile>', help: HELP.nat, attribute: 'natProfile' },
+  name: { arg: '<name>', help: "the NAT's name in metrics and the report (default: the profile); hosts behind one gateway share it", attribute: 'natName' },
+  ports: {
+    arg: '<n>',
+    help: "the VM's NAT ports (gcp-cloud-nat, azure-lb-outbound, azure-app-service) or the per-destination limit per NAT IP (aws-nat-gateway, azure-nat-gateway, custom; required for custom); default: the profile's",
+    attribute: 'natPorts',
+  },
+  ips: { arg: '<n>', help: 'NAT IP addresses (default 1)', attribute: 'natIps' },
+  destinations: { arg: '<cidrs>', help: 'CIDR blocks reached through the NAT; repeatable or comma-separated (default: public, every address outside RFC 1918, 100.64/10, loopback, link-local and fc00::/7)', attribute: 'natDestinations' },
+  timeWaitSeconds: { arg: '<s>', help: "how long the NAT holds a closed connection's port, in seconds (default: the profile's; unknown counts open connections only)", attribute: 'natTimeWaitSeconds' },
+};
+
+function addNatOptions(cmd: Command): void {
+  for (const [field, o] of Object.entries(NAT_OPTIONS) as [NatFlagField, (typeof NAT_OPTIONS)[NatFlagField]][]) {
+    const extra = field === 'profile' ? ` (default none; several NATs: the config file or env ${envName('nat')}, JSON)` : '';
+    const option = new Option(`${NAT_FLAGS[field]} ${o.arg}`, o.help + extra);
+    if (field === 'destinations') option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    cmd.addOption(option);
+  }
+}
+
+/** The one NAT the flags describe, or undefined when no NAT flag was given. */
+function natFromFlags(opts: Record<string, unknown>): unknown {
+  const nat: Record<string, unknown> = {};
+  for (const [field, o] of Object.entries(NAT_OPTIONS)) if (opts[o.attribute] !== undefined) nat[field] = opts[o.attribute];
+  if (Object.keys(nat).length === 0) return undefined;
+  if (Array.isArray(nat['destinations'])) nat['destinations'] = (nat['destinations'] as string[]).join(',');
+  return [nat];
+}
 
 function addConfigOptions(cmd: Command, keys: readonly ConfigKey[]): Command {
   cmd.option('-c, --config <file>', `JSON config file (env ${ENV_CONFIG_FILE})`);
   for (const key of keys) {
     const help = `${HELP[key]} (default ${JSON.stringify(DEFAULTS[key])}, env ${envName(key)})`;
-    if (key === 'errorLogs') {
+    if (key === 'nat') {
+      addNatOptions(cmd);
+    } else if (key === 'errorLogs') {
       cmd.addOption(
         new Option(`${flagName(key)} <path>`, help).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
       );
@@ -78,6 +115,7 @@ const RUN_KEYS: ConfigKey[] = [
   'nginxConfReloadMs',
   'dnsTimeoutMs',
   'webConfigFile',
+  'nat',
 ];
 /** diagnose's report formats (export/render/report.ts renders each). */
 const FORMATS = ['text', 'json', 'html'] as const;
@@ -98,6 +136,7 @@ const DIAGNOSE_KEYS: ConfigKey[] = [
   'nginxBin',
   'nginxRoot',
   'dnsTimeoutMs',
+  'nat',
 ];
 
 export interface CliIO {
@@ -116,7 +155,14 @@ export async function loadConfig(
   // commander names an option's value after its flag: --error-log → errorLog.
   // --web.config.file keeps its dots: commander only camel-cases on dashes.
   const attribute = (key: ConfigKey): string => (key === 'errorLogs' ? 'errorLog' : key === 'webConfigFile' ? 'web.config.file' : key);
-  for (const key of keys) if (opts[attribute(key)] !== undefined) flags[key] = opts[attribute(key)];
+  for (const key of keys) {
+    if (key === 'nat') {
+      const nat = natFromFlags(opts);
+      if (nat !== undefined) flags.nat = nat;
+    } else if (opts[attribute(key)] !== undefined) {
+      flags[key] = opts[attribute(key)];
+    }
+  }
   const sources: ConfigSources = { env, flags };
   const path = (opts['config'] as string | undefined) ?? env[ENV_CONFIG_FILE];
   if (path !== undefined && path !== '') {

@@ -8,6 +8,8 @@
  */
 import type { z } from 'zod';
 import { parseInstant, parseTimeZone, type TimeZone } from './core/timeZone.js';
+import { NAT_FLAGS } from './core/natFlags.js';
+import type { NatConfig } from './core/natProfiles.js';
 
 export const DEFAULT_ERROR_LOG = '/var/log/nginx/error.log';
 export const DEFAULT_NGINX_CONF = '/etc/nginx/nginx.conf';
@@ -50,6 +52,8 @@ export const DEFAULTS = Object.freeze({
   dnsTimeoutMs: 2000,
   /** Exporter-toolkit web configuration (TLS, basic auth) for the HTTP server; '' serves plain HTTP. */
   webConfigFile: '',
+  /** NATs in front of this host (docs/nat.md): none by default. */
+  nat: [] as readonly NatConfig[],
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -91,7 +95,14 @@ interface ListRule {
   item: StringRule;
   maxItems: number;
 }
-type Rule = NumberRule | StringRule | EnumRule | BooleanRule | ListRule;
+/**
+ * The NATs (core/natConfig.ts): their schema is zod through and through, so the
+ * quick check accepts only the default, none, and zod loads it with the rest.
+ */
+interface NatRule {
+  kind: 'nat';
+}
+type Rule = NumberRule | StringRule | EnumRule | BooleanRule | ListRule | NatRule;
 
 const integer = (min: number, max: number): NumberRule => ({ kind: 'number', int: true, min, max });
 const ratio: NumberRule = { kind: 'number', int: false, min: 0, max: 1 };
@@ -178,6 +189,7 @@ export const CONFIG_CATALOGUE = {
   nginxConfReloadMs: integer(1000, 86_400_000),
   dnsTimeoutMs: integer(10, 60_000),
   webConfigFile: text(),
+  nat: { kind: 'nat' } satisfies NatRule,
 };
 
 type ValueOf<R> = R extends NumberRule
@@ -190,7 +202,9 @@ type ValueOf<R> = R extends NumberRule
         ? boolean
         : R extends ListRule
           ? string[]
-          : never;
+          : R extends NatRule
+            ? NatConfig[]
+            : never;
 
 /** The error log's time zone of a config the schema accepted. */
 export function errorLogZone(config: Pick<Config, 'errorLogTimezone'>): TimeZone {
@@ -261,6 +275,8 @@ function quickValue(rule: Rule, raw: unknown): unknown {
       if (!Array.isArray(v) || v.length > rule.maxItems) return undefined;
       return v.every((x) => quickValue(rule.item, x) !== undefined) ? [...(v as string[])] : undefined;
     }
+    case 'nat':
+      return Array.isArray(raw) && raw.length === 0 ? [] : undefined;
   }
 }
 
@@ -287,9 +303,10 @@ export function quickConfig(merged: Record<string, unknown>): Config | undefined
 }
 
 type Zod = typeof import('zod');
+type NatModule = typeof import('./core/natConfig.js');
 
 /** The zod schemas of the catalogue: one layer (any subset of the settings), and the merged whole. */
-export function buildSchemas({ z }: Zod) {
+export function buildSchemas({ z }: Zod, { natSchema }: NatModule) {
   const number = (r: NumberRule) => {
     let n = z.number();
     if (r.int) n = n.int();
@@ -314,6 +331,8 @@ export function buildSchemas({ z }: Zod) {
         return z.preprocess(coerceBoolean, z.boolean());
       case 'list':
         return z.preprocess(coerceList, z.array(string(r.item)).max(r.maxItems));
+      case 'nat':
+        return natSchema;
     }
   };
   const shape = Object.fromEntries(CONFIG_KEYS.map((k) => [k, schema(CONFIG_CATALOGUE[k])]));
@@ -330,7 +349,8 @@ export function buildSchemas({ z }: Zod) {
 
 /** Imported on the first value the quick check is not sure of: a valid configuration never loads zod. */
 async function zodSchemas(): Promise<ReturnType<typeof buildSchemas>> {
-  return buildSchemas(await import('zod'));
+  const [zod, nat] = await Promise.all([import('zod'), import('./core/natConfig.js')]);
+  return buildSchemas(zod, nat);
 }
 
 export const ENV_PREFIX = 'NGINX_PORT_AGENT_';
@@ -346,6 +366,8 @@ export function flagName(key: ConfigKey): string {
   if (key === 'errorLogs') return '--error-log';
   // The name Prometheus exporters use for the exporter-toolkit web configuration.
   if (key === 'webConfigFile') return '--web.config.file';
+  // The one-NAT case has a flag per field (--nat-profile, --nat-ports…); a list of NATs comes from the file or the environment.
+  if (key === 'nat') return NAT_FLAGS.profile;
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
@@ -359,18 +381,46 @@ export interface ConfigSources {
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
-function describeIssues(issues: readonly z.core.$ZodIssue[], name: (key: string) => string): string[] {
+/** The part of an issue's path below the config key: `[0].ports` for nat[0].ports. */
+function subPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+}
+
+/** Names the setting an issue is about: its key, and below the key the rest of its path. */
+type Namer = (key: string, rest: readonly PropertyKey[]) => string;
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], name: Namer): string[] {
   return issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') return `${issue.keys.map(name).join(', ')}: unknown setting`;
+    if (issue.code === 'unrecognized_keys') {
+      const where = issue.path.length === 0 ? (k: string) => name(k, []) : (k: string) => name(String(issue.path[0]), [...issue.path.slice(1), k]);
+      return `${issue.keys.map(where).join(', ')}: unknown setting`;
+    }
     const key = issue.path.length > 0 ? String(issue.path[0]) : '';
-    return `${name(key)}: ${issue.message}`;
+    return `${name(key, issue.path.slice(1))}: ${issue.message}`;
   });
+}
+
+/** A flag's problem by the flag's name; the one-NAT flags by the field's own flag (--nat-ports…). */
+function flagNamer(key: string, rest: readonly PropertyKey[]): string {
+  if (key !== 'nat') return flagName(key as ConfigKey);
+  const field = rest[1];
+  return typeof field === 'string' && field in NAT_FLAGS ? NAT_FLAGS[field as keyof typeof NAT_FLAGS] : `${NAT_FLAGS.profile}${subPath(rest.slice(1))}`;
+}
+
+/** NGINX_PORT_AGENT_NAT holds JSON (one NAT object or a list); every other variable is text the schema reads. */
+function envValue(key: ConfigKey, value: string): { ok: true; value: unknown } | { ok: false; problem: string } {
+  if (key !== 'nat') return { ok: true, value };
+  try {
+    return { ok: true, value: JSON.parse(value) as unknown };
+  } catch (err) {
+    return { ok: false, problem: `${envName(key)}: must be JSON, a NAT object or a list of them (${(err as Error).message})` };
+  }
 }
 
 /** One layer's values, accepted and coerced, or its problems as zod words them. */
 async function checkLayer(
   layer: object,
-  name: (key: string) => string,
+  name: Namer,
 ): Promise<{ layer: Partial<Record<ConfigKey, unknown>> } | { problems: string[] }> {
   const quick = quickLayer(layer);
   if (quick !== undefined) return { layer: quick };
@@ -388,7 +438,7 @@ export async function resolveConfig(sources: ConfigSources): Promise<ConfigResul
     if (typeof content !== 'object' || content === null || Array.isArray(content)) {
       problems.push(`config file ${path}: must be a JSON object`);
     } else {
-      const r = await checkLayer(content, (k) => `config file ${path}: ${k}`);
+      const r = await checkLayer(content, (k, rest) => `config file ${path}: ${k}${subPath(rest)}`);
       if ('layer' in r) layers.push(r.layer);
       else problems.push(...r.problems);
     }
@@ -403,11 +453,13 @@ export async function resolveConfig(sources: ConfigSources): Promise<ConfigResul
       problems.push(`${name}: unknown environment variable (known: ${[...byEnvName.keys()].join(', ')})`);
       continue;
     }
-    fromEnv[key] = value;
+    const parsed = envValue(key, value);
+    if (parsed.ok) fromEnv[key] = parsed.value;
+    else problems.push(parsed.problem);
   }
   for (const [layer, name] of [
-    [fromEnv, (k: string) => envName(k as ConfigKey)],
-    [sources.flags, (k: string) => flagName(k as ConfigKey)],
+    [fromEnv, (k: string, rest: readonly PropertyKey[]) => `${envName(k as ConfigKey)}${subPath(rest)}`],
+    [sources.flags, flagNamer],
   ] as const) {
     const r = await checkLayer(layer, name);
     if ('layer' in r) layers.push(r.layer);
@@ -426,7 +478,7 @@ export async function resolveConfig(sources: ConfigSources): Promise<ConfigResul
   const quick = quickConfig(merged);
   if (quick !== undefined) return { ok: true, config: Object.freeze(quick) };
   const full = (await zodSchemas()).full.safeParse(merged);
-  if (!full.success) return { ok: false, problems: describeIssues(full.error.issues, (k) => k) };
+  if (!full.success) return { ok: false, problems: describeIssues(full.error.issues, (k, rest) => `${k}${subPath(rest)}`) };
   return { ok: true, config: Object.freeze(full.data as Config) };
 }
 

@@ -18,10 +18,13 @@ import { readHostFacts } from '../host/facts.js';
 import type { Clock } from '../io/clock.js';
 import { nginxProblems } from '../nginxconf/model/evidence.js';
 import type { NginxWatcher } from '../nginxconf/watch.js';
+import type { NatModel } from '../nat/model/nat.js';
 import type { SocketSample } from '../sockets/model/types.js';
 
 /** Destinations mapped to nginx upstreams per sample, least headroom first. */
 const MAX_MAPPED_DESTINATIONS = 1000;
+/** The same for each NAT, largest share first. */
+const MAX_MAPPED_NAT_DESTINATIONS = 100;
 
 /** What the report's error-log section says about the daemon's window. */
 export const DAEMON_ERROR_LOG_WINDOW = `the daemon's rolling window: the last ${FINDINGS_WINDOW_MS / 60_000} minutes, in 10 s buckets (per destination only eaddrnotavail is kept)`;
@@ -60,13 +63,17 @@ export class DaemonStatus {
   }
 
   /** Builds the sample's report; null (the last report kept) when the sample has no headroom model. */
-  onSample(sample: SocketSample, connectAttemptsPerSecond: number | null): Report | null {
+  onSample(sample: SocketSample, connectAttemptsPerSecond: number | null, nat: readonly NatModel[] = []): Report | null {
     if (sample.headroom === null || sample.settings === null) return null; // source_up says why
     const { config, errorLogs, clock } = this.deps;
     const errorLog = errorLogs.enabled ? errorLogs.summary(clock.now()) : undefined;
     // Only the destinations a rule may look at need mapping to upstream groups: the worst ones come first, then
     // those only the error log names (exhaustion that has passed still belongs to its group).
-    const mapped = sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination);
+    // The NATs' worst destinations too: a NAT runs short where the kernel has plenty.
+    const mapped = [
+      ...sample.headroom.destinations.slice(0, MAX_MAPPED_DESTINATIONS).map((d) => d.destination),
+      ...nat.flatMap((n) => n.destinations.slice(0, MAX_MAPPED_NAT_DESTINATIONS).map((d) => d.destination)),
+    ];
     const nginxInput = this.nginxReport([...new Set([...mapped, ...Object.keys(errorLog?.byDestination ?? {})])], sample.takenAtMs);
     const report = diagnoseSample({
       sample,
@@ -78,6 +85,7 @@ export class DaemonStatus {
       context: hostContext(sample.takenAtMs),
       ...(errorLog !== undefined ? { errorLog: { summary: errorLog, problems: [], window: DAEMON_ERROR_LOG_WINDOW } } : {}),
       ...(nginxInput !== undefined ? { nginx: nginxInput } : {}),
+      ...(nat.length > 0 ? { nat } : {}),
     });
     this.report = report;
     this.history.record(report, sample.takenAtMs, errorLogs.enabled ? errorLogs.kindTotals() : null);

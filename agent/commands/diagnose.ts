@@ -21,6 +21,7 @@ import type { Clock } from '../io/clock.js';
 import { describeReadFailure } from '../io/files.js';
 import { nginxEvidence, nginxProblems, withLogVersion } from '../nginxconf/model/evidence.js';
 import { loadNginx } from '../nginxconf/read/snapshot.js';
+import { computeNat, natTimeWaitThresholdsMs } from '../nat/model/nat.js';
 import { withHostRateEvidence } from '../sockets/model/hostRates.js';
 import { counterRate } from '../sockets/model/rates.js';
 import { ProcBuffer } from '../sockets/read/procfs.js';
@@ -94,15 +95,18 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
   const started = opts.clock.now();
   const hostPromise: Promise<HostFacts | null> = opts.hostFacts ? readHostFacts() : Promise.resolve(null);
   const nginxPromise = loadNginx(config);
+  // The NATs' timers under 60 s: the sample counts each destination's TIME_WAIT younger than them.
+  const thresholds = natTimeWaitThresholdsMs(config.nat);
   const taken = takeSocketSample(
-    { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds },
+    { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds, ...(thresholds.length > 0 ? { timeWaitAgeThresholdsMs: thresholds } : {}) },
     new ProcBuffer(),
     started,
   );
   const connectAttemptsPerSecond = await measureConnectRate(config.procRoot, taken.counters.activeOpens, started, opts.rateIntervalMs, opts.clock);
   // Where TIME_WAIT hides a destination's connect rate, the ActiveOpens rate just measured stands in for it.
   const sample = withHostRateEvidence(taken, connectAttemptsPerSecond);
-  const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
+  const levels = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
+  const nat = config.nat.length > 0 && sample.headroom !== null ? computeNat(config.nat, sample.headroom, thresholds) : undefined;
   const errorLog = await readErrorLogs(config, started);
   // nginx's start-up line in the window is a version source too, below the ones loadNginx tried.
   const nginx = withLogVersion(
@@ -111,7 +115,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
   );
   const report = diagnoseSample({
     sample,
-    thresholds,
+    thresholds: levels,
     top: config.reportTop,
     host: await hostPromise,
     connectAttemptsPerSecond,
@@ -127,9 +131,10 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
       versionSource: nginx.versionSource,
       versionFrom: nginx.versionFrom ?? null,
     },
+    ...(nat !== undefined ? { nat } : {}),
   });
   return {
-    output: renderReport(report, opts.format, thresholds, agentVersion()),
+    output: renderReport(report, opts.format, levels, agentVersion()),
     exitCode: EXIT_CODES[report.status],
     report,
   };

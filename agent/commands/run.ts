@@ -20,6 +20,7 @@ import { NginxWatcher } from '../nginxconf/watch.js';
 import { DaemonStatus } from './daemonStatus.js';
 import { SampleLoop } from './sampleLoop.js';
 import { logVersionSource } from './logVersion.js';
+import { natTimeWaitThresholdsMs } from '../nat/model/nat.js';
 
 export interface Daemon {
   /** Resolves once the daemon has shut down. */
@@ -44,11 +45,18 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
   // First, so a bad web config fails the start before anything else is set up.
   const web = loadWebConfig(config.webConfigFile, logger, clock.now());
   const registry = new Registry();
-  const metrics = new AgentMetrics(registry, { maxDestinations: config.maxDestinations, defaultMetrics: true, version });
+  const metrics = new AgentMetrics(registry, { maxDestinations: config.maxDestinations, defaultMetrics: true, version, nat: config.nat.length > 0 });
+  // The NATs' timers under 60 s: the sampler counts each destination's TIME_WAIT younger than them.
+  const natAgesMs = natTimeWaitThresholdsMs(config.nat);
   const sampler =
     options.sampler ??
     new WorkerSampler(
-      { procRoot: config.procRoot, endianness: endianness(), rateWindowSeconds: config.rateWindowSeconds },
+      {
+        procRoot: config.procRoot,
+        endianness: endianness(),
+        rateWindowSeconds: config.rateWindowSeconds,
+        ...(natAgesMs.length > 0 ? { timeWaitAgeThresholdsMs: natAgesMs } : {}),
+      },
       config.sampleTimeoutMs,
     );
   const errorLogs = new ErrorLogPipeline(config, logger, clock);
@@ -64,8 +72,9 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
   const loop = new SampleLoop(sampler, metrics, logger.child({ component: 'sampler' }), {
     intervalMs: config.sampleIntervalMs,
     now: () => clock.now(),
-    onSample: (sample, connectAttemptsPerSecond) => {
-      const report = status.onSample(sample, connectAttemptsPerSecond);
+    nat: config.nat,
+    onSample: (sample, connectAttemptsPerSecond, nat) => {
+      const report = status.onSample(sample, connectAttemptsPerSecond, nat);
       if (report !== null) metrics.setFindings(report.findings);
     },
   });

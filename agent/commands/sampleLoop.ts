@@ -10,12 +10,16 @@ import { withHostRateEvidence } from '../sockets/model/hostRates.js';
 import { counterRate, type CounterReading } from '../sockets/model/rates.js';
 import { SOURCES, type SocketSample, type SourceName } from '../sockets/model/types.js';
 import type { Sampler } from '../sockets/sampler.js';
+import type { NatConfig } from '../core/natProfiles.js';
+import { computeNat, natTimeWaitThresholdsMs, type NatModel } from '../nat/model/nat.js';
 
 export interface SampleLoopOptions {
   intervalMs: number;
   now: () => number;
   /** Called after each sample has landed in the metrics (the findings are computed here). */
-  onSample?: (sample: SocketSample, connectAttemptsPerSecond: number | null) => void;
+  onSample?: (sample: SocketSample, connectAttemptsPerSecond: number | null, nat: readonly NatModel[]) => void;
+  /** The NATs in front of the host (config `nat`): each sample's NAT model goes to the metrics and onSample. */
+  nat?: readonly NatConfig[];
 }
 
 export class SampleLoop {
@@ -72,9 +76,12 @@ export class SampleLoop {
     this.prevActiveOpens = cur;
     // Where TIME_WAIT hides a destination's connect rate, the ActiveOpens rate since the last sample stands in for it.
     const sample = withHostRateEvidence(taken, connectAttemptsPerSecond);
-    this.metrics.update({ sample, connectAttemptsPerSecond });
+    const nats = this.opts.nat ?? [];
+    // The sampler counted TIME_WAIT under the same thresholds (run.ts gives it natTimeWaitThresholdsMs of these NATs).
+    const nat = nats.length > 0 && sample.headroom !== null ? computeNat(nats, sample.headroom, natTimeWaitThresholdsMs(nats)) : [];
+    this.metrics.update({ sample, connectAttemptsPerSecond, nat });
     try {
-      this.opts.onSample?.(sample, connectAttemptsPerSecond);
+      this.opts.onSample?.(sample, connectAttemptsPerSecond, nat);
     } catch (err) {
       // The findings are an addition to the metrics: a bug there must not stop sampling.
       this.logger.error({ err }, `computing findings failed: ${describeError(err)}`);

@@ -4,6 +4,7 @@
  */
 import { computeFindings, statusOf, type ErrorLogEvidence, type Finding, type HostContext, type NginxEvidence, type Status, type Thresholds } from '../hints/findings.js';
 import type { SocketSample } from '../sockets/model/types.js';
+import type { NatModel } from '../nat/model/nat.js';
 import { buildReport, type Report, type ReportInput } from './report.js';
 
 export interface AssessmentInput {
@@ -12,6 +13,8 @@ export interface AssessmentInput {
   host: HostContext;
   errorLog?: ErrorLogEvidence;
   nginx?: NginxEvidence;
+  /** The NATs' view of this sample (nat/model/); absent without a NAT. */
+  nat?: readonly NatModel[];
 }
 
 export interface Assessment {
@@ -33,6 +36,7 @@ export function assess(input: AssessmentInput): Assessment {
           host: input.host,
           ...(input.errorLog !== undefined ? { errorLog: input.errorLog } : {}),
           ...(input.nginx !== undefined ? { nginx: input.nginx } : {}),
+          ...(input.nat !== undefined ? { nat: input.nat } : {}),
         })
       : [];
   return { findings, status: statusOf(findings, sample.headroom !== null) };
@@ -49,6 +53,7 @@ export function diagnoseSample(input: DiagnosisInput): Report {
     host: context,
     ...(input.errorLog !== undefined ? { errorLog: input.errorLog.summary } : {}),
     ...(input.nginx !== undefined ? { nginx: input.nginx.evidence } : {}),
+    ...(input.nat !== undefined ? { nat: input.nat } : {}),
   });
   return buildReport({ ...reportInput, findings });
 }

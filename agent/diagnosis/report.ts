@@ -14,6 +14,7 @@ import { describeTimeZone, LOCAL_ZONE } from '../core/timeZone.js';
 import { effectivePool, type PoolSource } from '../nginxconf/model/pool.js';
 import type { UpstreamGroup } from '../nginxconf/model/types.js';
 import type { VersionFrom } from '../nginxconf/model/versionSource.js';
+import type { NatDestination, NatModel } from '../nat/model/nat.js';
 
 export type { HostFacts } from '../host/model/types.js';
 
@@ -122,6 +123,18 @@ export interface ReportErrorLog {
   timeline?: { bucketSeconds: number; buckets: { start: string; byKind: Partial<Record<ErrorKind, number>> }[] };
 }
 
+/** One destination behind a NAT, as the report shows it: the model's figures and, for host scope, the level. */
+export type ReportNatDestination = Omit<NatDestination, 'destinationIp' | 'destinationPort'> & {
+  /** The NAT headroom's level (host scope), as the kernel's; null for a shared gateway. */
+  level: string | null;
+};
+
+/** One NAT in front of the host: its settings, what its numbers can show, and its destinations, largest share first. */
+export type ReportNat = Omit<NatModel, 'destinations'> & {
+  destinationsTotal: number;
+  destinations: ReportNatDestination[];
+};
+
 export interface Report {
   status: Status;
   summary: string;
@@ -154,6 +167,8 @@ export interface Report {
   sources: SourceStatus[];
   assumptions: string[];
   problems: string[];
+  /** The NATs in front of the host (config `nat`); absent when none is configured. */
+  nat?: ReportNat[];
 }
 
 export interface ReportInput {
@@ -171,6 +186,8 @@ export interface ReportInput {
    */
   errorLog?: { summary: RecentSummary; problems: string[]; timeZone?: string; window?: string };
   nginx?: NginxReportInput;
+  /** The NATs' view of the sample; absent (or empty) without a NAT. */
+  nat?: readonly NatModel[];
 }
 
 function toReportDestination(d: DestinationHeadroom, t: Thresholds, errors: RecentSummary | undefined, nginx: NginxEvidence | undefined): ReportDestination {
@@ -203,7 +220,29 @@ function toReportDestination(d: DestinationHeadroom, t: Thresholds, errors: Rece
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-function verdict(status: Status, sample: SocketSample, findings: Finding[]): string {
+function reportNat(nat: NatModel, top: number, t: Thresholds): ReportNat {
+  const { destinations, ...rest } = nat;
+  return {
+    ...rest,
+    destinationsTotal: destinations.length,
+    destinations: destinations.slice(0, top).map(({ destinationIp: _ip, destinationPort: _port, ...d }) => ({
+      ...d,
+      level: d.headroom === null || d.headroomRatio === null ? null : destinationLevel({ headroom: d.headroom, headroomRatio: d.headroomRatio }, t),
+    })),
+  };
+}
+
+/** "; worst: NAT gcp → 203.0.113.10:443 60/64 mappings" when the leading finding is a NAT's. */
+function natWorst(nats: readonly NatModel[] | undefined, lead: Finding | undefined): string | null {
+  if (lead === undefined || !lead.id.startsWith('nat_')) return null;
+  for (const n of nats ?? []) {
+    const d = n.destinations[0];
+    if (d !== undefined && lead.summary.startsWith(`NAT ${n.name} `)) return `worst: NAT ${n.name} → ${d.destination} ${d.used}/${d.capacity} mappings used`;
+  }
+  return null;
+}
+
+function verdict(status: Status, sample: SocketSample, findings: Finding[], nats?: readonly NatModel[]): string {
   const h = sample.headroom;
   if (h === null) {
     const failed = sample.sources
@@ -219,6 +258,8 @@ function verdict(status: Status, sample: SocketSample, findings: Finding[]): str
       : `${h.destinations.length} destination(s); least headroom ${worst.headroom}/${worst.capacity} ports free (${(worst.headroomRatio * 100).toFixed(1)} %) to ${worst.destination} from ${worst.sourceIp}`;
   }
   const lead = top?.summary ?? '';
+  const nat = natWorst(nats, top);
+  if (nat !== null) return `${lead}; ${nat}`;
   return worst === undefined ? lead : `${lead}; worst: ${worst.sourceIp} → ${worst.destination} ${worst.headroom}/${worst.capacity} ports free`;
 }
 
@@ -235,7 +276,7 @@ export function buildReport(input: ReportInput): Report {
   const c = sample.counters;
   return {
     status,
-    summary: verdict(status, sample, findings),
+    summary: verdict(status, sample, findings, input.nat),
     generatedAt: new Date(input.generatedAtMs).toISOString(),
     host: input.host,
     procRoot: sample.procRoot,
@@ -278,6 +319,7 @@ export function buildReport(input: ReportInput): Report {
     sources: sample.sources,
     assumptions: sample.assumptions,
     problems: sample.problems,
+    ...(input.nat !== undefined && input.nat.length > 0 ? { nat: input.nat.map((n) => reportNat(n, input.top, thresholds)) } : {}),
   };
 }
 

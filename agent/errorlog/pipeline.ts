@@ -36,6 +36,13 @@ export class ErrorLogPipeline {
     this.counts = new ErrorLogCounts(config.maxDestinations);
     this.recent = new RollingErrorWindow(FINDINGS_WINDOW_MS, this.counts);
     const log = logger.child({ component: 'errorlog' });
+    // An empty list (`"errorLogs": []` in a file, NGINX_PORT_AGENT_ERROR_LOGS="") says
+    // there is none to tail, as `agent diagnose` reads it; the tailer needs a path.
+    if (config.errorLogs.length === 0) {
+      log.info('no error log to tail: none configured');
+      this.tailer = null;
+      return;
+    }
     if (onlyDefault(config.errorLogs) && !existsSync(config.errorLogs[0]!)) {
       log.info(`no error log to tail: ${config.errorLogs[0]!} does not exist (set --error-log)`);
       this.tailer = null;

@@ -10,6 +10,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { TCP_STATE_NAMES } from '../sockets/parse/procNetTcp.js';
 import type { SocketSample, SourceName } from '../sockets/model/types.js';
 import type { Finding, Severity } from '../hints/findings.js';
+import type { NatModel } from '../nat/model/nat.js';
 
 export const METRIC = {
   rangeSize: 'nginx_port_range_size',
@@ -48,16 +49,26 @@ export const METRIC = {
   buildInfo: 'nginx_port_build_info',
   findingActive: 'nginx_port_finding_active',
   findings: 'nginx_port_findings',
+  natInfo: 'nginx_port_nat_info',
+  natUsed: 'nginx_port_nat_destination_used',
+  natCapacity: 'nginx_port_nat_destination_capacity',
+  natHeadroomRatio: 'nginx_port_nat_destination_headroom_ratio',
 } as const;
 
 const DEST_LABELS = ['source_ip', 'destination'] as const;
 const DEST_STATE_LABELS = ['source_ip', 'destination', 'state'] as const;
+const NAT_DEST_LABELS = ['nat', 'destination'] as const;
 
 export interface MetricsOptions {
   maxDestinations: number;
   /** process_* and nodejs_* metrics (memory, event-loop lag). Off in golden-file tests. */
   defaultMetrics: boolean;
   version: string;
+  /**
+   * Register the NAT metrics (config `nat` non-empty). Without a NAT the daemon
+   * exports no nginx_port_nat_* family at all, not even its HELP line.
+   */
+  nat?: boolean;
 }
 
 export type SampleResult = 'ok' | 'error' | 'timeout';
@@ -65,6 +76,34 @@ export type SampleResult = 'ok' | 'error' | 'timeout';
 export interface DaemonView {
   sample: SocketSample;
   connectAttemptsPerSecond: number | null;
+  /** The NATs' view of the sample (nat/model/); empty or absent without a NAT. */
+  nat?: readonly NatModel[];
+}
+
+function makeNatGauges(r: Registry[]) {
+  const gauge = (name: string, help: string, labelNames: readonly string[]): Gauge => new Gauge({ name, help, labelNames, registers: r });
+  return {
+    info: gauge(
+      METRIC.natInfo,
+      'A NAT in front of this host, by name, profile and scope (host: the VM\'s own allocation; fleet: a gateway every routed host shares); always 1.',
+      ['nat', 'profile', 'scope'],
+    ),
+    used: gauge(
+      METRIC.natUsed,
+      'Mappings this host holds on the NAT towards this destination: open connections plus closed ones the NAT still holds (docs/nat.md).',
+      NAT_DEST_LABELS,
+    ),
+    capacity: gauge(
+      METRIC.natCapacity,
+      'Mappings the NAT allows towards this destination: the VM\'s allocation (host scope), or the gateway\'s limit that every host shares (fleet scope).',
+      NAT_DEST_LABELS,
+    ),
+    headroomRatio: gauge(
+      METRIC.natHeadroomRatio,
+      'Share of the VM\'s NAT allocation towards this destination still free (host-scope NATs only: a shared gateway is judged across hosts).',
+      NAT_DEST_LABELS,
+    ),
+  };
 }
 
 function makeGauges(r: Registry[]) {
@@ -129,6 +168,7 @@ export class AgentMetrics {
     this.registry = registry;
     const r = [registry];
     this.gauges = makeGauges(r);
+    this.natGauges = opts.nat === true ? makeNatGauges(r) : null;
     const sourceUp: Gauge<'source'> = new Gauge({
       name: METRIC.sourceUp,
       help: 'Whether the last read of this source succeeded (1) or failed (0); absent for optional sources this kernel does not have.',
@@ -185,6 +225,7 @@ export class AgentMetrics {
     }
   }
 
+  private readonly natGauges: ReturnType<typeof makeNatGauges> | null;
   private readonly findingActive: Gauge<'id' | 'severity'>;
   private readonly findingCount: Gauge<'severity'>;
 
@@ -281,6 +322,23 @@ export class AgentMetrics {
       for (const [state, count] of Object.entries(d.states)) gauges.destinationSockets.set({ ...labels, state }, count);
       gauges.connectRate.set(labels, d.connectRatePerSecond);
       gauges.maxRate.set(labels, d.maxSustainableConnectRate);
+    }
+    this.updateNat(view.nat ?? []);
+  }
+
+  /** Per NAT, the maxDestinations destinations with the largest share of its limit. */
+  private updateNat(nats: readonly NatModel[]): void {
+    const g = this.natGauges;
+    if (g === null) return;
+    for (const m of [g.info, g.used, g.capacity, g.headroomRatio]) m.reset();
+    for (const n of nats) {
+      g.info.set({ nat: n.name, profile: n.profile, scope: n.scope }, 1);
+      for (const d of n.destinations.slice(0, this.opts.maxDestinations)) {
+        const labels = { nat: n.name, destination: d.destination };
+        g.used.set(labels, d.used);
+        g.capacity.set(labels, d.capacity);
+        if (d.headroomRatio !== null) g.headroomRatio.set(labels, d.headroomRatio);
+      }
     }
   }
 }

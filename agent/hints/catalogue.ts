@@ -11,12 +11,17 @@ export type FindingCategory =
   | 'nginx_cause'
   /** A cause in the kernel's settings: the fix is a sysctl. */
   | 'kernel_cause'
+  /** The NAT in front of the host (config `nat`) limits a destination: the fix is the provider's setting, or fewer mappings. */
+  | 'nat_limit'
   /** nginx itself confirms the exhaustion in its error log. */
   | 'confirmation'
   /** How close each destination is, and what nginx saw. */
   | 'symptom';
 
-export const CATEGORY_ORDER: Readonly<Record<FindingCategory, number>> = { nginx_cause: 0, kernel_cause: 1, confirmation: 2, symptom: 3 };
+export const CATEGORY_ORDER: Readonly<Record<FindingCategory, number>> = { nginx_cause: 0, kernel_cause: 1, nat_limit: 2, confirmation: 3, symptom: 4 };
+
+/** What the kernel or nginx reports as it happens (confirmation, symptom), as opposed to a cause or a limit found. */
+export const isObserved = (category: FindingCategory): boolean => category === 'confirmation' || category === 'symptom';
 
 export interface CatalogueEntry {
   category: FindingCategory;
@@ -29,6 +34,7 @@ export interface CatalogueEntry {
 }
 
 const BY_HEADROOM = 'critical when a destination it names is exhausted or below the critical ratio, warning otherwise';
+const BY_NAT_HEADROOM = "critical when the NAT's headroom towards a destination it names is 0 or below the critical ratio, warning below the warning ratio";
 const BY_HOLDING = `${BY_HEADROOM}; one step milder (warning, info) when another state holds more of the destination's ports`;
 
 export const FINDINGS = {
@@ -66,6 +72,11 @@ export const FINDINGS = {
   connect_rate_near_limit: { category: 'symptom', destinationCause: false, severity: 'warning', doc: 'connect_rate_near_limit' },
   exhaustion_recent: { category: 'symptom', destinationCause: false, severity: 'warning', doc: 'exhaustion_recent' },
   upstream_no_live_servers: { category: 'symptom', destinationCause: false, severity: 'warning', doc: 'upstream_no_live_servers' },
+  nat_ports_short: { category: 'nat_limit', destinationCause: false, severity: `${BY_NAT_HEADROOM} (host-scope NATs only)`, doc: 'nat_ports_short' },
+  nat_gateway_share: { category: 'nat_limit', destinationCause: false, severity: 'info; warning when this host alone holds 80 % of a shared gateway\'s limit (never critical: the fleet is Prometheus\'s to judge)', doc: 'nat_gateway_share' },
+  nat_held_after_close: { category: 'nat_limit', destinationCause: false, severity: 'as the NAT finding for the same destinations', doc: 'nat_held_after_close' },
+  nat_private_endpoint: { category: 'nat_limit', destinationCause: false, severity: 'info', doc: 'nat_private_endpoint' },
+  nat_endpoint_independence_conflict: { category: 'nat_limit', destinationCause: false, severity: 'info (an estimate)', doc: 'nat_endpoint_independence_conflict' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type FindingId = keyof typeof FINDINGS;

@@ -10,6 +10,7 @@ import type { NginxEvidence } from '../nginxconf/model/evidence.js';
 import { TIME_WAIT_SECONDS } from '../core/tcp.js';
 import { HELD_STATES, holdings, levelsOf, otherStatesText, timeWaitDominated, type HeldState, type Holding } from './destinations.js';
 import { genericHeadroomFix } from './genericFix.js';
+import { natGroups, type NatGroup } from './natContext.js';
 import { locationsOf, missingPoolLines, poolOf, sustainable, workersOf, type MissingPoolLines, type Pool, type Workers } from './nginxPool.js';
 import { destinationLevel, destinationName, rateText, type DestinationLevel, type FindingInput, type Severity } from './types.js';
 
@@ -75,6 +76,8 @@ export interface RuleContext {
   held: Record<HeldState, HeldContext[]>;
   /** The config-aware view, or null without a usable config. */
   nginx: NginxRuleContext | null;
+  /** Per configured NAT, the destinations whose NAT mappings matter (natContext.ts); [] without a NAT. */
+  nat: NatGroup[];
 }
 
 export function buildRuleContext(input: FindingInput): RuleContext {
@@ -89,6 +92,7 @@ export function buildRuleContext(input: FindingInput): RuleContext {
     headroomFix: (ds) => genericHeadroomFix(ds, input.settings, configNote),
     held: heldByState(troubled, input),
     nginx: input.nginx?.config != null ? nginxContext(input, input.nginx, input.nginx.config) : null,
+    nat: natGroups(input),
   };
 }
 

@@ -7,7 +7,7 @@
  * numbers. A rule whose premise cannot be checked (no config, unknown version)
  * says so in its evidence, or stays silent.
  */
-import { CATEGORY_ORDER, FINDINGS } from './catalogue.js';
+import { CATEGORY_ORDER, FINDINGS, isObserved } from './catalogue.js';
 import { buildRuleContext } from './context.js';
 import { RULES } from './rules/index.js';
 import type { Finding, FindingInput, Severity } from './types.js';
@@ -15,11 +15,12 @@ import type { Finding, FindingInput, Severity } from './types.js';
 const SEVERITY_RANK: Readonly<Record<Severity, number>> = { critical: 0, warning: 1, info: 2 };
 
 const categoryRank = (f: Finding): number => CATEGORY_ORDER[FINDINGS[f.id].category];
+const observed = (f: Finding): boolean => isObserved(FINDINGS[f.id].category);
 
 /** The finding a one-line verdict should lead with: a cause found in nginx's config, else nginx's confirmation or a symptom, else the first. */
 export function headline(findings: readonly Finding[], severity: Severity): Finding | undefined {
   const same = findings.filter((f) => f.severity === severity);
-  return same.find((f) => categoryRank(f) === 0) ?? same.find((f) => categoryRank(f) >= 2) ?? same[0];
+  return same.find((f) => FINDINGS[f.id].category === 'nginx_cause') ?? same.find(observed) ?? same[0];
 }
 
 /** A symptom whose every destination has a named cause points at that cause instead of repeating a template. */
@@ -30,7 +31,7 @@ function pointSymptomsAtCauses(findings: Finding[]): void {
     for (const d of f.destinations) causeOf.set(d, [...(causeOf.get(d) ?? []), `${f.id}${f.upstreams.length > 0 ? ` (${f.upstreams.join(', ')})` : ''}`]);
   }
   for (const f of findings) {
-    if (categoryRank(f) < 2 || f.destinations.length === 0 || !f.destinations.every((d) => causeOf.has(d))) continue;
+    if (!observed(f) || f.destinations.length === 0 || !f.destinations.every((d) => causeOf.has(d))) continue;
     const causes = [...new Set(f.destinations.flatMap((d) => causeOf.get(d)!))];
     const changes = causes.filter((c) => !c.startsWith('time_wait_draining'));
     f.fix =

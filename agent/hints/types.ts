@@ -9,6 +9,7 @@ import type { ErrorLogEvidence } from '../errorlog/model/evidence.js';
 import type { NginxEvidence } from '../nginxconf/model/evidence.js';
 import type { FindingId } from './catalogue.js';
 import type { HostContext } from '../host/model/types.js';
+import type { NatModel } from '../nat/model/nat.js';
 
 export type { ErrorLogEvidence } from '../errorlog/model/evidence.js';
 export type { DestinationRoute, NginxEvidence } from '../nginxconf/model/evidence.js';
@@ -50,6 +51,8 @@ export interface FindingInput {
   host: HostContext;
   errorLog?: ErrorLogEvidence;
   nginx?: NginxEvidence;
+  /** The NATs in front of the host (config `nat`), as nat/model/ sees this sample; absent or empty without one. */
+  nat?: readonly NatModel[];
 }
 
 export type DestinationLevel = 'exhausted' | 'critical' | 'warning' | 'ok';
@@ -70,8 +73,15 @@ export const pct = (r: number): string => `${(r * 100).toFixed(1)} %`;
 /** A rate for humans: whole numbers from 100, one decimal from 1, two significant digits below (0.016, not 0.0). */
 export const perSecond = (r: number): string => (r >= 100 ? r.toFixed(0) : r >= 1 || r === 0 ? r.toFixed(1) : Number(r.toPrecision(2)).toString());
 /** A connect rate as the findings quote it: "at least 24.1" when it is only a lower bound (ConnectRate.lowerBound). */
-export const rateText = (rate: Pick<ConnectRate, 'perSecond' | 'lowerBound'>): string => `${rate.lowerBound ? 'at least ' : ''}${perSecond(rate.perSecond)}`;
+/**
+ * A lower bound of 0 says nothing (TIME_WAIT hidden by reuse, say, with no
+ * socket left to count): it reads as unknown, never as "at least 0".
+ */
+const UNKNOWN_RATE = 'an unknown number of';
+export const rateText = (rate: Pick<ConnectRate, 'perSecond' | 'lowerBound'>): string =>
+  rate.lowerBound && rate.perSecond === 0 ? UNKNOWN_RATE : `${rate.lowerBound ? 'at least ' : ''}${perSecond(rate.perSecond)}`;
 /** "about 24.1", or "at least 24.1" when the rate is only a lower bound. */
-export const aboutRate = (rate: Pick<ConnectRate, 'perSecond' | 'lowerBound'>): string => `${rate.lowerBound ? 'at least' : 'about'} ${perSecond(rate.perSecond)}`;
+export const aboutRate = (rate: Pick<ConnectRate, 'perSecond' | 'lowerBound'>): string =>
+  rate.lowerBound && rate.perSecond === 0 ? UNKNOWN_RATE : `${rate.lowerBound ? 'at least' : 'about'} ${perSecond(rate.perSecond)}`;
 /** Findings list at most this many destinations in their evidence. */
 export const MAX_LISTED = 5;

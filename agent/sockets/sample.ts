@@ -19,16 +19,18 @@ export interface SampleOptions {
   procRoot: string;
   endianness: Endianness;
   rateWindowSeconds: number;
+  /** TIME_WAIT ages (ms, ascending) each destination counts the sockets younger than: the NATs' timers under 60 s. */
+  timeWaitAgeThresholdsMs?: readonly number[];
 }
 
 /** `collectors`: the table to run; tests substitute one collector to see a failure contained. */
 export function takeSocketSample(opts: SampleOptions, buffer: ProcBuffer, nowMs: number, collectors: Collectors = COLLECTORS): SocketSample {
   const started = performance.now();
-  const { procRoot, endianness, rateWindowSeconds } = opts;
+  const { procRoot, endianness, rateWindowSeconds, timeWaitAgeThresholdsMs } = opts;
   const { sources, values } = runCollectors(collectors, { procRoot, buffer, endianness });
   const { sysctl, tcp } = values;
   // Headroom needs both the port range and net/tcp; without either it is unknown (null), not zero.
-  const headroom = sysctl.settings !== null && tcp.table !== null ? computeHeadroom(tcp.table, sysctl.settings, { rateWindowSeconds }) : null;
+  const headroom = sysctl.settings !== null && tcp.table !== null ? computeHeadroom(tcp.table, sysctl.settings, { rateWindowSeconds, ...(timeWaitAgeThresholdsMs !== undefined ? { timeWaitAgeThresholdsMs } : {}) }) : null;
   return {
     takenAtMs: nowMs,
     durationMs: performance.now() - started,

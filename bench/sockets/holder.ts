@@ -1,63 +1,70 @@
 /**
  * Socket holder for the benchmark: runs inside the benchmark's network namespace
- * (`ip netns exec NS node dist/bench/sockets/holder.js '<json>'`), listens on its
- * own loopback addresses and ports (below the ephemeral range) and holds
- * `connections` connections to itself: ~2 fds per connection, so one process stays
- * under the 20 000 RLIMIT_NOFILE hard limit.
+ * (`ip netns exec NS node dist/bench/sockets/holder.js '<json>'`) and holds
+ * ESTABLISHED connections, one end per process:
  *
- * Talks JSON lines: stdout reports ({type:'ready'|'tw-done'|'error'}), stdin takes
- * commands ({cmd:'tw', count} makes `count` client-closed connections, which leave
- * TIME_WAIT sockets behind; {cmd:'exit'}). It exits when stdin closes, so it never
- * outlives the benchmark.
+ *   server  listens on its own loopback addresses and ports (below the ephemeral
+ *           range) and keeps every connection it accepts;
+ *   client  connects to one server's addresses and ports and keeps every connection.
+ *
+ * One end per process because RLIMIT_NOFILE is capped per process (20 000 on the
+ * benchmark machine, hard limit, not raisable even by root): a process holding both
+ * ends of N connections needs 2N descriptors. The old self-connected holder with
+ * 16 000 clients had 16 000 client fds, 20 listeners and Node's own ~20, so only
+ * ~3 960 accept() calls could succeed; past that accept() failed with EMFILE and
+ * libuv's EMFILE handling (uv__emfile_trick) accepted and closed the rest.
+ *
+ * Talks JSON lines: stdout reports ({type:'listening'|'grown'|'count'|'error'}),
+ * stdin takes commands ({cmd:'grow', to} opens connections until the client holds
+ * `to`; {cmd:'count'} reports how many are held; {cmd:'exit'}). It exits when stdin
+ * closes, so it never outlives the benchmark.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-
-interface HolderConfig {
-  index: number;
-  addresses: string[];
-  ports: number[];
-  connections: number;
-  concurrency: number;
-}
 
 interface Target {
   host: string;
   port: number;
 }
 
-const config = JSON.parse(process.argv[2] ?? '{}') as HolderConfig;
-const targets: Target[] = [];
-for (const host of config.addresses) for (const port of config.ports) targets.push({ host, port });
+type HolderConfig =
+  | { role: 'server'; index: number; addresses: string[]; ports: number[] }
+  | { role: 'client'; index: number; targets: Target[]; concurrency: number };
 
-const clients: Socket[] = [];
-const accepted: Socket[] = [];
-const servers: Server[] = [];
-let holding = true;
+const config = JSON.parse(process.argv[2] ?? '{}') as HolderConfig;
+const held: Socket[] = [];
+let failures = 0;
+let lastFailure = '';
 
 function send(msg: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ index: config.index, ...msg })}\n`);
+  process.stdout.write(`${JSON.stringify({ index: config.index, role: config.role, ...msg })}\n`);
 }
 
 function noop(): void {
-  /* errors on held sockets are ignored: the count is checked via /proc */
+  /* errors on held sockets are ignored: the count is checked through /proc */
 }
 
-async function listenAll(): Promise<void> {
-  for (const t of targets) {
-    const server = createServer((sock) => {
-      sock.on('error', noop);
-      if (holding) accepted.push(sock);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: t.host, port: t.port, backlog: 4096 }, () => {
-        server.off('error', reject);
-        resolve();
+async function listenAll(addresses: string[], ports: number[]): Promise<Server[]> {
+  const servers: Server[] = [];
+  for (const host of addresses) {
+    for (const port of ports) {
+      const server = createServer((sock) => {
+        sock.on('error', noop);
+        held.push(sock);
       });
-    });
-    servers.push(server);
+      // server.listen's backlog is capped by net.core.somaxconn (4096 in a new
+      // namespace); the clients keep at most `concurrency` handshakes in flight.
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port, backlog: 4096 }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      servers.push(server);
+    }
   }
+  return servers;
 }
 
 function open(t: Target): Promise<Socket> {
@@ -72,16 +79,23 @@ function open(t: Target): Promise<Socket> {
   });
 }
 
-/** Runs `total` jobs with at most `concurrency` in flight. */
-async function pool(total: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
+/** Opens connections until `to` are held, at most `concurrency` handshakes in flight. */
+async function grow(targets: Target[], to: number, concurrency: number): Promise<void> {
   const lanes: Promise<void>[] = [];
-  for (let l = 0; l < Math.min(concurrency, total); l++) {
+  let next = held.length;
+  for (let l = 0; l < Math.min(concurrency, to - next); l++) {
     lanes.push(
       (async () => {
-        while (next < total) {
+        while (next < to) {
           const i = next++;
-          await job(i);
+          try {
+            held.push(await open(targets[i % targets.length]!));
+          } catch (err) {
+            failures++;
+            lastFailure = err instanceof Error ? err.message : String(err);
+            if (failures > 100) throw new Error(`${failures} connects failed, last: ${lastFailure}`, { cause: err });
+            next--;
+          }
         }
       })(),
     );
@@ -89,50 +103,32 @@ async function pool(total: number, concurrency: number, job: (i: number) => Prom
   await Promise.all(lanes);
 }
 
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
-
-/** Connect, then close from the client side first: the client end goes to TIME_WAIT. */
-async function makeTimeWait(count: number): Promise<void> {
-  await pool(count, config.concurrency, async (i) => {
-    const s = await open(targets[(i * 7) % targets.length]!);
-    await new Promise<void>((resolve) => {
-      s.once('close', () => {
-        resolve();
-      });
-      s.end();
-    });
-  });
-}
-
 async function main(): Promise<void> {
-  await listenAll();
-  await pool(config.connections, config.concurrency, async (i) => {
-    clients.push(await open(targets[i % targets.length]!));
-  });
-  const all = await waitFor(() => accepted.length >= clients.length, 30_000);
-  holding = false;
-  send({ type: 'ready', clients: clients.length, accepted: accepted.length, listeners: servers.length, complete: all });
-
+  let servers: Server[] = [];
+  if (config.role === 'server') {
+    servers = await listenAll(config.addresses, config.ports);
+    send({ type: 'listening', listeners: servers.length });
+  }
   const rl = createInterface({ input: process.stdin });
   let queue = Promise.resolve();
   rl.on('line', (line) => {
-    queue = queue.then(async () => {
-      const cmd = JSON.parse(line) as { cmd: string; count?: number };
-      if (cmd.cmd === 'tw') {
-        const started = Date.now();
-        await makeTimeWait(cmd.count ?? 0);
-        send({ type: 'tw-done', count: cmd.count ?? 0, ms: Date.now() - started });
-      } else if (cmd.cmd === 'exit') {
-        process.exit(0);
-      }
-    });
+    queue = queue
+      .then(async () => {
+        const cmd = JSON.parse(line) as { cmd: string; to?: number };
+        if (cmd.cmd === 'grow' && config.role === 'client') {
+          const started = Date.now();
+          await grow(config.targets, cmd.to ?? 0, config.concurrency);
+          send({ type: 'grown', held: held.length, failures, lastFailure, ms: Date.now() - started });
+        } else if (cmd.cmd === 'count') {
+          send({ type: 'count', held: held.length, listeners: servers.length });
+        } else if (cmd.cmd === 'exit') {
+          process.exit(0);
+        }
+      })
+      .catch((err: unknown) => {
+        send({ type: 'error', error: err instanceof Error ? err.message : String(err) });
+        process.exit(1);
+      });
   });
   rl.on('close', () => process.exit(0));
 }

@@ -5,10 +5,12 @@
  * stderr; the last line on stdout is the JSON result.
  *
  * Modes:
- *   count    rows of /proc/net/tcp and tcp6, by state
- *   static   interleaved rounds of: the floor (readSync into a reused buffer;
- *            fs.readFileSync; `cat` in a child process), the agent's sample inline
- *            and through WorkerSampler, and a read/parse/model breakdown
+ *   count    rows of /proc/net/tcp and tcp6, by state, and /proc/net/sockstat's `tw`
+ *   static   interleaved rounds of: the floor (readSync into a reused buffer), the
+ *            agent's sample inline and through
+ *            WorkerSampler, and the netlink measures (netlink.ts: `ss` with and
+ *            without text, `ss` piped and parsed here, nldump); then a
+ *            read/parse/model breakdown of the sample
  *   si       interleaved rounds of systeminformation.networkConnections() and the
  *            agent's sample (inline and worker), so the speed-up compares like with like
  *   metrics  GET /metrics against a running daemon: at a steady rate, then back-to-back
@@ -17,7 +19,6 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { endianness } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { spawnSync } from 'node:child_process';
 import { networkConnections } from 'systeminformation';
 import { computeHeadroom, type KernelSettings } from '../../agent/sockets/model/headroom.js';
 import { SocketTableBuilder } from '../../agent/sockets/model/socketTable.js';
@@ -26,10 +27,25 @@ import { ProcBuffer } from '../../agent/sockets/read/procfs.js';
 import { takeSocketSample, type SampleOptions } from '../../agent/sockets/sample.js';
 import { type SocketSample } from '../../agent/sockets/model/types.js';
 import { WorkerSampler } from '../../agent/sockets/sampler.js';
+import { nldump, ssParsed, ssText, ssWalk, type NlDump, type SsParsed } from './netlink.js';
 import { countRows, fmt, summarise, type Summary } from './stats.js';
 
 const TABLES = ['/proc/net/tcp', '/proc/net/tcp6'] as const;
-const SAMPLE_OPTIONS: SampleOptions = { procRoot: '/proc', endianness: endianness(), rateWindowSeconds: 60 };
+/**
+ * TIME_WAIT ages the sample counts per destination for NATs with timers under 60 s
+ * (nat/model/): BENCH_NAT_THRESHOLDS_MS, comma-separated (`16000,30000` samples as a
+ * daemon with a 16 s and a 30 s NAT does); none by default, as a host without a NAT.
+ */
+const NAT_THRESHOLDS_MS = (process.env['BENCH_NAT_THRESHOLDS_MS'] ?? '')
+  .split(',')
+  .filter((x) => x.trim() !== '')
+  .map(Number);
+const SAMPLE_OPTIONS: SampleOptions = {
+  procRoot: '/proc',
+  endianness: endianness(),
+  rateWindowSeconds: 60,
+  ...(NAT_THRESHOLDS_MS.length > 0 ? { timeWaitAgeThresholdsMs: NAT_THRESHOLDS_MS } : {}),
+};
 
 function log(msg: string): void {
   process.stderr.write(`    [inner] ${msg}\n`);
@@ -55,8 +71,13 @@ function procStatusMemory(pid: number | 'self'): { vmHwmKiB: number | null; vmRs
 
 // --- the floor ------------------------------------------------------------------
 
-/** One preallocated buffer, reused by every floor read: the cheapest way to read the tables. */
+/**
+ * One preallocated buffer, reused by every floor read: the cheapest way to read the
+ * tables. The kernel still answers each read() with at most one page of rows
+ * (seq_file), whatever the buffer's size; floorReads counts the calls.
+ */
 let floorBuf = Buffer.allocUnsafe(64 << 20);
+let floorReads = 0;
 
 function readSyncInto(path: string): number {
   const fd = openSync(path, 'r');
@@ -69,6 +90,7 @@ function readSyncInto(path: string): number {
         floorBuf = bigger;
       }
       const n = readSync(fd, floorBuf, length, floorBuf.length - length, null);
+      floorReads++;
       if (n === 0) return length;
       length += n;
     }
@@ -83,19 +105,6 @@ function floorReadSync(): number {
   return bytes;
 }
 
-function floorReadFileSync(): number {
-  let bytes = 0;
-  for (const t of TABLES) bytes += readFileSync(t).length;
-  return bytes;
-}
-
-let devNull = -1;
-function floorCat(): void {
-  if (devNull < 0) devNull = openSync('/dev/null', 'w');
-  const r = spawnSync('cat', [...TABLES], { stdio: ['ignore', devNull, 'inherit'] });
-  if (r.status !== 0) throw new Error(`cat exited with ${r.status ?? r.signal ?? '?'}`);
-}
-
 // --- counting -------------------------------------------------------------------
 
 interface TableCount {
@@ -104,7 +113,13 @@ interface TableCount {
   byState: Record<string, number>;
 }
 
-function countTables(): { total: number; tcp: TableCount; tcp6: TableCount } {
+/** `TCP: inuse 5 orphan 0 tw 113 alloc 10 mem 1` (net/ipv4/proc.c): the namespace's TIME_WAIT sockets. */
+function sockstatTimeWait(): number | null {
+  const m = /^TCP: .*\btw (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'latin1'));
+  return m?.[1] === undefined ? null : Number(m[1]);
+}
+
+function countTables(): { total: number; sockstatTw: number | null; tcp: TableCount; tcp6: TableCount } {
   const out: { tcp: TableCount; tcp6: TableCount } = {
     tcp: { rows: 0, bytes: 0, byState: {} },
     tcp6: { rows: 0, bytes: 0, byState: {} },
@@ -117,7 +132,7 @@ function countTables(): { total: number; tcp: TableCount; tcp6: TableCount } {
     const c = countRows(floorBuf, n);
     out[name] = { rows: c.rows, bytes: n, byState: c.byState };
   }
-  return { total: out.tcp.rows + out.tcp6.rows, ...out };
+  return { total: out.tcp.rows + out.tcp6.rows, sockstatTw: sockstatTimeWait(), ...out };
 }
 
 // --- the agent's sample, and where its time goes ----------------------------------
@@ -136,35 +151,36 @@ interface Breakdown {
 
 /**
  * The sample's socket-table work, timed per phase. The sample streams each table
- * through the parser chunk by chunk, so the phases interleave; here the read is
- * timed alone (the same chunked reads, no parsing), then read + parse together, and
- * parse is the difference.
+ * through the parser chunk by chunk, so in the sample the phases interleave. Here
+ * the read is timed alone (the same chunked reads, each chunk copied out), then the
+ * parser is timed on those copies, in memory, so its figure holds no kernel time.
+ * (Timing read + parse and subtracting the read put the kernel's run-to-run spread
+ * into the parse figure: 0 to 380 ms at 250 k on a loaded machine.)
  */
 function breakdown(settings: KernelSettings, buffer: ProcBuffer): Breakdown {
   let readMs = 0;
-  let readParseMs = 0;
+  let parseMs = 0;
   const builder = new SocketTableBuilder(settings.portRange, buffer.records);
   for (const [rel, family] of [
     ['net/tcp', 4],
     ['net/tcp6', 6],
   ] as const) {
+    const chunks: Buffer[] = [];
     const t0 = performance.now();
-    const r0 = buffer.stream('/proc', rel, () => undefined);
-    const t1 = performance.now();
-    if (!r0.ok) throw new Error(r0.error);
-    const stream = new TcpTableStream(family, SAMPLE_OPTIONS.endianness, builder);
     const r = buffer.stream('/proc', rel, (chunk, length) => {
-      stream.push(chunk, length);
+      chunks.push(Buffer.from(chunk.subarray(0, length)));
     });
-    stream.end();
-    const t2 = performance.now();
+    const t1 = performance.now();
     if (!r.ok) throw new Error(r.error);
+    const stream = new TcpTableStream(family, SAMPLE_OPTIONS.endianness, builder);
+    for (const c of chunks) stream.push(c, c.length);
+    stream.end();
+    parseMs += performance.now() - t1;
     readMs += t1 - t0;
-    readParseMs += t2 - t1;
   }
   const t3 = performance.now();
-  computeHeadroom(builder.build(), settings, { rateWindowSeconds: SAMPLE_OPTIONS.rateWindowSeconds });
-  return { readMs, parseMs: Math.max(0, readParseMs - readMs), modelMs: performance.now() - t3 };
+  computeHeadroom(builder.build(), settings, { rateWindowSeconds: SAMPLE_OPTIONS.rateWindowSeconds, timeWaitAgeThresholdsMs: NAT_THRESHOLDS_MS });
+  return { readMs, parseMs, modelMs: performance.now() - t3 };
 }
 
 function describeSample(s: SocketSample): Record<string, unknown> {
@@ -217,49 +233,64 @@ function summariseAll(times: Record<string, number[]>): Record<string, Summary> 
   return out;
 }
 
-async function modeStatic(args: { runs: number; warmups: number }): Promise<unknown> {
+interface StaticArgs {
+  runs: number;
+  warmups: number;
+  breakdownRuns: number;
+  /** nldump's path, or '' where no C compiler built it. */
+  nldump: string;
+}
+
+async function modeStatic(args: StaticArgs): Promise<unknown> {
   const before = countTables();
-  log(`sockets at start: ${before.total} rows (tcp ${before.tcp.rows}, tcp6 ${before.tcp6.rows})`);
+  log(`sockets at start: ${before.total} rows (tcp ${before.tcp.rows}, tcp6 ${before.tcp6.rows}), sockstat tw ${String(before.sockstatTw)}`);
   const first = sampleInline();
   if (first.settings === null) throw new Error(`the sample has no kernel settings: ${JSON.stringify(first.sources)}`);
   const settings = first.settings;
+  const { low, high } = settings.portRange;
   const sampler = new WorkerSampler(SAMPLE_OPTIONS, 120_000);
-  const breakdowns: Breakdown[] = [];
-  const breakdownBuffer = new ProcBuffer();
   let innerDurations: number[] = [];
   let lastInline = first;
-  const lastWorker: { sample: SocketSample | null } = { sample: null };
+  const last: { worker: SocketSample | null; ss: SsParsed | null; nl: NlDump | null } = { worker: null, ss: null, nl: null };
   let bytes = 0;
-  const times = await rounds(
-    {
-      floorReadSync: () => {
-        bytes = floorReadSync();
-      },
-      floorReadFileSync: floorReadFileSync,
-      floorCat: floorCat,
-      sampleInline: () => {
-        lastInline = sampleInline();
-        innerDurations.push(lastInline.durationMs);
-      },
-      sampleWorker: async () => {
-        lastWorker.sample = await sampler.sample(Date.now());
-      },
-      breakdown: () => {
-        breakdowns.push(breakdown(settings, breakdownBuffer));
-      },
+  let readsPerFloor = 0;
+  const measures: Record<string, Measure> = {
+    floorReadSync: () => {
+      const r0 = floorReads;
+      bytes = floorReadSync();
+      readsPerFloor = floorReads - r0;
     },
-    args.warmups,
-    args.runs,
-  );
+    sampleInline: () => {
+      lastInline = sampleInline();
+      innerDurations.push(lastInline.durationMs);
+    },
+    sampleWorker: async () => {
+      last.worker = await sampler.sample(Date.now());
+    },
+    ssText: ssText,
+    ssWalk: ssWalk,
+    ssParsed: async () => {
+      last.ss = await ssParsed(low, high);
+    },
+  };
+  if (args.nldump !== '') {
+    measures['nldump'] = () => {
+      last.nl = nldump(args.nldump);
+    };
+  }
+  const times = await rounds(measures, args.warmups, args.runs);
   await sampler.close();
   innerDurations = innerDurations.slice(args.warmups);
-  const kept = breakdowns.slice(args.warmups);
+  const breakdownBuffer = new ProcBuffer();
+  const kept: Breakdown[] = [];
+  for (let i = 0; i < args.breakdownRuns; i++) kept.push(breakdown(settings, breakdownBuffer));
   const after = countTables();
-  log(`sockets at end: ${after.total} rows`);
+  log(`sockets at end: ${after.total} rows, sockstat tw ${String(after.sockstatTw)}`);
   return {
     countBefore: before,
     countAfter: after,
     floorBytes: bytes,
+    floorReads: readsPerFloor,
     summary: summariseAll(times),
     times,
     sampleSelfReportedMs: summarise(innerDurations),
@@ -269,7 +300,9 @@ async function modeStatic(args: { runs: number; warmups: number }): Promise<unkn
       modelMs: summarise(kept.map((b) => b.modelMs)),
     },
     lastInlineSample: describeSample(lastInline),
-    lastWorkerSample: lastWorker.sample === null ? null : describeSample(lastWorker.sample),
+    lastWorkerSample: last.worker === null ? null : describeSample(last.worker),
+    ssParsed: last.ss,
+    nldump: last.nl,
     innerMemory: memory(),
   };
 }
@@ -354,6 +387,7 @@ async function modeMetrics(args: {
     await new Promise((r) => setTimeout(r, 100));
     waited += 100;
   }
+  const readyAt = performance.now();
   const daemonMemoryAtReady = procStatusMemory(args.daemonPid);
   log(`daemon ready after ~${waited} ms of polling; VmHWM so far ${fmt((daemonMemoryAtReady.vmHwmKiB ?? Number.NaN) / 1024)} MiB`);
   const before = countTables();
@@ -375,6 +409,8 @@ async function modeMetrics(args: {
   const errors: string[] = [];
   let last = first;
   const steady: number[] = [];
+  /** When each steady request left, in seconds after the daemon was ready: where the slow ones fall. */
+  const steadyAt: { atS: number; ms: number }[] = [];
   const inflight: Promise<void>[] = [];
   const start = performance.now();
   const total = Math.round(args.steadySeconds * args.steadyRate);
@@ -382,10 +418,12 @@ async function modeMetrics(args: {
     const due = start + (i * 1000) / args.steadyRate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const atS = (performance.now() - readyAt) / 1000;
     inflight.push(
       get(agent, args.port, '/metrics').then((r) => {
         if (r.status !== 200) errors.push(`status ${r.status}`);
         steady.push(r.ms);
+        steadyAt.push({ atS, ms: r.ms });
         record(r.body);
         last = r;
       }),
@@ -415,7 +453,12 @@ async function modeMetrics(args: {
     countBefore: before,
     countAfter: after,
     backToBack: { seconds: args.seconds, ...latencySummary(b2b), samplesLanded: samplesB2b },
-    steady: { seconds: args.steadySeconds, ratePerSecond: args.steadyRate, ...latencySummary(steady) },
+    steady: {
+      seconds: args.steadySeconds,
+      ratePerSecond: args.steadyRate,
+      ...latencySummary(steady),
+      slowest: steadyAt.sort((a, b) => b.ms - a.ms).slice(0, 5),
+    },
     errors: errors.slice(0, 10),
     errorCount: errors.length,
     daemonSampleDurationMs: { distinctSamplesSeen: sampleDurations.length, ...summarise(sampleDurations) },
@@ -439,12 +482,12 @@ async function modeMetrics(args: {
 
 async function main(): Promise<void> {
   const mode = process.argv[2];
-  const args = JSON.parse(process.argv[3] ?? '{}') as Record<string, number>;
+  const args = JSON.parse(process.argv[3] ?? '{}') as Record<string, unknown>;
   let result: unknown;
   if (mode === 'count') result = countTables();
-  else if (mode === 'static') result = await modeStatic(args as { runs: number; warmups: number });
-  else if (mode === 'si') result = await modeSi(args as { runs: number; warmups: number });
-  else if (mode === 'metrics') result = await modeMetrics(args as Parameters<typeof modeMetrics>[0]);
+  else if (mode === 'static') result = await modeStatic(args as unknown as StaticArgs);
+  else if (mode === 'si') result = await modeSi(args as unknown as { runs: number; warmups: number });
+  else if (mode === 'metrics') result = await modeMetrics(args as unknown as Parameters<typeof modeMetrics>[0]);
   else throw new Error(`unknown mode ${String(mode)}`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

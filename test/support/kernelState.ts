@@ -5,6 +5,8 @@ import { SocketTableBuilder } from '../../agent/sockets/model/socketTable.js';
 import { scanProcNetTcp } from '../../agent/sockets/parse/procNetTcp.js';
 import type { HostCounters, SysctlValues } from '../../agent/sockets/model/types.js';
 import { tcp4, type Row } from './procText.js';
+import type { NatConfig } from '../../agent/core/natProfiles.js';
+import { computeNat, natTimeWaitThresholdsMs } from '../../agent/nat/model/nat.js';
 
 /** The host the rules are told about: two CPUs, a fixed now, UTC. */
 export const TEST_HOST: HostContext = { cpuCount: 2, nowMs: Date.UTC(2026, 10, 21, 10, 0, 0), timeZone: 'UTC' };
@@ -53,4 +55,17 @@ export function findingInput(rows: readonly Row[], settings: KernelSettings, ext
     host: TEST_HOST,
     ...extra,
   };
+}
+
+/**
+ * The same with NATs in front of the host: the sample counts TIME_WAIT under the
+ * NATs' timers as the daemon's would, and the NAT model goes in beside it.
+ */
+export function natFindingInput(rows: readonly Row[], settings: KernelSettings, nats: readonly NatConfig[], extra: Partial<FindingInput> = {}): FindingInput {
+  const b = new SocketTableBuilder(settings.portRange);
+  const bytes = new TextEncoder().encode(tcp4(rows));
+  scanProcNetTcp(bytes, bytes.length, 4, 'LE', b);
+  const thresholds = natTimeWaitThresholdsMs(nats);
+  const headroom = computeHeadroom(b.build(), settings, { rateWindowSeconds: 60, timeWaitAgeThresholdsMs: thresholds });
+  return { ...findingInput([], settings), headroom, nat: computeNat(nats, headroom, thresholds), ...extra };
 }

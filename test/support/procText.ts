@@ -1,4 +1,6 @@
 /** Builds /proc/net/tcp text the way get_tcp4_sock()/get_tcp6_sock() print it (little-endian host). */
+import { parseIp } from '../../agent/core/cidr.js';
+
 const HEADER4 = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 
 function hex(n: number, width: number): string {
@@ -25,6 +27,32 @@ export interface Row {
   state: number;
   /** tm->when in 1/100 s (time left for TIME_WAIT). */
   when?: number;
+}
+
+/** tcp6's address column: four 32-bit words of the address, each printed in the host's (little-endian) byte order. */
+function v6hex(ip: string): string {
+  const addr = parseIp(ip.includes(':') ? ip : `::ffff:${ip}`);
+  if (addr === null) throw new Error(`not an address: ${ip}`);
+  const value = addr.family === 4 ? addr.value + (0xffffn << 32n) : addr.value;
+  const words = [96n, 64n, 32n, 0n].map((shift) => Number((value >> shift) & 0xffffffffn));
+  return words.map((w) => hex(((w & 0xff) << 24 | (w & 0xff00) << 8 | (w >>> 8) & 0xff00 | (w >>> 24)) >>> 0, 8)).join('');
+}
+
+const HEADER6 = '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+
+/** /proc/net/tcp6 text; an IPv4 address given for either end is written IPv4-mapped (::ffff:a.b.c.d), as the kernel does for such sockets. */
+export function tcp6(rows: readonly Row[]): string {
+  return (
+    HEADER6 +
+    rows
+      .map(
+        (r, i) =>
+          `${String(i).padStart(4)}: ${v6hex(r.local)}:${hex(r.lport, 4)} ${v6hex(r.remote ?? '::')}:${hex(r.rport ?? 0, 4)} ` +
+          `${hex(r.state, 2)} 00000000:00000000 ${r.state === 6 || r.state === 5 ? '03' : '00'}:${hex(r.when ?? 0, 8)} 00000000     0        0 0 1 0000000000000000`,
+      )
+      .join('\n') +
+    '\n'
+  );
 }
 
 export function tcp4(rows: readonly Row[]): string {

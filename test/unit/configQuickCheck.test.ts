@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as zod from 'zod';
 import { buildSchemas, CONFIG_CATALOGUE, DEFAULTS, quickConfig, quickLayer, type ConfigKey } from '../../agent/config.js';
+import * as nat from '../../agent/core/natConfig.js';
 
 // The quick check may only ever accept, and only what zod accepts, as zod gives it:
 // every problem is then still found and worded by zod.
-const schemas = buildSchemas(zod);
+const schemas = buildSchemas(zod, nat);
 const KEYS = Object.keys(CONFIG_CATALOGUE) as ConfigKey[];
 
 /** Values near each rule's edges, as a flag, a variable or a config file would give them. */
@@ -14,6 +15,8 @@ const value = fc.oneof(
   fc.constantFrom('15m', '0s', '90d', '2026-11-01T10:00:00Z', '2026-11-01 10:00', 'UTC', '+02:00', 'Europe/Berlin', 'Nope/Zone', '1.22.1', '1.22', ':80', '[::1]:80', 'h:70000', 'a,b', ','),
   fc.constantFrom(0, 1, 0.5, 1.5, 100, 5000, -1, Number.NaN, Number.POSITIVE_INFINITY, true, false, null, undefined),
   fc.array(fc.constantFrom('', 'x', '/var/log/nginx/error.log', 1), { maxLength: 3 }),
+  // NATs: none, one object, a list of them, and what the quick check must leave to zod.
+  fc.constantFrom([], {}, [{}], { profile: 'aws-nat-gateway' }, [{ profile: 'gcp-cloud-nat', ports: 64 }], [{ profile: 'custom' }], '[]', [[]]),
   fc.string(),
 );
 const layer = fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.constantFrom('colour', '__proto__')), value, { maxKeys: 4 });

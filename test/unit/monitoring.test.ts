@@ -45,7 +45,7 @@ const recorded = new Set(recordingRules(rules).map((r) => r.record));
 /** Every metric name the running daemon's registry serves, built the way agent/commands/run.ts builds it. */
 async function agentMetricNames(): Promise<Set<string>> {
   const registry = new Registry();
-  new AgentMetrics(registry, { maxDestinations: 100, defaultMetrics: true, version: '0.0.0-test' });
+  new AgentMetrics(registry, { maxDestinations: 100, defaultMetrics: true, version: '0.0.0-test', nat: true });
   registerErrorLogMetrics(registry, new ErrorLogCounts(100), () => ({ tooLong: 0, rotations: { rename: 0, copytruncate: 0, recreate: 0 } }), pino({ level: 'silent' }));
   return new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
 }
@@ -87,6 +87,9 @@ function fieldSettings(p: Panel): { unit: string | undefined; thresholds: Thresh
 }
 
 const dataPanels = (d: Dashboard): Panel[] => d.panels.filter((p) => p.type !== 'row');
+
+/** An alert on a series summed across instances by a recording rule (nat_destination:…). */
+const acrossInstances = (a: { expr: string }): boolean => [...metricNames(a.expr)].some((n) => n.startsWith('nat_destination:'));
 const exprsOf = (p: Panel): string[] => (p.targets ?? []).map((t) => t.expr);
 
 describe('metricNames (the PromQL lexer the checks below rely on)', () => {
@@ -120,6 +123,10 @@ describe('alert rules', () => {
         'NginxPortExhaustionPredicted',
         'NginxPortHeadroomCritical',
         'NginxPortHeadroomLow',
+        'NginxPortNatGatewayHeadroomCritical',
+        'NginxPortNatGatewayHeadroomLow',
+        'NginxPortNatHeadroomCritical',
+        'NginxPortNatHeadroomLow',
         'NginxUpstreamConnectFailures',
         'NginxWorkerConnectionsExhausted',
       ].sort(),
@@ -135,7 +142,13 @@ describe('alert rules', () => {
     const ann = a.annotations ?? {};
     expect(Object.keys(ann).sort()).toEqual(['description', 'runbook_url', 'summary']);
     const text = `${ann['summary']} ${ann['description']}`;
-    expect(text).toContain('$labels.instance');
+    // An alert on a sum across instances (a shared NAT gateway) has no instance: it names the gateway and lists the hosts instead.
+    if (acrossInstances(a)) {
+      expect(text).toContain('$labels.nat');
+      expect(text).toContain('.Labels.instance');
+    } else {
+      expect(text).toContain('$labels.instance');
+    }
     // Every alert shows its value, but those on a state that is always 0 when they fire (up, source_up).
     if (!/== 0$/.test(a.expr.trim())) expect(text).toContain('$value');
     // Alerts on per-destination or per-kind series name the destination.
@@ -150,6 +163,15 @@ describe('alert rules', () => {
     expect(thresholdOf(alertNamed(rules, 'NginxPortHeadroomLow'), '<')).toBe(DEFAULTS.warningHeadroomRatio);
     expect(thresholdOf(alertNamed(rules, 'NginxPortHeadroomCritical'), '<')).toBe(DEFAULTS.criticalHeadroomRatio);
     expect(thresholdOf(alertNamed(rules, 'NginxPortConnectRateHigh'), '>')).toBe(0.5);
+    // Behind a NAT: the VM's own allocation at the same ratios; a shared gateway's summed share at their complements.
+    expect(thresholdOf(alertNamed(rules, 'NginxPortNatHeadroomLow'), '<')).toBe(DEFAULTS.warningHeadroomRatio);
+    expect(thresholdOf(alertNamed(rules, 'NginxPortNatHeadroomCritical'), '<')).toBe(DEFAULTS.criticalHeadroomRatio);
+    expect(thresholdOf(alertNamed(rules, 'NginxPortNatGatewayHeadroomLow'), '>')).toBeCloseTo(1 - DEFAULTS.warningHeadroomRatio, 9);
+    expect(thresholdOf(alertNamed(rules, 'NginxPortNatGatewayHeadroomCritical'), '>')).toBeCloseTo(1 - DEFAULTS.criticalHeadroomRatio, 9);
+    for (const name of ['NginxPortNatHeadroomLow', 'NginxPortNatHeadroomCritical']) expect(alertNamed(rules, name).for).toBe(alertNamed(rules, name.replace('Nat', '')).for);
+    for (const name of ['NginxPortNatGatewayHeadroomLow', 'NginxPortNatGatewayHeadroomCritical']) {
+      expect(alertNamed(rules, name).for).toBe(alertNamed(rules, name.replace('NatGateway', '')).for);
+    }
     // Socket counts never appear as thresholds: every per-destination comparison is on a ratio.
     for (const a of alerts) {
       for (const name of metricNames(a.expr)) {
@@ -376,6 +398,39 @@ describe('Grafana dashboards', () => {
       }
     }
     expect(seen).toEqual({ conntrack: 1, rate: 1, stale: 2 });
+  });
+
+  it('show NAT headroom with the NAT alerts\' thresholds, and a shared gateway\'s summed share with the gateway alerts\'', () => {
+    const host = EXPECTED_HEADROOM_THRESHOLDS();
+    host.steps[1]!.value = thresholdOf(alertNamed(rules, 'NginxPortNatHeadroomCritical'), '<');
+    host.steps[2]!.value = thresholdOf(alertNamed(rules, 'NginxPortNatHeadroomLow'), '<');
+    const gateway: Thresholds = {
+      mode: 'absolute',
+      steps: [
+        { color: 'green', value: null },
+        { color: 'orange', value: thresholdOf(alertNamed(rules, 'NginxPortNatGatewayHeadroomLow'), '>') },
+        { color: 'red', value: thresholdOf(alertNamed(rules, 'NginxPortNatGatewayHeadroomCritical'), '>') },
+      ],
+    };
+    const seen = { host: 0, gateway: 0 };
+    for (const d of dashboards) {
+      for (const p of dataPanels(d)) {
+        const exprs = exprsOf(p).join('\n');
+        if (/nginx_port_nat_destination_headroom_ratio\{/.test(exprs)) {
+          expect(d.uid).toBe('nginx-port-agent-host');
+          expect(fieldSettings(p)[0], p.title).toMatchObject({ unit: 'percentunit', thresholds: host });
+          seen.host++;
+        }
+        if (/nginx_port_nat_info\{[^}]*scope="fleet"/.test(exprs)) {
+          expect(d.uid).toBe('nginx-port-agent-fleet');
+          // The same sum as the recording rule, over raw metrics, divided by the same limit.
+          expect(exprs).toMatch(/^sum by \(nat, destination\) \(nginx_port_nat_destination_used\{.*\} and on \(job, instance, nat\) nginx_port_nat_info\{.*\}\) \/ on \(nat, destination\) max by \(nat, destination\) \(nginx_port_nat_destination_capacity\{.*\}\)$/);
+          expect(fieldSettings(p)[0], p.title).toMatchObject({ unit: 'percentunit', thresholds: gateway });
+          seen.gateway++;
+        }
+      }
+    }
+    expect(seen).toEqual({ host: 1, gateway: 1 });
   });
 
   it('come with provisioning files for the dashboards and a data source', () => {

@@ -5,7 +5,7 @@
  * command prints it.
  */
 import type { Thresholds } from '../../hints/findings.js';
-import type { Report } from '../../diagnosis/report.js';
+import type { Report, ReportNat } from '../../diagnosis/report.js';
 import { renderStatusPage } from './html/page.js';
 
 export const REPORT_FORMATS = ['text', 'json', 'html'] as const;
@@ -17,6 +17,11 @@ function perfdata(r: Report, t: Thresholds): string {
   const parts = [`headroom_ratio_min=${min.toFixed(4)};${t.warningHeadroomRatio};${t.criticalHeadroomRatio};0;1`];
   parts.push(`destinations=${r.destinationsTotal}`);
   if (r.hostSockets) parts.push(`time_wait=${r.hostSockets.timeWait}`);
+  // Host-scope NATs only: a shared gateway's headroom is not this host's to state.
+  const natRatios = (r.nat ?? []).flatMap((n) => n.destinations.flatMap((d) => (d.headroomRatio === null ? [] : [d.headroomRatio])));
+  if ((r.nat ?? []).some((n) => n.scope === 'host')) {
+    parts.push(`nat_headroom_ratio_min=${Math.min(1, ...natRatios).toFixed(4)};${t.warningHeadroomRatio};${t.criticalHeadroomRatio};0;1`);
+  }
   return parts.join(' ');
 }
 
@@ -91,7 +96,8 @@ function destinationsSection(r: Report): string[] {
       `${d.timeWait}`,
       `${d.timeWaitReusable}`,
       // ≥: a lower bound (the range exhausted, or TIME_WAIT hidden by reuse or overflow).
-      `${d.connectRate.lowerBound ? '≥' : ''}${perSecond(d.connectRatePerSecond)}`,
+      // ?: a lower bound of 0, which says nothing (TIME_WAIT hidden and none left to count).
+      d.connectRate.lowerBound && d.connectRatePerSecond === 0 ? '?' : `${d.connectRate.lowerBound ? '≥' : ''}${perSecond(d.connectRatePerSecond)}`,
       perSecond(d.maxSustainableConnectRate),
       d.secondsUntilNextRelease === null ? '-' : `${d.secondsUntilNextRelease.toFixed(1)} s`,
       ...(withLog ? [`${addressErrors}`, `${otherErrors}`] : []),
@@ -102,9 +108,63 @@ function destinationsSection(r: Report): string[] {
   return [
     `Destinations, least headroom first (${r.destinations.length} of ${r.destinationsTotal})`,
     ...table(rows, new Set(Array.from({ length: withLog ? 11 : 9 }, (_, i) => first + i))).map((line) => `  ${line}`),
-    ...(r.destinations.some((d) => d.connectRate.lowerBound) ? ['  ≥: a lower bound (see connectRate.why in --json): the true rate may be higher'] : []),
+    ...(r.destinations.some((d) => d.connectRate.lowerBound && d.connectRatePerSecond > 0) ? ['  ≥: a lower bound (see connectRate.why in --json): the true rate may be higher'] : []),
+    ...(r.destinations.some((d) => d.connectRate.lowerBound && d.connectRatePerSecond === 0) ? ['  ?: the rate cannot be measured here (see connectRate.why in --json)'] : []),
     '',
   ];
+}
+
+/** How a NAT counts closed connections, in a few words. */
+function heldBasis(n: ReportNat): string {
+  switch (n.heldAfterCloseBasis) {
+    case 'unknown':
+      return 'no hold after close documented: open connections only';
+    case 'none':
+      return 'closed connections released at once';
+    case 'measured':
+      return `closed connections held ${n.timeWaitSeconds ?? 0} s (counted from TIME_WAIT ages)`;
+    case 'estimated':
+      return `closed connections held ${n.timeWaitSeconds ?? 0} s (the last 60 s counted, the rest estimated: ~)`;
+  }
+}
+
+function natTable(n: ReportNat): string[] {
+  if (n.destinations.length === 0) return ['    no connections through it'];
+  const rows = [['DESTINATION', 'USED/CAP', 'FREE', 'FREE%', 'SHARE%', 'OPEN', 'ESTAB', 'HELD AFTER CLOSE', 'CLOSES/s', ...(n.endpointIndependentMapping ? ['EIM CONFLICT%'] : []), 'SOURCES']];
+  for (const d of n.destinations) {
+    rows.push([
+      d.destination,
+      `${d.used}/${d.capacity}`,
+      d.headroom === null ? '-' : `${d.headroom}`,
+      d.headroomRatio === null ? '-' : (d.headroomRatio * 100).toFixed(1),
+      (d.share * 100).toFixed(1),
+      `${d.open}`,
+      `${d.established}`,
+      d.heldAfterCloseIsEstimate ? `${d.heldAfterClose} (~${Math.round(d.heldAfterCloseEstimated)} est.)` : `${d.heldAfterClose}`,
+      perSecond(d.closeRatePerSecond),
+      ...(n.endpointIndependentMapping ? [((d.endpointIndependenceConflictRisk ?? 0) * 100).toFixed(1)] : []),
+      d.sourceIps.join(','),
+    ]);
+  }
+  return table(rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, ...(n.endpointIndependentMapping ? [9] : [])])).map((line) => `    ${line}`);
+}
+
+/** "Behind NAT": each NAT's limit and this host's mappings per destination, beside the kernel's table. */
+function natSection(r: Report): string[] {
+  if (r.nat === undefined) return [];
+  const out = ['Behind NAT'];
+  for (const n of r.nat) {
+    const scope = n.scope === 'host' ? "host scope: the VM's own allocation" : 'fleet scope: a gateway the hosts share, this host\'s share shown';
+    out.push(
+      `  ${n.name} (${n.title}, ${scope}): ${n.capacityPerDestination} per destination; ${heldBasis(n)}` +
+        `${n.idleTimeoutSeconds !== null ? `; idle timeout ${n.idleTimeoutSeconds} s` : ''}; ${n.destinations.length} of ${n.destinationsTotal} destination(s)`,
+    );
+    out.push(...natTable(n));
+    for (const note of n.notes) out.push(`    note: ${note}`);
+    out.push(`    limits: ${n.docsUrl}`);
+  }
+  out.push('');
+  return out;
 }
 
 function errorLogSection(r: Report): string[] {
@@ -185,7 +245,7 @@ export function renderText(r: Report, t: Thresholds): string {
     r.host ? `Host ${r.host.hostname}, ${r.host.kernel}${r.host.distro ? `, ${r.host.distro}` : ''}; proc root ${r.procRoot}` : `Proc root ${r.procRoot}`,
     '',
   ];
-  const out = [...header, ...settingsSection(r), ...destinationsSection(r), ...errorLogSection(r), ...nginxSection(r), ...findingsSection(r), '', ...sourcesSection(r)];
+  const out = [...header, ...settingsSection(r), ...destinationsSection(r), ...natSection(r), ...errorLogSection(r), ...nginxSection(r), ...findingsSection(r), '', ...sourcesSection(r)];
   return out.join('\n') + '\n';
 }
 

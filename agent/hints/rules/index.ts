@@ -20,6 +20,11 @@ import { headroomLow } from './headroomLow.js';
 import { keepaliveNeedsHttp11 } from './keepaliveNeedsHttp11.js';
 import { keepalivePoolChurn } from './keepalivePoolChurn.js';
 import { listenerInRange } from './listenerInRange.js';
+import { natEndpointIndependenceConflict } from './natEndpointIndependenceConflict.js';
+import { natGatewayShare } from './natGatewayShare.js';
+import { natHeldAfterClose } from './natHeldAfterClose.js';
+import { natPortsShort } from './natPortsShort.js';
+import { natPrivateEndpoint } from './natPrivateEndpoint.js';
 import { portRangeNarrow } from './portRangeNarrow.js';
 import { portRangeOdd } from './portRangeOdd.js';
 import { resolverFailures } from './resolverFailures.js';
@@ -69,4 +74,10 @@ export const RULES: readonly FindingRule[] = [
   workerConnectionsExhausted,
   proxyBindUnavailable,
   resolverFailures,
+  // From the NATs in front of the host (config nat): the NAT's limit beside the kernel's.
+  natPortsShort,
+  natGatewayShare,
+  natHeldAfterClose,
+  natPrivateEndpoint,
+  natEndpointIndependenceConflict,
 ];

@@ -57,6 +57,13 @@ export interface KernelSettings {
 export interface HeadroomOptions {
   /** TIME_WAIT sockets younger than this many seconds count towards the connect rate (1–60). */
   rateWindowSeconds: number;
+  /**
+   * Ages in ms, ascending: for each, every destination counts its TIME_WAIT sockets
+   * younger than it (DestinationHeadroom.timeWaitYoungerThan), in the same pass over
+   * the sockets. A NAT whose own hold after close is shorter than the kernel's 60 s
+   * (nat/model/) still holds the ports of those closed more recently than its timer.
+   */
+  timeWaitAgeThresholdsMs?: readonly number[];
 }
 
 export interface PortRangeSummary {
@@ -108,6 +115,11 @@ export interface DestinationHeadroom {
   timeWaitReuse: boolean;
   /** When the next blocking TIME_WAIT socket frees its port, or null if none blocks. */
   secondsUntilNextRelease: number | null;
+  /**
+   * TIME_WAIT sockets younger than each of HeadroomOptions.timeWaitAgeThresholdsMs, in
+   * the same order; absent when no thresholds were asked for.
+   */
+  timeWaitYoungerThan?: number[];
 }
 
 /** Socket counts by state name; states with no socket are absent. */
@@ -206,6 +218,10 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
   const delayMs = settings.tcpTwReuseDelayMs;
   const windowMs = options.rateWindowSeconds * 1000;
   const shortWindowMs = Math.min(windowMs, RECENT_RATE_WINDOW_MS);
+  const thresholds = Float64Array.from(options.timeWaitAgeThresholdsMs ?? []);
+  const nT = thresholds.length;
+  /** Per destination, nT counters: TIME_WAIT sockets whose first threshold above their age is this one (summed up after the loop). */
+  const younger = new Float64Array(n * nT);
 
   for (let i = 0; i < table.recordCount; i++) {
     // A socket on a listening or reserved port does not take a port from the
@@ -217,6 +233,13 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
     if (state !== STATE_TIME_WAIT) continue;
     const leftMs = Math.min(table.recordTimer[i]! * MS_PER_TIMER_TICK, TIME_WAIT_LEN_MS);
     const ageMs = TIME_WAIT_LEN_MS - leftMs;
+    // Ascending thresholds: count the socket once, at the first one it is younger than.
+    for (let t = 0; t < nT; t++) {
+      if (ageMs < thresholds[t]!) {
+        younger[key * nT + t]!++;
+        break;
+      }
+    }
     if (ageMs <= windowMs) {
       recent[key]!++;
       if (ageMs > oldest[key]!) oldest[key] = ageMs;
@@ -271,6 +294,7 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
       maxSustainableConnectRate: lifetimeS > 0 ? capacity / lifetimeS : Infinity,
       timeWaitReuse: reuseHere,
       secondsUntilNextRelease: Number.isFinite(nextRelease[k]!) ? Math.max(0, nextRelease[k]!) / 1000 : null,
+      ...(nT > 0 ? { timeWaitYoungerThan: cumulative(younger, k * nT, nT) } : {}),
     });
   }
   destinations.sort(compareDestinations);
@@ -294,6 +318,14 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
     malformedRows: table.malformedRows,
     malformedSamples: table.malformedSamples,
   };
+}
+
+/** Running sums of `n` counters from `at`: younger than threshold t = those first counted at t or before. */
+function cumulative(counts: Float64Array, at: number, n: number): number[] {
+  const out: number[] = [];
+  let sum = 0;
+  for (let t = 0; t < n; t++) out.push((sum += counts[at + t]!));
+  return out;
 }
 
 /** Least headroom first; ties broken by most used, then by name, so output is stable. */

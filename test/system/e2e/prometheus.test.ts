@@ -24,7 +24,10 @@
  *     to see 20-45 % headroom once a minute, which restarts a `for: 1m` each
  *     time; at this rate it takes about 0.1 s.
  *   - the agent (`dist/agent/main.js run`) with its default 5 s sample interval,
- *     tailing nginx's error log and reading its nginx.conf, on 127.0.0.1:9842.
+ *     tailing nginx's error log and reading its nginx.conf, on 127.0.0.1:9842,
+ *     told that two NATs (a VM's own, and a shared gateway) with a million
+ *     mappings each stand in front of the upstream, so the NAT panels and rules
+ *     have data and stay quiet.
  *   - the fix: nginx reloaded with `keepalive 32` in the upstream block (the
  *     headers are there already). Also `keepalive_requests`: its default of 1000
  *     requests per pooled connection would still close about 1.7 connections/s
@@ -76,6 +79,11 @@ const PROM = 'http://127.0.0.1:9090';
 /** Milliseconds between two requests on one wrk connection. */
 const PACE_MS = 1;
 const DEST = { source_ip: '127.0.0.1', destination: UPSTREAM };
+/** NATs the agent is told sit in front of the upstream (loopback counts as "behind" them here). */
+const NATS = [
+  { profile: 'custom', name: 'e2e-host', scope: 'host', ports: 1_000_000, destinations: [`${UPSTREAM.split(':')[0]!}/32`], timeWaitSeconds: 30 },
+  { profile: 'custom', name: 'e2e-gateway', scope: 'fleet', ports: 1_000_000, destinations: [`${UPSTREAM.split(':')[0]!}/32`], timeWaitSeconds: 120 },
+];
 
 const rules = loadRules();
 const dashboards = loadDashboards();
@@ -396,8 +404,13 @@ describeEachNginx(
 
       const version = /nginx\/(\d+\.\d+\.\d+)/.exec((await execFileP(nginx.bin, ['-v'])).stderr)?.[1];
       expect(version, 'nginx -v').toBeDefined();
+      // Two NATs in front of the upstream, so the NAT panels and rules have data: a VM's
+      // own allocation and a shared gateway, each far above what 200 ports can use, so
+      // neither raises anything while the kernel's range runs out.
+      writeFileSync(join(dir, 'agent.json'), JSON.stringify({ nat: NATS }));
       s.agent = spawnIn(s, 'agent.log', process.execPath, [
         AGENT_MAIN, 'run',
+        '--config', join(dir, 'agent.json'),
         '--listen', AGENT_ADDR,
         '--error-log', join(dir, 'error.log'),
         '--nginx-conf', conf,

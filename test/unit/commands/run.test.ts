@@ -13,8 +13,8 @@ import { FakeClock } from '../../support/fakeClock.js';
 const PROC = 'test/fixtures/real-tw-exhaustion/proc';
 const NOW = Date.UTC(2026, 10, 21, 8, 44, 0);
 
-async function config(): Promise<Config> {
-  const r = await resolveConfig({ env: {}, flags: { procRoot: PROC, listen: '127.0.0.1:0', nginxConf: '', errorLogs: ['/nonexistent/error.log'], sampleIntervalMs: 5000 } });
+async function config(errorLogs: string[] = ['/nonexistent/error.log']): Promise<Config> {
+  const r = await resolveConfig({ env: {}, flags: { procRoot: PROC, listen: '127.0.0.1:0', nginxConf: '', errorLogs, sampleIntervalMs: 5000 } });
   if (!r.ok) throw new Error(r.problems.join('; '));
   return r.config;
 }
@@ -53,5 +53,16 @@ describe('the daemon with a fake clock', () => {
     expect(findings.findings.map((f) => f.id)).toContain('headroom_exhausted');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain(`nginx_port_last_sample_timestamp_seconds ${(NOW + 5000) / 1000}`);
+  });
+
+  it('starts with no error log at all (an empty list), serving findings with no error-log evidence and no error-log source', async () => {
+    const clock = new FakeClock(NOW);
+    const sampler = new InlineSampler({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 });
+    daemon = await startDaemon(await config([]), pino({ level: 'silent' }), { sampler, installSignalHandlers: false, clock });
+    const base = `http://${daemon.address.replace(/^http:\/\//, '')}`;
+    const findings = (await (await fetch(`${base}/api/findings`)).json()) as { status: string };
+    expect(findings.status).toBe('CRITICAL');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).not.toMatch(/source="error_log:/);
   });
 });

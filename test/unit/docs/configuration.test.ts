@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, DEFAULTS, ENV_CONFIG_FILE, envName, flagName, type ConfigKey } from '../../../agent/config.js';
+import { NAT_FIELDS, NAT_FLAGS } from '../../../agent/core/natConfig.js';
 
 const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
 
@@ -35,6 +36,12 @@ describe('docs/configuration.md', () => {
     expect(flag).toContain(`\`${flagName(key)}\``);
     expect(env).toContain(`\`${envName(key)}\``);
     for (const text of defaultTexts(key)) expect(def).toContain(text);
+  });
+
+  it('documents every field of a NAT, with its flag where the one-NAT case has one', () => {
+    const natRows = new Map([...doc.matchAll(/^\| `nat\[\]\.([A-Za-z]+)` \|(.*)\|\s*$/gm)].map((m) => [m[1]!, m[2]!.split(' | ').map((c) => c.trim())] as const));
+    expect([...natRows.keys()].sort()).toEqual([...NAT_FIELDS].sort());
+    for (const [field, flag] of Object.entries(NAT_FLAGS)) expect(natRows.get(field)?.[0], field).toContain(`\`${flag}\``);
   });
 
   it('names the config file flag and its environment variable', () => {

@@ -1,8 +1,8 @@
 /**
  * docs/metrics.md documents every metric the daemon registers, and no other: one
  * row per metric with its type, its labels and its HELP text word for word. The
- * registry is built as agent/commands/run.ts builds it (AgentMetrics, then the
- * error-log metrics); prom-client's default process_* and nodejs_* metrics are
+ * registry is built as agent/commands/run.ts builds it (AgentMetrics, with a NAT
+ * configured so its families are there too, then the error-log metrics); prom-client's default process_* and nodejs_* metrics are
  * left out on purpose: the page names them as a group.
  */
 import { readFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ interface Registered {
 
 async function daemonMetrics(): Promise<Registered[]> {
   const registry = new Registry();
-  new AgentMetrics(registry, { maxDestinations: 100, defaultMetrics: true, version: '0.0.0-test' });
+  new AgentMetrics(registry, { maxDestinations: 100, defaultMetrics: true, version: '0.0.0-test', nat: true });
   registerErrorLogMetrics(
     registry,
     new ErrorLogCounts(100),

@@ -153,7 +153,50 @@ describe('escaping what comes from outside', async () => {
     findings: base.findings.map((f) => ({ ...f, summary: HOSTILE, evidence: [HOSTILE], fix: HOSTILE, why: HOSTILE, effect: HOSTILE, upstreams: [HOSTILE] })),
     assumptions: [HOSTILE],
     problems: [HOSTILE],
-    ...({ nat: { table: [{ rule: HOSTILE }], [HOSTILE]: HOSTILE } } as object),
+    nat: [
+      {
+        name: HOSTILE,
+        profile: 'custom',
+        title: HOSTILE,
+        scope: 'host',
+        ports: 64,
+        ips: 1,
+        capacityPerDestination: 64,
+        timeWaitSeconds: 120,
+        idleTimeoutSeconds: null,
+        endpointIndependentMapping: false,
+        dynamicPortAllocation: false,
+        maxPortsPerVm: null,
+        backendPoolSize: null,
+        matches: [HOSTILE],
+        heldAfterCloseBasis: 'estimated',
+        docsUrl: HOSTILE,
+        notes: [HOSTILE],
+        destinationsTotal: 1,
+        destinations: [
+          {
+            destination: HOSTILE,
+            sourceIps: [HOSTILE],
+            used: 70,
+            capacity: 64,
+            headroom: 0,
+            headroomRatio: 0,
+            share: 70 / 64,
+            established: 0,
+            open: 0,
+            heldAfterClose: 70,
+            heldAfterCloseMeasured: 60,
+            heldAfterCloseEstimated: 10,
+            heldAfterCloseIsEstimate: true,
+            timeWait: 60,
+            closeRatePerSecond: 1,
+            closeRateLowerBound: false,
+            endpointIndependenceConflictRisk: null,
+            level: 'exhausted',
+          },
+        ],
+      },
+    ],
   };
 
   it.each(['live', 'report'] as const)('%s: no tag, attribute or control byte gets through', (mode) => {
@@ -164,8 +207,9 @@ describe('escaping what comes from outside', async () => {
     // eslint-disable-next-line no-control-regex
     expect(html).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202e]/);
     expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onmouseover=&quot;alert(1)&quot; \\x1b[31m\\u202eevil\\x00');
-    // The NAT section (report.nat, once a report has one) is shown, escaped too.
+    // The NAT section is shown, escaped too.
     expect(html).toContain('<section id="nat"');
+    expect(html).toContain('<h3>&lt;script&gt;alert');
   });
 
   it.each([

@@ -73,7 +73,9 @@ function historyCharts(v: StatusView, h: HistorySnapshot, nowMs: number): string
     const points = perDestination(entries, id, (d) => d.connectRatePerSecond);
     const now = lastValue(points);
     const floor = entries.at(-1)?.destinations.find((d) => d.id === id)?.connectRateLowerBound === true;
-    return { name: `connect rate to ${label(entries, id)}`, points, colour: i, ...(now !== null ? { note: `${floor ? 'at least ' : ''}${rate(now)}/s now` } : {}) };
+    // A lower bound of 0 (TIME_WAIT hidden, none left to count) is no figure at all.
+    const note = now === null ? null : floor && now === 0 ? 'not measurable now' : `${floor ? 'at least ' : ''}${rate(now)}/s now`;
+    return { name: `connect rate to ${label(entries, id)}`, points, colour: i, ...(note !== null ? { note } : {}) };
   });
   const worstId = rateIds[0];
   if (worstId !== undefined) {

@@ -3,7 +3,7 @@
  * verdict, the destinations table, the findings with their fixes, the error
  * log, nginx's upstreams, NAT, the kernel settings and the sources.
  */
-import type { ReportDestination } from '../../../diagnosis/report.js';
+import type { ReportDestination, ReportNat } from '../../../diagnosis/report.js';
 import type { StatusView } from '../../../diagnosis/status.js';
 import { esc, token } from './escape.js';
 import { count, dateTime, duration, percent, rate } from './format.js';
@@ -37,7 +37,9 @@ export function verdictSection(v: StatusView): string {
   if (worst !== undefined && r.status !== 'OK') {
     lines.push(
       `Worst: <strong>${esc(destinationLabel(worst))}</strong>: ${count(worst.headroom)} of ${count(worst.capacity)} ports free (${percent(worst.headroomRatio)}); ` +
-        `${worst.connectRate.lowerBound ? 'at least ' : ''}${rate(worst.connectRatePerSecond)} new connections/s against the ${rate(worst.maxSustainableConnectRate)}/s its range sustains.`,
+        (worst.connectRate.lowerBound && worst.connectRatePerSecond === 0
+          ? `its connect rate cannot be measured here (${esc(worst.connectRate.why)}); its range sustains ${rate(worst.maxSustainableConnectRate)}/s.`
+          : `${worst.connectRate.lowerBound ? 'at least ' : ''}${rate(worst.connectRatePerSecond)} new connections/s against the ${rate(worst.maxSustainableConnectRate)}/s its range sustains.`),
     );
   }
   for (const line of pace(v)) lines.push(esc(line));
@@ -86,6 +88,9 @@ function otherCell(d: ReportDestination): string {
 /** The connect rate, "≥" where it is only a lower bound, with how it was measured on hover. */
 function rateCell(d: ReportDestination): string {
   const r = d.connectRate;
+  if (r.lowerBound && d.connectRatePerSecond === 0) {
+    return `<td class="num" title="${esc(r.why)}"><abbr title="not measurable here: ${esc(r.why)}">?</abbr><span data-field="connectRatePerSecond" hidden>0</span></td>`;
+  }
   return `<td class="num" title="${esc(r.why)}">${r.lowerBound ? '<abbr title="a lower bound: the true rate may be higher">≥</abbr>' : ''}<span data-field="connectRatePerSecond">${rate(d.connectRatePerSecond)}</span></td>`;
 }
 
@@ -129,7 +134,9 @@ export function destinationsSection(v: StatusView): string {
   ];
   const shown = [...new Set(r.destinations.flatMap((d) => otherStates(d).map(([s]) => s)))].sort();
   const keys = ['<span class="key st-est">ESTABLISHED</span>', '<span class="key st-tw">TIME_WAIT</span>', ...shown.map((s) => `<span class="key ${stateClass(s)}">${esc(s)}</span>`)];
-  const lowerBound = r.destinations.some((d) => d.connectRate.lowerBound) ? ' ≥: the connect rate is a lower bound (hover over it for why).' : '';
+  const lowerBound =
+    (r.destinations.some((d) => d.connectRate.lowerBound && d.connectRatePerSecond > 0) ? ' ≥: the connect rate is a lower bound (hover over it for why).' : '') +
+    (r.destinations.some((d) => d.connectRate.lowerBound && d.connectRatePerSecond === 0) ? ' ?: the connect rate cannot be measured here (hover over it for why).' : '');
   const caption = `${r.destinations.length} of ${r.destinationsTotal} destination(s), least headroom first. The bar splits the used ports by state: ${keys.join(' ')}; the rest is free.${lowerBound}`;
   const table = `<div class="table-wrap"><table class="destinations"><caption>${caption}</caption><thead><tr>${head.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${r.destinations.map((d) => destinationRow(d, withNginx, withLog, withMore)).join('')}</tbody></table></div>`;
   return section('destinations', 'Destinations', table);
@@ -202,14 +209,36 @@ export function nginxSection(v: StatusView): string {
   return section('nginx', 'nginx configuration', body.join(''));
 }
 
-/**
- * The NAT section, once the report carries one (`report.nat`): rendered as the
- * report gives it until it gets a layout of its own.
- */
+/** One NAT: what it is and its destinations, largest share first; a shared gateway shows this host's share, not a headroom. */
+function natHtml(nat: ReportNat): string {
+  const host = nat.scope === 'host';
+  const head =
+    `<h3>${esc(nat.name)}: ${esc(nat.title)}</h3>` +
+    `<p>${host ? "This VM's own allocation" : 'A gateway every host behind it shares: this host holds a share of the limit, and Prometheus judges the sum'}; ` +
+    `${count(nat.capacityPerDestination)} mappings per destination (${count(nat.ports)} ports × ${count(nat.ips)} IP(s))` +
+    `${nat.timeWaitSeconds !== null ? `; a closed connection is held ${duration(nat.timeWaitSeconds)}` : ''}. <a href="${esc(nat.docsUrl)}">Provider's documentation</a>.</p>`;
+  const rows = nat.destinations.map((d) => {
+    const held = `${count(d.heldAfterClose)}${d.heldAfterCloseIsEstimate ? ' (estimated in part)' : ''}`;
+    const free = d.headroom === null || d.headroomRatio === null ? 'shared' : `${count(d.headroom)} (${percent(d.headroomRatio)})`;
+    return (
+      `<tr class="level-${token(d.level ?? 'ok')}"><th scope="row">${esc(d.destination)}</th><td class="num">${count(d.used)} / ${count(d.capacity)}</td>` +
+      `<td class="num">${count(d.open)}</td><td class="num">${held}</td><td class="num">${free}</td><td class="num">${percent(d.share)}</td>` +
+      `<td>${d.level === null ? '<span class="muted">fleet</span>' : badge(d.level)}</td></tr>`
+    );
+  });
+  const table =
+    rows.length === 0
+      ? '<p>No sockets towards a destination this NAT translates.</p>'
+      : `<div class="table-wrap"><table><thead><tr><th scope="col">Destination</th><th scope="col">Used / limit</th><th scope="col">Open</th><th scope="col">Held after close</th><th scope="col">Free</th><th scope="col">This host's share</th><th scope="col">Level</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  const more = nat.destinationsTotal > nat.destinations.length ? `<p>${count(nat.destinations.length)} of ${count(nat.destinationsTotal)} destinations shown.</p>` : '';
+  return head + table + more + nat.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('');
+}
+
+/** The NATs in front of the host (config `nat`): the NAT's limit beside the kernel's, per destination. */
 export function natSection(v: StatusView): string {
-  const nat = (v.report as unknown as { nat?: unknown }).nat;
-  if (nat === undefined || nat === null) return '';
-  return section('nat', 'NAT', genericHtml(nat));
+  const nats = v.report.nat;
+  if (nats === undefined || nats.length === 0) return '';
+  return section('nat', 'Behind NAT', nats.map(natHtml).join(''));
 }
 
 export function settingsSection(v: StatusView): string {
