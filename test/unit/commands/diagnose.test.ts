@@ -39,6 +39,12 @@ describe('diagnose with a fake clock', () => {
     expect(result.output).toMatch(/^NGINX-PORTS CRITICAL - /);
   });
 
+  it('renders --format html as the status page of the one report (its renderer is imported for html only)', async () => {
+    const result = await diagnose(await config({}), { format: 'html', rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW) });
+    expect(result.output).toMatch(/^<!doctype html>/);
+    expect(result.output).toContain('<title>CRITICAL');
+  });
+
   it('does not measure the connect rate when told not to wait', async () => {
     const result = await diagnose(await config({}), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock: new FakeClock(NOW) });
     expect(result.report.hostSockets?.connectAttemptsPerSecond).toBeNull();
