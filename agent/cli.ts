@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULTS, ENV_CONFIG_FILE, envName, flagName, resolveConfig, type Config, type ConfigKey, type ConfigSources } from './config.js';
-import { NAT_FLAGS, type NatFlagField } from './core/natConfig.js';
+import { NAT_FLAGS, type NatFlagField } from './core/natFlags.js';
 import { NAT_PROFILES } from './core/natProfiles.js';
 import { AgentError, codedMessage, describeError } from './errors.js';
 import { systemClock } from './io/clock.js';
@@ -146,11 +146,11 @@ export interface CliIO {
 }
 
 /** Reads the config file named by --config or the environment, then resolves every layer. */
-export function loadConfig(
+export async function loadConfig(
   opts: Record<string, unknown>,
   keys: readonly ConfigKey[],
   env: Record<string, string | undefined>,
-): { ok: true; config: Config } | { ok: false; problems: string[] } {
+): Promise<{ ok: true; config: Config } | { ok: false; problems: string[] }> {
   const flags: Partial<Record<ConfigKey, unknown>> = {};
   // commander names an option's value after its flag: --error-log → errorLog.
   // --web.config.file keeps its dots: commander only camel-cases on dashes.
@@ -204,7 +204,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     program.command('run').description('run the daemon: sample sockets every interval and serve Prometheus metrics'),
     RUN_KEYS,
   ).action(async (opts: Record<string, unknown>) => {
-    const loaded = loadConfig(opts, RUN_KEYS, io.env);
+    const loaded = await loadConfig(opts, RUN_KEYS, io.env);
     if (!loaded.ok) {
       configProblems(io, loaded.problems);
       exitCode = 1;
@@ -230,7 +230,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .option('--json', 'print the report as JSON (the same as --format json)')
     .option('--rate-interval-ms <ms>', 'measure connect attempts/s over this interval (0 skips)', '1000');
   addConfigOptions(diag, DIAGNOSE_KEYS).action(async (opts: Record<string, unknown>) => {
-    const loaded = loadConfig(opts, DIAGNOSE_KEYS, io.env);
+    const loaded = await loadConfig(opts, DIAGNOSE_KEYS, io.env);
     const rateIntervalMs = Number(opts['rateIntervalMs']);
     const problems = loaded.ok ? [] : [...loaded.problems];
     if (!Number.isInteger(rateIntervalMs) || rateIntervalMs < 0 || rateIntervalMs > 60_000) {

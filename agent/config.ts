@@ -6,9 +6,9 @@
  * Every layer is checked against the same schema and every problem is reported at
  * once, each naming where it came from.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { parseInstant, parseTimeZone, type TimeZone } from './core/timeZone.js';
-import { NAT_FLAGS, natSchema } from './core/natConfig.js';
+import { NAT_FLAGS } from './core/natFlags.js';
 import type { NatConfig } from './core/natProfiles.js';
 
 export const DEFAULT_ERROR_LOG = '/var/log/nginx/error.log';
@@ -59,25 +59,82 @@ export const DEFAULTS = Object.freeze({
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * How each setting is checked: a small rule, read two ways. `quickValue` below
+ * only ever accepts (a value it is not sure of goes to zod), and `buildSchemas`
+ * turns the same rules into the zod schema that reports every problem. So the
+ * common case, a valid configuration, is checked without loading zod (it is a
+ * third of `agent diagnose`'s start-up: bench/README.md), and every problem is
+ * still worded by zod, from this one catalogue.
+ */
+/** A check on a string, each kind the zod method it becomes (they differ in when zod runs them). */
+type Check =
+  | { kind: 'minLength'; min: number; message: string }
+  | { kind: 'regex'; re: RegExp; message: string }
+  | { kind: 'refine'; ok: (value: string) => boolean; message: string | ((value: string) => string) };
+
+interface NumberRule {
+  kind: 'number';
+  int: boolean;
+  min: number;
+  max: number;
+}
+interface StringRule {
+  kind: 'string';
+  checks: readonly Check[];
+}
+interface EnumRule<T extends string = string> {
+  kind: 'enum';
+  values: readonly T[];
+}
+interface BooleanRule {
+  kind: 'boolean';
+}
+interface ListRule {
+  kind: 'list';
+  item: StringRule;
+  maxItems: number;
+}
+/**
+ * The NATs (core/natConfig.ts): their schema is zod through and through, so the
+ * quick check accepts only the default, none, and zod loads it with the rest.
+ */
+interface NatRule {
+  kind: 'nat';
+}
+type Rule = NumberRule | StringRule | EnumRule | BooleanRule | ListRule | NatRule;
+
+const integer = (min: number, max: number): NumberRule => ({ kind: 'number', int: true, min, max });
+const ratio: NumberRule = { kind: 'number', int: false, min: 0, max: 1 };
+const text = (...checks: Check[]): StringRule => ({ kind: 'string', checks });
+const oneOf = <T extends string>(values: readonly T[]): EnumRule<T> => ({ kind: 'enum', values });
+const matches = (re: RegExp, message: string): Check => ({ kind: 'regex', re, message });
+const nonEmpty: Check = { kind: 'minLength', min: 1, message: 'must not be empty' };
+const passes = (ok: (value: string) => boolean, message: Check['message']): Check => ({ kind: 'refine', ok, message });
+
+function checkPasses(c: Check, v: string): boolean {
+  return c.kind === 'minLength' ? v.length >= c.min : c.kind === 'regex' ? c.re.test(v) : c.ok(v);
+}
+
 /** Strings from flags and the environment become numbers when they look like one. */
-const num = (schema: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
+function coerceNumber(v: unknown): unknown {
+  return typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
+}
 
 /** Booleans from flags and the environment. */
-const bool = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+function coerceBoolean(v: unknown): unknown {
+  return v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v;
+}
 
 /** A comma-separated string (environment) or an array (flags, file). */
-const list = (item: z.ZodString) =>
-  z.preprocess(
-    (v) =>
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .map((x) => x.trim())
-            .filter((x) => x !== '')
-        : v,
-    z.array(item).max(64),
-  );
+function coerceList(v: unknown): unknown {
+  return typeof v === 'string'
+    ? v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '')
+    : v;
+}
 
 const DURATION_RE = /^(\d+)(s|m|h|d)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -91,47 +148,63 @@ export function durationMs(text: string): number {
 
 const LISTEN_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 
-export const configShape = {
-  procRoot: z.string().min(1, 'must not be empty'),
-  listen: z
-    .string()
-    .regex(LISTEN_RE, 'must be host:port, [v6]:port or :port')
-    .refine((v) => !LISTEN_RE.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0–65535'),
-  sampleIntervalMs: num(z.number().int().min(100).max(3_600_000)),
-  sampleTimeoutMs: num(z.number().int().min(100).max(3_600_000)),
-  maxDestinations: num(z.number().int().min(1).max(100_000)),
-  rateWindowSeconds: num(z.number().int().min(1).max(60)),
-  warningHeadroomRatio: num(z.number().min(0).max(1)),
-  criticalHeadroomRatio: num(z.number().min(0).max(1)),
-  logLevel: z.enum(LOG_LEVELS),
-  reportTop: num(z.number().int().min(1).max(10_000)),
-  errorLogs: list(z.string().min(1, 'must not be empty')),
-  errorLogBackfill: bool,
-  maxLineBytes: num(z.number().int().min(2048).max(64 * 1024 * 1024)),
+/** The config catalogue: every setting and what it accepts. */
+export const CONFIG_CATALOGUE = {
+  procRoot: text(nonEmpty),
+  listen: text(
+    matches(LISTEN_RE, 'must be host:port, [v6]:port or :port'),
+    passes((v) => !LISTEN_RE.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0–65535'),
+  ),
+  sampleIntervalMs: integer(100, 3_600_000),
+  sampleTimeoutMs: integer(100, 3_600_000),
+  maxDestinations: integer(1, 100_000),
+  rateWindowSeconds: integer(1, 60),
+  warningHeadroomRatio: ratio,
+  criticalHeadroomRatio: ratio,
+  logLevel: oneOf(LOG_LEVELS),
+  reportTop: integer(1, 10_000),
+  errorLogs: { kind: 'list', item: text(nonEmpty), maxItems: 64 } satisfies ListRule,
+  errorLogBackfill: { kind: 'boolean' } satisfies BooleanRule,
+  maxLineBytes: integer(2048, 64 * 1024 * 1024),
   // No upper bound: a log is bounded by its size (diagnose scans at most 512 MiB per file), not by a rule.
-  since: z
-    .string()
-    .regex(DURATION_RE, 'must be a duration such as 900s, 15m, 2h or 1d')
-    .refine((v) => !DURATION_RE.test(v) || durationMs(v) > 0, 'must be at least 1s'),
-  from: z.string(),
-  until: z.string(),
-  errorLogTimezone: z.string().refine((v) => !('error' in parseTimeZone(v)), {
-    error: (issue) => {
-      const r = parseTimeZone(String(issue.input));
-      return 'error' in r ? r.error : 'invalid time zone';
-    },
-  }),
-  nginxConf: z.string(),
-  nginxVersion: z.string().regex(/^(\d+\.\d+\.\d+)?$/, 'must be a version such as 1.22.1'),
-  nginxBin: z.string(),
-  nginxRoot: z.string(),
-  nginxConfReloadMs: num(z.number().int().min(1000).max(86_400_000)),
-  dnsTimeoutMs: num(z.number().int().min(10).max(60_000)),
-  webConfigFile: z.string(),
-  nat: natSchema,
+  since: text(
+    matches(DURATION_RE, 'must be a duration such as 900s, 15m, 2h or 1d'),
+    passes((v) => !DURATION_RE.test(v) || durationMs(v) > 0, 'must be at least 1s'),
+  ),
+  from: text(),
+  until: text(),
+  errorLogTimezone: text(
+    passes(
+      (v) => !('error' in parseTimeZone(v)),
+      (v) => {
+        const r = parseTimeZone(v);
+        return 'error' in r ? r.error : 'invalid time zone';
+      },
+    ),
+  ),
+  nginxConf: text(),
+  nginxVersion: text(matches(/^(\d+\.\d+\.\d+)?$/, 'must be a version such as 1.22.1')),
+  nginxBin: text(),
+  nginxRoot: text(),
+  nginxConfReloadMs: integer(1000, 86_400_000),
+  dnsTimeoutMs: integer(10, 60_000),
+  webConfigFile: text(),
+  nat: { kind: 'nat' } satisfies NatRule,
 };
 
-const layerSchema = z.object(configShape).partial().strict();
+type ValueOf<R> = R extends NumberRule
+  ? number
+  : R extends EnumRule<infer T>
+    ? T
+    : R extends StringRule
+      ? string
+      : R extends BooleanRule
+        ? boolean
+        : R extends ListRule
+          ? string[]
+          : R extends NatRule
+            ? NatConfig[]
+            : never;
 
 /** The error log's time zone of a config the schema accepted. */
 export function errorLogZone(config: Pick<Config, 'errorLogTimezone'>): TimeZone {
@@ -167,23 +240,118 @@ function windowProblems(c: { from: string; until: string; errorLogTimezone: stri
   if (times.from !== undefined && times.until !== undefined && times.until <= times.from) out.push({ path: 'until', message: 'must be after --from' });
   return out;
 }
-const fullSchema = z
-  .object(configShape)
-  .strict()
-  .superRefine((c, ctx) => {
-    for (const p of windowProblems(c)) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
-    if (c.criticalHeadroomRatio > c.warningHeadroomRatio) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['criticalHeadroomRatio'],
-        message: `must not be above warningHeadroomRatio (${c.warningHeadroomRatio})`,
-      });
-    }
-  });
 
-export type Config = Readonly<z.infer<typeof fullSchema>>;
-export type ConfigKey = keyof typeof configShape;
-export const CONFIG_KEYS = Object.keys(configShape) as ConfigKey[];
+/** Problems between settings (each a sentence, with the setting it is reported on). */
+function crossProblems(c: Config): { path: string; message: string }[] {
+  const out = windowProblems(c);
+  if (c.criticalHeadroomRatio > c.warningHeadroomRatio) {
+    out.push({ path: 'criticalHeadroomRatio', message: `must not be above warningHeadroomRatio (${c.warningHeadroomRatio})` });
+  }
+  return out;
+}
+
+export type ConfigKey = keyof typeof CONFIG_CATALOGUE;
+export type Config = Readonly<{ [K in ConfigKey]: ValueOf<(typeof CONFIG_CATALOGUE)[K]> }>;
+export const CONFIG_KEYS = Object.keys(CONFIG_CATALOGUE) as ConfigKey[];
+
+/** The value a rule accepts `raw` as, or undefined when it is not sure (zod decides then). */
+function quickValue(rule: Rule, raw: unknown): unknown {
+  switch (rule.kind) {
+    case 'number': {
+      const v = coerceNumber(raw);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < rule.min || v > rule.max) return undefined;
+      return rule.int && !Number.isSafeInteger(v) ? undefined : v;
+    }
+    case 'string':
+      return typeof raw === 'string' && rule.checks.every((c) => checkPasses(c, raw)) ? raw : undefined;
+    case 'enum':
+      return typeof raw === 'string' && rule.values.includes(raw) ? raw : undefined;
+    case 'boolean': {
+      const v = coerceBoolean(raw);
+      return typeof v === 'boolean' ? v : undefined;
+    }
+    case 'list': {
+      const v = coerceList(raw);
+      if (!Array.isArray(v) || v.length > rule.maxItems) return undefined;
+      return v.every((x) => quickValue(rule.item, x) !== undefined) ? [...(v as string[])] : undefined;
+    }
+    case 'nat':
+      return Array.isArray(raw) && raw.length === 0 ? [] : undefined;
+  }
+}
+
+/** A layer with every value accepted and coerced, or undefined when zod has to look at it. */
+export function quickLayer(layer: object): Partial<Record<ConfigKey, unknown>> | undefined {
+  const out: Partial<Record<ConfigKey, unknown>> = {};
+  for (const [key, raw] of Object.entries(layer)) {
+    if (!Object.hasOwn(CONFIG_CATALOGUE, key)) return undefined;
+    const value = quickValue(CONFIG_CATALOGUE[key as ConfigKey], raw);
+    if (value === undefined) return undefined;
+    out[key as ConfigKey] = value;
+  }
+  return out;
+}
+
+/** The merged config when every setting and every check between them passes, else undefined. */
+export function quickConfig(merged: Record<string, unknown>): Config | undefined {
+  const values = quickLayer(merged);
+  if (values === undefined) return undefined;
+  // Keys in catalogue order, as zod gives them.
+  const config = Object.fromEntries(CONFIG_KEYS.map((k) => [k, values[k]])) as Config;
+  if (CONFIG_KEYS.some((k) => values[k] === undefined)) return undefined;
+  return crossProblems(config).length === 0 ? config : undefined;
+}
+
+type Zod = typeof import('zod');
+type NatModule = typeof import('./core/natConfig.js');
+
+/** The zod schemas of the catalogue: one layer (any subset of the settings), and the merged whole. */
+export function buildSchemas({ z }: Zod, { natSchema }: NatModule) {
+  const number = (r: NumberRule) => {
+    let n = z.number();
+    if (r.int) n = n.int();
+    return z.preprocess(coerceNumber, n.min(r.min).max(r.max));
+  };
+  const string = (r: StringRule) =>
+    r.checks.reduce((s, c) => {
+      if (c.kind === 'minLength') return s.min(c.min, c.message);
+      if (c.kind === 'regex') return s.regex(c.re, c.message);
+      const { message } = c;
+      return s.refine(c.ok, typeof message === 'string' ? message : { error: (issue) => message(String(issue.input)) });
+    }, z.string());
+  const schema = (r: Rule) => {
+    switch (r.kind) {
+      case 'number':
+        return number(r);
+      case 'string':
+        return string(r);
+      case 'enum':
+        return z.enum(r.values as [string, ...string[]]);
+      case 'boolean':
+        return z.preprocess(coerceBoolean, z.boolean());
+      case 'list':
+        return z.preprocess(coerceList, z.array(string(r.item)).max(r.maxItems));
+      case 'nat':
+        return natSchema;
+    }
+  };
+  const shape = Object.fromEntries(CONFIG_KEYS.map((k) => [k, schema(CONFIG_CATALOGUE[k])]));
+  return {
+    layer: z.object(shape).partial().strict(),
+    full: z
+      .object(shape)
+      .strict()
+      .superRefine((c, ctx) => {
+        for (const p of crossProblems(c as Config)) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
+      }),
+  };
+}
+
+/** Imported on the first value the quick check is not sure of: a valid configuration never loads zod. */
+async function zodSchemas(): Promise<ReturnType<typeof buildSchemas>> {
+  const [zod, nat] = await Promise.all([import('zod'), import('./core/natConfig.js')]);
+  return buildSchemas(zod, nat);
+}
 
 export const ENV_PREFIX = 'NGINX_PORT_AGENT_';
 export const ENV_CONFIG_FILE = `${ENV_PREFIX}CONFIG`;
@@ -249,8 +417,19 @@ function envValue(key: ConfigKey, value: string): { ok: true; value: unknown } |
   }
 }
 
-/** Pure: sources in, a frozen config or every problem out. */
-export function resolveConfig(sources: ConfigSources): ConfigResult {
+/** One layer's values, accepted and coerced, or its problems as zod words them. */
+async function checkLayer(
+  layer: object,
+  name: Namer,
+): Promise<{ layer: Partial<Record<ConfigKey, unknown>> } | { problems: string[] }> {
+  const quick = quickLayer(layer);
+  if (quick !== undefined) return { layer: quick };
+  const r = (await zodSchemas()).layer.safeParse(layer);
+  return r.success ? { layer: r.data } : { problems: describeIssues(r.error.issues, name) };
+}
+
+/** Pure: sources in, a frozen config or every problem out (asynchronous only to load zod when a value needs it). */
+export async function resolveConfig(sources: ConfigSources): Promise<ConfigResult> {
   const problems: string[] = [];
   const layers: Partial<Record<ConfigKey, unknown>>[] = [];
 
@@ -259,9 +438,9 @@ export function resolveConfig(sources: ConfigSources): ConfigResult {
     if (typeof content !== 'object' || content === null || Array.isArray(content)) {
       problems.push(`config file ${path}: must be a JSON object`);
     } else {
-      const r = layerSchema.safeParse(content);
-      if (r.success) layers.push(r.data);
-      else problems.push(...describeIssues(r.error.issues, (k, rest) => `config file ${path}: ${k}${subPath(rest)}`));
+      const r = await checkLayer(content, (k, rest) => `config file ${path}: ${k}${subPath(rest)}`);
+      if ('layer' in r) layers.push(r.layer);
+      else problems.push(...r.problems);
     }
   }
 
@@ -278,13 +457,14 @@ export function resolveConfig(sources: ConfigSources): ConfigResult {
     if (parsed.ok) fromEnv[key] = parsed.value;
     else problems.push(parsed.problem);
   }
-  const envResult = layerSchema.safeParse(fromEnv);
-  if (envResult.success) layers.push(envResult.data);
-  else problems.push(...describeIssues(envResult.error.issues, (k, rest) => `${envName(k as ConfigKey)}${subPath(rest)}`));
-
-  const flagResult = layerSchema.safeParse(sources.flags);
-  if (flagResult.success) layers.push(flagResult.data);
-  else problems.push(...describeIssues(flagResult.error.issues, flagNamer));
+  for (const [layer, name] of [
+    [fromEnv, (k: string, rest: readonly PropertyKey[]) => `${envName(k as ConfigKey)}${subPath(rest)}`],
+    [sources.flags, flagNamer],
+  ] as const) {
+    const r = await checkLayer(layer, name);
+    if ('layer' in r) layers.push(r.layer);
+    else problems.push(...r.problems);
+  }
 
   if (problems.length > 0) return { ok: false, problems };
 
@@ -295,9 +475,11 @@ export function resolveConfig(sources: ConfigSources): ConfigResult {
   }
 
   const merged = Object.assign({}, DEFAULTS, ...layers) as Record<string, unknown>;
-  const full = fullSchema.safeParse(merged);
+  const quick = quickConfig(merged);
+  if (quick !== undefined) return { ok: true, config: Object.freeze(quick) };
+  const full = (await zodSchemas()).full.safeParse(merged);
   if (!full.success) return { ok: false, problems: describeIssues(full.error.issues, (k, rest) => `${k}${subPath(rest)}`) };
-  return { ok: true, config: Object.freeze(full.data) };
+  return { ok: true, config: Object.freeze(full.data as Config) };
 }
 
 export function parseListen(listen: string): { host: string; port: number } {

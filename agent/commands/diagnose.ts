@@ -14,7 +14,7 @@ import { timelineBucketMs } from '../errorlog/model/timeline.js';
 import { expandErrorLogPatterns } from '../errorlog/read/paths.js';
 import { readRecent } from '../errorlog/read/recent.js';
 import { renderReport, type ReportFormat } from '../export/render/report.js';
-import { EXIT_CODES } from '../hints/findings.js';
+import { EXIT_CODES, type Thresholds } from '../hints/findings.js';
 import { hostContext } from '../host/context.js';
 import { readHostFacts } from '../host/facts.js';
 import type { Clock } from '../io/clock.js';
@@ -91,6 +91,13 @@ export interface DiagnoseResult {
   report: Report;
 }
 
+/** Text and JSON never load the HTML renderer. */
+async function render(report: Report, format: ReportFormat, levels: Thresholds): Promise<string> {
+  if (format !== 'html') return renderReport(report, format, levels);
+  const { renderReportPage } = await import('../export/render/html/page.js');
+  return renderReportPage(report, levels, agentVersion());
+}
+
 export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<DiagnoseResult> {
   const started = opts.clock.now();
   const hostPromise: Promise<HostFacts | null> = opts.hostFacts ? readHostFacts() : Promise.resolve(null);
@@ -134,7 +141,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
     ...(nat !== undefined ? { nat } : {}),
   });
   return {
-    output: renderReport(report, opts.format, levels, agentVersion()),
+    output: await render(report, opts.format, levels),
     exitCode: EXIT_CODES[report.status],
     report,
   };

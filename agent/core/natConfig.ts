@@ -1,7 +1,8 @@
 /**
  * The `nat` setting: the NATs in front of this host, each one filled in from its
  * profile (core/natProfiles.ts) and checked against what the provider accepts.
- * Pure; config.ts puts it in the one schema. docs/nat.md explains each field.
+ * Pure; config.ts puts it in the one schema, and loads it with zod only when a
+ * configuration names NATs. docs/nat.md explains each field.
  */
 import { z } from 'zod';
 import { destinationEntryProblem, PUBLIC } from './cidr.js';
@@ -15,6 +16,8 @@ import {
   PROFILES,
   type NatConfig,
 } from './natProfiles.js';
+
+export { NAT_FLAGS, type NatFlagField } from './natFlags.js';
 
 /** Strings from flags and the environment become numbers when they look like one. */
 const int = (min: number, max: number) =>
@@ -173,17 +176,6 @@ export const natSchema = z.preprocess(
       });
     }),
 );
-
-/** The flags of the one-NAT case and the field each sets. */
-export const NAT_FLAGS = {
-  profile: '--nat-profile',
-  name: '--nat-name',
-  ports: '--nat-ports',
-  ips: '--nat-ips',
-  destinations: '--nat-destinations',
-  timeWaitSeconds: '--nat-time-wait-seconds',
-} as const;
-export type NatFlagField = keyof typeof NAT_FLAGS;
 
 /** The fields a NAT object takes (docs/configuration.md documents each). */
 export const NAT_FIELDS = Object.keys(natInput.shape);

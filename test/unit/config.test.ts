@@ -2,16 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULTS, envName, flagName, parseListen, resolveConfig } from '../../agent/config.js';
 
 describe('resolveConfig', () => {
-  it('gives the frozen defaults when nothing is set', () => {
-    const r = resolveConfig({ env: {}, flags: {} });
+  it('gives the frozen defaults when nothing is set', async () => {
+    const r = await resolveConfig({ env: {}, flags: {} });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.config).toEqual(DEFAULTS);
     expect(Object.isFrozen(r.config)).toBe(true);
   });
 
-  it('layers file < environment < flags', () => {
-    const r = resolveConfig({
+  it('layers file < environment < flags', async () => {
+    const r = await resolveConfig({
       file: { path: 'agent.json', content: { sampleIntervalMs: 1000, maxDestinations: 7, listen: ':1' } },
       env: { NGINX_PORT_AGENT_SAMPLE_INTERVAL_MS: '2000', NGINX_PORT_AGENT_LISTEN: '127.0.0.1:2', HOME: '/root' },
       flags: { sampleIntervalMs: '3000' },
@@ -19,8 +19,8 @@ describe('resolveConfig', () => {
     expect(r).toMatchObject({ ok: true, config: { sampleIntervalMs: 3000, maxDestinations: 7, listen: '127.0.0.1:2' } });
   });
 
-  it('reports every problem at once, each naming where it came from', () => {
-    const r = resolveConfig({
+  it('reports every problem at once, each naming where it came from', async () => {
+    const r = await resolveConfig({
       file: { path: 'agent.json', content: { sampleIntervalMs: 'often', colour: 'blue' } },
       env: { NGINX_PORT_AGENT_MAX_DESTINATION: '5', NGINX_PORT_AGENT_LOG_LEVEL: 'chatty' },
       flags: { warningHeadroomRatio: '1.5', listen: 'nowhere' },
@@ -37,13 +37,13 @@ describe('resolveConfig', () => {
     expect(r.problems).toHaveLength(6);
   });
 
-  it('checks settings against each other', () => {
-    const r = resolveConfig({ env: {}, flags: { warningHeadroomRatio: '0.1', criticalHeadroomRatio: '0.3' } });
+  it('checks settings against each other', async () => {
+    const r = await resolveConfig({ env: {}, flags: { warningHeadroomRatio: '0.1', criticalHeadroomRatio: '0.3' } });
     expect(r).toEqual({ ok: false, problems: ['criticalHeadroomRatio: must not be above warningHeadroomRatio (0.1)'] });
   });
 
-  it('rejects a config file that is not an object', () => {
-    expect(resolveConfig({ file: { path: 'a.json', content: [1] }, env: {}, flags: {} })).toEqual({
+  it('rejects a config file that is not an object', async () => {
+    expect(await resolveConfig({ file: { path: 'a.json', content: [1] }, env: {}, flags: {} })).toEqual({
       ok: false,
       problems: ['config file a.json: must be a JSON object'],
     });
@@ -54,8 +54,8 @@ describe('resolveConfig', () => {
     [':9842', { host: '0.0.0.0', port: 9842 }],
     ['[::1]:80', { host: '::1', port: 80 }],
     ['localhost:1', { host: 'localhost', port: 1 }],
-  ])('parses listen %s', (text, expected) => {
-    expect(resolveConfig({ env: {}, flags: { listen: text } }).ok).toBe(true);
+  ])('parses listen %s', async (text, expected) => {
+    expect((await resolveConfig({ env: {}, flags: { listen: text } })).ok).toBe(true);
     expect(parseListen(text)).toEqual(expected);
   });
 

@@ -6,7 +6,6 @@
  */
 import type { Thresholds } from '../../hints/findings.js';
 import type { Report, ReportNat } from '../../diagnosis/report.js';
-import { renderStatusPage } from './html/page.js';
 
 export const REPORT_FORMATS = ['text', 'json', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -249,11 +248,12 @@ export function renderText(r: Report, t: Thresholds): string {
   return out.join('\n') + '\n';
 }
 
-/** `version` names the agent in the HTML report's header. */
-export function renderReport(r: Report, format: ReportFormat, t: Thresholds, version = ''): string {
+/**
+ * Text or JSON. The HTML report is html/page.ts's renderReportPage: the command
+ * imports it only for --format html, as it is a good part of the modules a
+ * one-shot run would otherwise load (bench/README.md).
+ */
+export function renderReport(r: Report, format: Exclude<ReportFormat, 'html'>, t: Thresholds): string {
   if (format === 'json') return JSON.stringify(r, null, 2) + '\n';
-  if (format === 'html') {
-    return renderStatusPage({ report: r, history: null, thresholds: t, sampleIntervalMs: null, version, agentSources: [] }, { mode: 'report' });
-  }
   return renderText(r, t);
 }

@@ -11,16 +11,16 @@
  * logs); the nginx package installed under --nginx-root. The first that gives a
  * version wins; the probes of a running nginx and of the package database run
  * only when a configuration was read, as the version only serves to interpret it.
+ *
+ * Each reader is imported when it is first needed: `agent diagnose` with no
+ * configuration and no --nginx-bin loads none of them, nor the parsers behind
+ * them (bench/README.md).
  */
 import { existsSync, statSync } from 'node:fs';
 import { DEFAULT_NGINX_CONF, type Config } from '../../config.js';
 import type { NginxSnapshot } from '../model/evidence.js';
 import { chooseVersion, type VersionAttempt, type VersionFinding } from '../model/versionSource.js';
-import { readVersionFromBinary } from './binary.js';
-import { readNginxConfig, type NginxConfigRead } from './config.js';
-import { readPackageVersion } from './package.js';
-import { readRunningNginxVersion } from './process.js';
-import { readNginxVersion } from './version.js';
+import type { NginxConfigRead } from './config.js';
 
 /** Time limit for `nginx -v`. */
 const VERSION_TIMEOUT_MS = 5000;
@@ -51,10 +51,12 @@ async function explicitVersion(settings: NginxSettings): Promise<VersionSearch> 
   if (settings.nginxVersion !== '') return { found: [{ from: 'flag', product: 'nginx', version: settings.nginxVersion, detail: '--nginx-version' }], attempts: [] };
   if (settings.nginxBin === '') return { found: [], attempts: [] };
   const bin = settings.nginxBin;
+  const { readNginxVersion } = await import('./version.js');
   const v = await readNginxVersion(bin, VERSION_TIMEOUT_MS);
   if (v.ok) return { found: [{ from: 'nginx-bin', product: v.product, version: v.version, detail: `${bin} -v` }], attempts: [] };
   const attempts: VersionAttempt[] = [{ from: 'nginx-bin', error: v.error }];
   // Not runnable here (no exec permission, a binary for another libc, a sidecar's mount): read it instead.
+  const { readVersionFromBinary } = await import('./binary.js');
   const file = await readVersionFromBinary(bin);
   if (file.ok) return { found: [{ from: 'binary', product: file.product, version: file.version, detail: `the version string in ${bin}, read without running it` }], attempts };
   return { found: [], attempts: [...attempts, { from: 'binary', error: `${bin} ${file.error}` }] };
@@ -62,10 +64,12 @@ async function explicitVersion(settings: NginxSettings): Promise<VersionSearch> 
 
 /** The running nginx's executable, then the package database: only what the explicit sources did not give. */
 async function probedVersion(settings: NginxSettings): Promise<VersionSearch> {
+  const { readRunningNginxVersion } = await import('./process.js');
   const running = await readRunningNginxVersion(settings.procRoot);
   if (running.found !== null) return { found: [running.found], attempts: [] };
   const attempts = running.attempt === null ? [] : [running.attempt];
   if (settings.nginxRoot === '') return { found: [], attempts };
+  const { readPackageVersion } = await import('./package.js');
   const pkg = await readPackageVersion(settings.nginxRoot);
   return { found: pkg.found === null ? [] : [pkg.found], attempts: [...attempts, ...(pkg.attempt === null ? [] : [pkg.attempt])] };
 }
@@ -78,6 +82,7 @@ export async function loadNginx(settings: NginxSettings): Promise<NginxSnapshot>
   if (path === '') configNote = 'nginx config not read (--nginx-conf is empty)';
   else if (path === DEFAULT_NGINX_CONF && !existsSync(path)) configNote = `nginx config not read: ${path} does not exist (give --nginx-conf)`;
   else {
+    const { readNginxConfig } = await import('./config.js');
     read = await readNginxConfig(path, { dnsTimeoutMs: settings.dnsTimeoutMs });
     if (read.model.files.length === 0) {
       configNote = `nginx config not read: ${read.model.problems[0]?.message ?? `${path} could not be read`}`;

@@ -13,8 +13,8 @@ import { FakeClock } from '../../support/fakeClock.js';
 const PROC = 'test/fixtures/real-tw-exhaustion/proc';
 const NOW = Date.UTC(2026, 10, 21, 8, 44, 0);
 
-function config(errorLogs: string[] = ['/nonexistent/error.log']): Config {
-  const r = resolveConfig({ env: {}, flags: { procRoot: PROC, listen: '127.0.0.1:0', nginxConf: '', errorLogs, sampleIntervalMs: 5000 } });
+async function config(errorLogs: string[] = ['/nonexistent/error.log']): Promise<Config> {
+  const r = await resolveConfig({ env: {}, flags: { procRoot: PROC, listen: '127.0.0.1:0', nginxConf: '', errorLogs, sampleIntervalMs: 5000 } });
   if (!r.ok) throw new Error(r.problems.join('; '));
   return r.config;
 }
@@ -37,7 +37,7 @@ describe('the daemon with a fake clock', () => {
       taken.push(nowMs);
       return sample(nowMs);
     };
-    daemon = await startDaemon(config(), pino({ level: 'silent' }), { sampler, installSignalHandlers: false, clock });
+    daemon = await startDaemon(await config(), pino({ level: 'silent' }), { sampler, installSignalHandlers: false, clock });
     await vi.advanceTimersByTimeAsync(0);
     expect(taken).toEqual([NOW]);
 
@@ -58,7 +58,7 @@ describe('the daemon with a fake clock', () => {
   it('starts with no error log at all (an empty list), serving findings with no error-log evidence and no error-log source', async () => {
     const clock = new FakeClock(NOW);
     const sampler = new InlineSampler({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 });
-    daemon = await startDaemon(config([]), pino({ level: 'silent' }), { sampler, installSignalHandlers: false, clock });
+    daemon = await startDaemon(await config([]), pino({ level: 'silent' }), { sampler, installSignalHandlers: false, clock });
     const base = `http://${daemon.address.replace(/^http:\/\//, '')}`;
     const findings = (await (await fetch(`${base}/api/findings`)).json()) as { status: string };
     expect(findings.status).toBe('CRITICAL');

@@ -21,8 +21,8 @@ const CONF = 'test/fixtures/real-tw-exhaustion/nginx.conf';
 /** Seven seconds after the captured error-log lines (08:43:53, nginx's local time; the tests run in UTC). */
 const NOW = Date.UTC(2026, 10, 21, 8, 44, 0);
 
-function config(flags: Partial<Record<ConfigKey, unknown>>): Config {
-  const r = resolveConfig({ env: {}, flags: { procRoot: PROC, errorLogs: [LOG], nginxConf: CONF, nginxVersion: '1.22.1', ...flags } });
+async function config(flags: Partial<Record<ConfigKey, unknown>>): Promise<Config> {
+  const r = await resolveConfig({ env: {}, flags: { procRoot: PROC, errorLogs: [LOG], nginxConf: CONF, nginxVersion: '1.22.1', ...flags } });
   if (!r.ok) throw new Error(r.problems.join('; '));
   return r.config;
 }
@@ -50,7 +50,7 @@ describe('the status page and diagnose --json at the same moment', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     const clock = new FakeClock(NOW);
     const sampler = new InlineSampler({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 });
-    daemon = await startDaemon(config({ listen: '127.0.0.1:0', errorLogBackfill: true, sampleIntervalMs: 5000 }), pino({ level: 'silent' }), {
+    daemon = await startDaemon(await config({ listen: '127.0.0.1:0', errorLogBackfill: true, sampleIntervalMs: 5000 }), pino({ level: 'silent' }), {
       sampler,
       installSignalHandlers: false,
       clock,
@@ -62,7 +62,7 @@ describe('the status page and diagnose --json at the same moment', () => {
     const base = `http://${daemon.address.replace(/^http:\/\//, '')}`;
     const status = (await (await fetch(`${base}/api/status`)).json()) as StatusView;
     const page = await (await fetch(`${base}/`)).text();
-    const diagnosed = JSON.parse((await diagnose(config({ since: '5m' }), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock })).output) as Report;
+    const diagnosed = JSON.parse((await diagnose(await config({ since: '5m' }), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock })).output) as Report;
 
     // The one difference: the daemon's error-log section says it is its rolling window.
     expect(status.report.errorLog?.window).toBe(DAEMON_ERROR_LOG_WINDOW);

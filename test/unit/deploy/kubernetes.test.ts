@@ -139,7 +139,7 @@ function ruleJobs(): string[] {
 const AGENT_ENV = new Set((Object.keys(DEFAULTS) as ConfigKey[]).map(envName));
 
 /** Checks for the agent container in either example; returns its environment. */
-function checkAgent(pod: PodSpec, c: Container): Record<string, string> {
+async function checkAgent(pod: PodSpec, c: Container): Promise<Record<string, string>> {
   expect(c.image).toBe(`nginx-port-agent:${pkg.version}`);
   // The image's command is `run`; the settings come from the environment.
   expect(c.args ?? ['run']).toEqual(['run']);
@@ -148,7 +148,7 @@ function checkAgent(pod: PodSpec, c: Container): Record<string, string> {
   for (const name of Object.keys(vars).filter((n) => n.startsWith('NGINX_PORT_AGENT_'))) expect(AGENT_ENV, name).toContain(name);
   // The agent accepts the settings (a node address stands in for the downward API's).
   const resolved = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.replace(/\$\(([A-Z_]+)\)/g, (_, n: string) => (n === 'NODE_IP' ? '10.0.0.7' : `$(${n})`))]));
-  const config = resolveConfig({ env: resolved, flags: {} });
+  const config = await resolveConfig({ env: resolved, flags: {} });
   expect(config.ok ? [] : config.problems).toEqual([]);
   const listenPort = (vars['NGINX_PORT_AGENT_LISTEN'] ?? DEFAULTS.listen).split(':').pop();
   const metrics = (c.ports ?? []).find((p) => p.name === 'metrics');
@@ -218,8 +218,8 @@ describe('sidecar.yaml', () => {
   const configMap = only(docs, 'ConfigMap') as Doc & { data: Record<string, string> };
   const nginxConf = configMap.data['nginx.conf']!;
 
-  it("the agent reads the config nginx runs with, from the same ConfigMap, read-only", () => {
-    const vars = checkAgent(pod, agent);
+  it("the agent reads the config nginx runs with, from the same ConfigMap, read-only", async () => {
+    const vars = await checkAgent(pod, agent);
     const args = nginx.args ?? [];
     const confPath = args[args.indexOf('-c') + 1];
     expect(confPath).toBe(vars['NGINX_PORT_AGENT_NGINX_CONF']);
@@ -284,8 +284,8 @@ describe('daemonset.yaml', () => {
   const pod = ds.spec.template.spec;
   const agent = container(pod, 'agent');
 
-  it("runs in the host's network namespace, reads nginx's host config and logs read-only, in group adm", () => {
-    const vars = checkAgent(pod, agent);
+  it("runs in the host's network namespace, reads nginx's host config and logs read-only, in group adm", async () => {
+    const vars = await checkAgent(pod, agent);
     expect(pod.hostNetwork).toBe(true);
     expect(pod.dnsPolicy).toBe('ClusterFirstWithHostNet');
     expect(pod.securityContext?.supplementalGroups).toContain(4);

@@ -5,14 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, type Config } from '../../../agent/config.js';
 
-function ok(sources: Parameters<typeof resolveConfig>[0]): Config {
-  const r = resolveConfig(sources);
+async function ok(sources: Parameters<typeof resolveConfig>[0]): Promise<Config> {
+  const r = await resolveConfig(sources);
   if (!r.ok) throw new Error(r.problems.join('\n'));
   return r.config;
 }
 
-function problems(sources: Parameters<typeof resolveConfig>[0]): string[] {
-  const r = resolveConfig(sources);
+async function problems(sources: Parameters<typeof resolveConfig>[0]): Promise<string[]> {
+  const r = await resolveConfig(sources);
   if (r.ok) throw new Error('expected problems');
   return r.problems;
 }
@@ -20,8 +20,8 @@ function problems(sources: Parameters<typeof resolveConfig>[0]): string[] {
 const flags = (nat: Record<string, unknown>) => ({ env: {}, flags: { nat: [nat] } });
 
 describe('nat: profile defaults', () => {
-  it('has no NAT by default', () => {
-    expect(ok({ env: {}, flags: {} }).nat).toEqual([]);
+  it('has no NAT by default', async () => {
+    expect((await ok({ env: {}, flags: {} })).nat).toEqual([]);
   });
 
   it.each([
@@ -30,34 +30,34 @@ describe('nat: profile defaults', () => {
     ['azure-lb-outbound', { scope: 'host', ports: 1024, timeWaitSeconds: 240, idleTimeoutSeconds: 240 }],
     ['azure-nat-gateway', { scope: 'fleet', ports: 50_000, timeWaitSeconds: 65, idleTimeoutSeconds: 240 }],
     ['azure-app-service', { scope: 'host', ports: 128, timeWaitSeconds: 240 }],
-  ])('%s fills in its cited defaults, named after the profile, every public address', (profile, expected) => {
-    const [nat] = ok(flags({ profile })).nat;
+  ])('%s fills in its cited defaults, named after the profile, every public address', async (profile, expected) => {
+    const [nat] = (await ok(flags({ profile }))).nat;
     expect(nat).toMatchObject({ name: profile, profile, destinations: ['public'], ...expected });
   });
 
-  it('every default can be overridden', () => {
-    const [nat] = ok(flags({ profile: 'aws-nat-gateway', name: 'natgw-a', ports: '100', ips: '3', destinations: '203.0.113.0/24,2001:db8::/32', timeWaitSeconds: '30', scope: 'host' })).nat;
+  it('every default can be overridden', async () => {
+    const [nat] = (await ok(flags({ profile: 'aws-nat-gateway', name: 'natgw-a', ports: '100', ips: '3', destinations: '203.0.113.0/24,2001:db8::/32', timeWaitSeconds: '30', scope: 'host' }))).nat;
     expect(nat).toMatchObject({ name: 'natgw-a', ports: 100, ips: 3, destinations: ['203.0.113.0/24', '2001:db8::/32'], timeWaitSeconds: 30, scope: 'host' });
   });
 
-  it('GCP dynamic allocation: minPortsPerVm 32 and maxPortsPerVm 65536 by default', () => {
-    const [nat] = ok(flags({ profile: 'gcp-cloud-nat', dynamicPortAllocation: true })).nat;
+  it('GCP dynamic allocation: minPortsPerVm 32 and maxPortsPerVm 65536 by default', async () => {
+    const [nat] = (await ok(flags({ profile: 'gcp-cloud-nat', dynamicPortAllocation: true }))).nat;
     expect(nat).toMatchObject({ ports: 32, maxPortsPerVm: 65_536, dynamicPortAllocation: true });
   });
 
-  it('Azure load balancer: the default allocation from the backend pool size, capped at 1024 in all', () => {
-    expect(ok(flags({ profile: 'azure-lb-outbound', backendPoolSize: 120 })).nat[0]!.ports).toBe(256);
-    expect(ok(flags({ profile: 'azure-lb-outbound', backendPoolSize: 120, ips: 2 })).nat[0]!.ports).toBe(512);
-    expect(ok(flags({ profile: 'azure-lb-outbound', backendPoolSize: 120, ips: 8 })).nat[0]!.ports).toBe(1024);
-    expect(ok(flags({ profile: 'azure-lb-outbound', backendPoolSize: 900 })).nat[0]!.ports).toBe(32);
+  it('Azure load balancer: the default allocation from the backend pool size, capped at 1024 in all', async () => {
+    expect((await ok(flags({ profile: 'azure-lb-outbound', backendPoolSize: 120 }))).nat[0]!.ports).toBe(256);
+    expect((await ok(flags({ profile: 'azure-lb-outbound', backendPoolSize: 120, ips: 2 }))).nat[0]!.ports).toBe(512);
+    expect((await ok(flags({ profile: 'azure-lb-outbound', backendPoolSize: 120, ips: 8 }))).nat[0]!.ports).toBe(1024);
+    expect((await ok(flags({ profile: 'azure-lb-outbound', backendPoolSize: 900 }))).nat[0]!.ports).toBe(32);
   });
 
-  it('"unknown" leaves the hold after close unknown', () => {
-    expect(ok(flags({ profile: 'gcp-cloud-nat', timeWaitSeconds: 'unknown' })).nat[0]!.timeWaitSeconds).toBeNull();
+  it('"unknown" leaves the hold after close unknown', async () => {
+    expect((await ok(flags({ profile: 'gcp-cloud-nat', timeWaitSeconds: 'unknown' }))).nat[0]!.timeWaitSeconds).toBeNull();
   });
 
-  it('takes several NATs from the file, and one object as a list of one', () => {
-    const config = ok({
+  it('takes several NATs from the file, and one object as a list of one', async () => {
+    const config = await ok({
       file: { path: 'agent.json', content: { nat: [{ profile: 'gcp-cloud-nat', ports: 256 }, { profile: 'aws-nat-gateway', name: 'other-region', ips: 2 }] } },
       env: {},
       flags: {},
@@ -66,38 +66,38 @@ describe('nat: profile defaults', () => {
       ['gcp-cloud-nat', 256, 1],
       ['other-region', 55_000, 2],
     ]);
-    expect(ok({ env: {}, flags: {}, file: { path: 'a.json', content: { nat: { profile: 'azure-app-service' } } } }).nat).toHaveLength(1);
+    expect((await ok({ env: {}, flags: {}, file: { path: 'a.json', content: { nat: { profile: 'azure-app-service' } } } })).nat).toHaveLength(1);
   });
 
-  it('takes JSON from NGINX_PORT_AGENT_NAT; flags replace the list as they replace any setting', () => {
+  it('takes JSON from NGINX_PORT_AGENT_NAT; flags replace the list as they replace any setting', async () => {
     const env = { NGINX_PORT_AGENT_NAT: JSON.stringify([{ profile: 'gcp-cloud-nat' }, { profile: 'aws-nat-gateway' }]) };
-    expect(ok({ env, flags: {} }).nat.map((n) => n.name)).toEqual(['gcp-cloud-nat', 'aws-nat-gateway']);
-    expect(ok({ env, flags: { nat: [{ profile: 'custom', ports: '10' }] } }).nat.map((n) => n.name)).toEqual(['custom']);
+    expect((await ok({ env, flags: {} })).nat.map((n) => n.name)).toEqual(['gcp-cloud-nat', 'aws-nat-gateway']);
+    expect((await ok({ env, flags: { nat: [{ profile: 'custom', ports: '10' }] } })).nat.map((n) => n.name)).toEqual(['custom']);
   });
 
-  it('a resolved NAT reads back as itself (the merged layers are checked again)', () => {
-    const first = ok(flags({ profile: 'gcp-cloud-nat', dynamicPortAllocation: true, ports: 64, maxPortsPerVm: 4096 })).nat;
-    expect(ok({ env: {}, flags: { nat: first } }).nat).toEqual(first);
+  it('a resolved NAT reads back as itself (the merged layers are checked again)', async () => {
+    const first = (await ok(flags({ profile: 'gcp-cloud-nat', dynamicPortAllocation: true, ports: 64, maxPortsPerVm: 4096 }))).nat;
+    expect((await ok({ env: {}, flags: { nat: first } })).nat).toEqual(first);
   });
 });
 
 describe('nat: problems, all at once', () => {
-  it('names the flag of the one-NAT case', () => {
-    expect(problems(flags({ profile: 'custom', destinations: '10.0.0.0/33,not-an-ip' }))).toEqual([
+  it('names the flag of the one-NAT case', async () => {
+    expect(await problems(flags({ profile: 'custom', destinations: '10.0.0.0/33,not-an-ip' }))).toEqual([
       '--nat-destinations: "10.0.0.0/33" is not a CIDR block: the prefix length must be 0–32',
       '--nat-destinations: "not-an-ip" is not a CIDR block: "not-an-ip" is not an IPv4 or IPv6 address',
       '--nat-ports: the custom profile has no default: give the NAT\'s per-destination limit (per NAT IP)',
     ]);
-    expect(problems(flags({ profile: 'azure-firewall' }))[0]).toMatch(/^--nat-profile: must be one of aws-nat-gateway, gcp-cloud-nat, azure-lb-outbound/);
+    expect((await problems(flags({ profile: 'azure-firewall' })))[0]).toMatch(/^--nat-profile: must be one of aws-nat-gateway, gcp-cloud-nat, azure-lb-outbound/);
     // Without a profile the rest is still checked: every problem at once.
-    expect(problems(flags({ ports: '64', destinations: '10.0.0.0/40' }))).toEqual([
+    expect(await problems(flags({ ports: '64', destinations: '10.0.0.0/40' }))).toEqual([
       '--nat-profile: required, one of aws-nat-gateway, gcp-cloud-nat, azure-lb-outbound, azure-nat-gateway, azure-app-service, custom',
       '--nat-destinations: "10.0.0.0/40" is not a CIDR block: the prefix length must be 0–32',
     ]);
   });
 
-  it('names the file and the entry', () => {
-    const p = problems({
+  it('names the file and the entry', async () => {
+    const p = await problems({
       file: { path: 'agent.json', content: { nat: [{ profile: 'gcp-cloud-nat', colour: 'blue' }, { profile: 'aws-nat-gateway', ips: 9 }] } },
       env: { NGINX_PORT_AGENT_LOG_LEVEL: 'chatty' },
       flags: {},
@@ -107,9 +107,9 @@ describe('nat: problems, all at once', () => {
     expect(p.some((x) => x.startsWith('NGINX_PORT_AGENT_LOG_LEVEL'))).toBe(true);
   });
 
-  it('names the environment variable, and says when it is not JSON', () => {
-    expect(problems({ env: { NGINX_PORT_AGENT_NAT: 'gcp-cloud-nat' }, flags: {} })[0]).toMatch(/^NGINX_PORT_AGENT_NAT: must be JSON, a NAT object or a list of them/);
-    expect(problems({ env: { NGINX_PORT_AGENT_NAT: '[{"profile":"gcp-cloud-nat","ports":1}]' }, flags: {} })).toEqual([
+  it('names the environment variable, and says when it is not JSON', async () => {
+    expect((await problems({ env: { NGINX_PORT_AGENT_NAT: 'gcp-cloud-nat' }, flags: {} }))[0]).toMatch(/^NGINX_PORT_AGENT_NAT: must be JSON, a NAT object or a list of them/);
+    expect(await problems({ env: { NGINX_PORT_AGENT_NAT: '[{"profile":"gcp-cloud-nat","ports":1}]' }, flags: {} })).toEqual([
       'NGINX_PORT_AGENT_NAT[0].ports: minPortsPerVm must be from 2 to 57344',
     ]);
   });
@@ -126,13 +126,13 @@ describe('nat: problems, all at once', () => {
     [{ profile: 'custom', ports: 10, name: 'two words' }, 'name: must be 1–64 letters'],
     [{ profile: 'custom', ports: 10, destinations: [] }, 'destinations: must name at least one CIDR block'],
     [{ profile: 'custom', ports: 10, destinations: ['::ffff:10.0.0.0/64'] }, 'an IPv4-mapped block needs a prefix of at least 96'],
-  ])('%j', (nat, message) => {
-    const p = problems({ env: {}, flags: {}, file: { path: 'a.json', content: { nat: [nat] } } });
+  ])('%j', async (nat, message) => {
+    const p = await problems({ env: {}, flags: {}, file: { path: 'a.json', content: { nat: [nat] } } });
     expect(p.join('\n')).toContain(message);
   });
 
-  it('two NATs with one name', () => {
-    expect(problems({ env: {}, flags: {}, file: { path: 'a.json', content: { nat: [{ profile: 'gcp-cloud-nat' }, { profile: 'gcp-cloud-nat' }] } } })).toEqual([
+  it('two NATs with one name', async () => {
+    expect(await problems({ env: {}, flags: {}, file: { path: 'a.json', content: { nat: [{ profile: 'gcp-cloud-nat' }, { profile: 'gcp-cloud-nat' }] } } })).toEqual([
       'config file a.json: nat[1].name: "gcp-cloud-nat" names two NATs: give each its own name',
     ]);
   });

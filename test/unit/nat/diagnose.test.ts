@@ -36,8 +36,8 @@ function procRoot(rows: Row[], rows6: Row[] = []): string {
   return p.root;
 }
 
-function config(procRootDir: string, nat: unknown): Config {
-  const r = resolveConfig({ env: {}, flags: { procRoot: procRootDir, nginxConf: '', errorLogs: [], ...(nat !== undefined ? { nat } : {}) } });
+async function config(procRootDir: string, nat: unknown): Promise<Config> {
+  const r = await resolveConfig({ env: {}, flags: { procRoot: procRootDir, nginxConf: '', errorLogs: [], ...(nat !== undefined ? { nat } : {}) } });
   if (!r.ok) throw new Error(r.problems.join('; '));
   return r.config;
 }
@@ -48,7 +48,7 @@ describe('diagnose behind Google Cloud NAT (host scope)', () => {
   const root = procRoot(ROWS, ROWS6);
 
   it('says CRITICAL when the VM\'s 64 ports towards a destination are held, though the kernel has 28 232', async () => {
-    const result = await run(config(root, [{ profile: 'gcp-cloud-nat', name: 'nat-euw1' }]), false);
+    const result = await run(await config(root, [{ profile: 'gcp-cloud-nat', name: 'nat-euw1' }]), false);
     expect(result.exitCode).toBe(2);
     expect(result.output).toMatch(/^NGINX-PORTS CRITICAL - NAT nat-euw1 \(Google Cloud NAT\): 1 destination short of NAT ports; \d+ mappings towards 203\.0\.113\.10:443 .*, the VM has 64 \(the kernel allows 28232\); worst: NAT nat-euw1 → 203\.0\.113\.10:443 \d+\/64 mappings used \| headroom_ratio_min=/);
     expect(result.output).toMatch(/ nat_headroom_ratio_min=0\.0000;0\.2;0\.05;0;1\n/);
@@ -57,7 +57,7 @@ describe('diagnose behind Google Cloud NAT (host scope)', () => {
   });
 
   it('gives the JSON nat array: per NAT its limit and per destination what this host holds', async () => {
-    const { report } = await run(config(root, [{ profile: 'gcp-cloud-nat', name: 'nat-euw1' }]), true);
+    const { report } = await run(await config(root, [{ profile: 'gcp-cloud-nat', name: 'nat-euw1' }]), true);
     expect(report.nat).toHaveLength(1);
     const nat = report.nat![0]!;
     expect(nat).toMatchObject({ name: 'nat-euw1', profile: 'gcp-cloud-nat', scope: 'host', capacityPerDestination: 64, timeWaitSeconds: 120, heldAfterCloseBasis: 'estimated', destinationsTotal: 4 });
@@ -72,7 +72,7 @@ describe('diagnose behind Google Cloud NAT (host scope)', () => {
   });
 
   it('with a 30 s timer (a new gateway): closes counted from TIME_WAIT ages, nothing estimated', async () => {
-    const { report } = await run(config(root, [{ profile: 'gcp-cloud-nat', timeWaitSeconds: 30 }]), true);
+    const { report } = await run(await config(root, [{ profile: 'gcp-cloud-nat', timeWaitSeconds: 30 }]), true);
     const api = report.nat![0]!.destinations[0]!;
     // 30 closes spread over 60 s: 15 of them in the last 30 s.
     expect(api).toMatchObject({ heldAfterCloseMeasured: 15, heldAfterCloseEstimated: 0, heldAfterClose: 15, used: 35, headroom: 29 });
@@ -83,12 +83,12 @@ describe('diagnose behind Google Cloud NAT (host scope)', () => {
 describe('diagnose behind an AWS NAT gateway (fleet scope)', () => {
   it('reports this host\'s share; over the gateway\'s limit alone it warns, never critical', async () => {
     const root = procRoot([...established(1200, '10.0.0.1', 33000, '203.0.113.10', 443)]);
-    const result = await run(config(root, [{ profile: 'aws-nat-gateway', name: 'use1-natgw-a', ports: 1000 }]), true);
+    const result = await run(await config(root, [{ profile: 'aws-nat-gateway', name: 'use1-natgw-a', ports: 1000 }]), true);
     expect(result.exitCode).toBe(1);
     const d = result.report.nat![0]!.destinations[0]!;
     expect(d).toMatchObject({ used: 1200, capacity: 1000, headroom: null, headroomRatio: null, share: 1.2, level: null });
     expect(result.report.findings.map((f) => `${f.id}:${f.severity}`)).toEqual(['nat_gateway_share:warning']);
-    const text = await run(config(root, [{ profile: 'aws-nat-gateway', name: 'use1-natgw-a', ports: 1000 }]), false);
+    const text = await run(await config(root, [{ profile: 'aws-nat-gateway', name: 'use1-natgw-a', ports: 1000 }]), false);
     expect(text.output).toContain('  use1-natgw-a (AWS NAT Gateway, fleet scope: a gateway the hosts share, this host\'s share shown): 1000 per destination; no hold after close documented: open connections only; idle timeout 350 s; 1 of 1 destination(s)');
     // No perfdata for a shared gateway's headroom.
     expect(text.output.split('\n')[0]).not.toContain('nat_headroom_ratio_min');
@@ -98,10 +98,10 @@ describe('diagnose behind an AWS NAT gateway (fleet scope)', () => {
 describe('without a NAT', () => {
   it('the report has no nat key and no "Behind NAT" section', async () => {
     const root = procRoot(ROWS, ROWS6);
-    const json = await run(config(root, undefined), true);
+    const json = await run(await config(root, undefined), true);
     expect('nat' in json.report).toBe(false);
     expect(json.output).not.toContain('"nat"');
-    const text = await run(config(root, undefined), false);
+    const text = await run(await config(root, undefined), false);
     expect(text.output).not.toContain('Behind NAT');
     expect(text.exitCode).toBe(0);
   });

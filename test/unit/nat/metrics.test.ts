@@ -14,8 +14,8 @@ import { takeSocketSample } from '../../../agent/sockets/sample.js';
 import { established, tcp4 } from '../../support/procText.js';
 import { syntheticProc } from '../../support/procTree.js';
 
-function nats(list: unknown[]) {
-  const r = resolveConfig({ env: {}, flags: { nat: list } });
+async function nats(list: unknown[]) {
+  const r = await resolveConfig({ env: {}, flags: { nat: list } });
   if (!r.ok) throw new Error(r.problems.join('\n'));
   return r.config.nat;
 }
@@ -23,7 +23,7 @@ function nats(list: unknown[]) {
 async function scrape(maxDestinations: number, rows: Parameters<typeof tcp4>[0], list: unknown[]): Promise<string> {
   const proc = syntheticProc({ tcp: tcp4(rows) });
   try {
-    const configs = nats(list);
+    const configs = await nats(list);
     const thresholds = natTimeWaitThresholdsMs(configs);
     const sample = takeSocketSample({ procRoot: proc.root, endianness: 'LE', rateWindowSeconds: 60, timeWaitAgeThresholdsMs: thresholds }, new ProcBuffer(), 0);
     const registry = new Registry();
@@ -79,7 +79,7 @@ describe('NAT metrics', () => {
   it('drops the series of a destination that has gone', async () => {
     const registry = new Registry();
     const metrics = new AgentMetrics(registry, { maxDestinations: 100, defaultMetrics: false, version: 't', nat: true });
-    const configs = nats([{ profile: 'gcp-cloud-nat' }]);
+    const configs = await nats([{ profile: 'gcp-cloud-nat' }]);
     for (const rows of [ROWS, ROWS.slice(90)]) {
       const proc = syntheticProc({ tcp: tcp4(rows) });
       const sample = takeSocketSample({ procRoot: proc.root, endianness: 'LE', rateWindowSeconds: 60 }, new ProcBuffer(), 0);

@@ -12,9 +12,8 @@ import type { StatusView } from '../../../agent/diagnosis/status.js';
 import { RecentWindow } from '../../../agent/errorlog/model/recent.js';
 import { timelineBucketMs } from '../../../agent/errorlog/model/timeline.js';
 import { esc } from '../../../agent/export/render/html/escape.js';
-import { renderStatusMain, renderStatusPage } from '../../../agent/export/render/html/page.js';
+import { renderReportPage, renderStatusMain, renderStatusPage } from '../../../agent/export/render/html/page.js';
 import { niceTicks, timeTicks } from '../../../agent/export/render/html/svg.js';
-import { renderReport } from '../../../agent/export/render/report.js';
 import { nginxEvidence, nginxProblems, type NginxSnapshot } from '../../../agent/nginxconf/model/evidence.js';
 import { readNginxConfig } from '../../../agent/nginxconf/read/config.js';
 import { ProcBuffer } from '../../../agent/sockets/read/procfs.js';
@@ -119,7 +118,7 @@ describe('the status page on the captured exhaustion', async () => {
 
 describe('the HTML incident report (diagnose --format html)', async () => {
   const report = await fixtureReport();
-  const html = relative(renderReport(report, 'html', T, '0.0.0-test'));
+  const html = relative(renderReportPage(report, T, '0.0.0-test'));
 
   it('renders as in the golden file', async () => {
     await expect(html).toMatchFileSnapshot('../../golden/diagnose-real-tw-exhaustion.html');

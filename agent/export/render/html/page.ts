@@ -5,7 +5,9 @@
  * renderStatusMain again with each /api/status it fetches, so the page looks
  * the same whether JavaScript runs or not.
  */
+import type { Report } from '../../../diagnosis/report.js';
 import type { StatusView } from '../../../diagnosis/status.js';
+import type { Thresholds } from '../../../hints/findings.js';
 import { chartsSection } from './charts.js';
 import { esc } from './escape.js';
 import { destinationsSection, errorLogSection, findingsSection, natSection, nginxSection, settingsSection, sourcesSection, verdictSection } from './sections.js';
@@ -67,6 +69,11 @@ function footer(mode: PageOptions['mode']): string {
     return '<footer><p>A static report written by <code>agent diagnose --format html</code>. On the host, the daemon serves this page live at <code>/</code>.</p></footer>';
   }
   return `<footer><nav aria-label="endpoints">${LINKS.map(([href, what]) => `<a href="${href}">/${href}</a> ${what}`).join(' · ')}</nav></footer>`;
+}
+
+/** `agent diagnose --format html`: the status page of one report, as one static file; `version` names the agent in its header. */
+export function renderReportPage(r: Report, t: Thresholds, version: string): string {
+  return renderStatusPage({ report: r, history: null, thresholds: t, sampleIntervalMs: null, version, agentSources: [] }, { mode: 'report' });
 }
 
 /** The whole document. */
