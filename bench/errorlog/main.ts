@@ -6,7 +6,7 @@
  * 2. Agent: dist/bench/errorlog/ingest.js in a child process, so the peak RSS
  *    (VmHWM) is the agent's alone. It does what the daemon does with a log: the
  *    real Tailer reads the file from its start, every line goes through
- *    classifyLine into ErrorLogCounts. Throughput = lines / time from the tailer's
+ *    classifyInto into ErrorLogCounts. Throughput = lines / time from the tailer's
  *    start to the last byte counted (the process's start-up is reported apart).
  * 3. mtail (Debian's 3.0.0~rc50): `mtail --one_shot --one_shot_format json --progs
  *    <dir> --logs <file>` with bench/errorlog/nginx_errors.mtail, the same
@@ -421,7 +421,7 @@ async function main(): Promise<number> {
   console.log('');
   console.log(`${thousands(gen.lines)} lines, ${fmt(sizeMb)} MB; ${CONFIG.runs} runs each, medians; node ${machine.node}`);
   console.log(row(['', 'lines/s', 'runs (s)']));
-  console.log(row(['agent: Tailer + classifyLine + counts', thousands(agentLps), agentRuns.map((r) => fmt(r.result.seconds, 3)).join(' ')]));
+  console.log(row(['agent: Tailer + classifyInto + counts', thousands(agentLps), agentRuns.map((r) => fmt(r.result.seconds, 3)).join(' ')]));
   console.log(row(['  same, whole process (Node start-up incl.)', thousands(agentProcessLps), agentRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
   console.log(row([`mtail --one_shot (${mtailVersion.replace(/^mtail version (\S+).*$/, '$1')})`, thousands(mtailLps), mtailRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
   console.log(row(['  of which fixed cost (empty log)', '', fmt(mtailFixed.wallSeconds, 3)]));

@@ -6,7 +6,7 @@
  */
 import type { NginxVersion } from '../../core/nginxVersion.js';
 import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
-import { classifyLine, ERROR_KINDS, escapeUntrusted, TimeMemo, type ErrorKind } from '../parse/classify.js';
+import { classifyInto, ERROR_KINDS, escapeUntrusted, newLineFields, TimeMemo, type ErrorKind } from '../parse/classify.js';
 import { startupVersion } from '../parse/startupVersion.js';
 import { MAX_NAMES, type KindCounts } from './evidence.js';
 import { mergeTimelines, TimelineCounter, type KindTimeline } from './timeline.js';
@@ -96,6 +96,8 @@ export class RecentWindow {
   private readonly byUpstreamGroup: Record<string, number> = {};
   private readonly byBindAddress = new NamedCounts();
   private readonly memo: TimeMemo;
+  /** One record, filled line after line: a window keeps counts, never the event. */
+  private readonly fields = newLineFields();
   private lines = 0;
   private unparsed = 0;
   /** The newest start-up line seen. */
@@ -118,13 +120,12 @@ export class RecentWindow {
   /** Adds one line if it is in the window; says where it fell. */
   add(line: string): Placement {
     if (line === '') return 'in';
-    const r = classifyLine(line, this.memo);
-    if (!r.ok) {
+    const e = this.fields;
+    if (!classifyInto(line, e, this.memo)) {
       this.lines++;
       this.unparsed++;
       return 'in';
     }
-    const e = r.event;
     if (e.timeMs < this.sinceMs) return 'older';
     if (e.timeMs > this.untilMs) return 'newer';
     this.lines++;
