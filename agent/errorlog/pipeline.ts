@@ -9,7 +9,7 @@ import type { Clock } from '../io/clock.js';
 import { ErrorLogCounts } from './model/counts.js';
 import type { RecentSummary } from './model/recent.js';
 import { RollingErrorWindow } from './model/rolling.js';
-import { classifyLine, escapeUntrusted, TimeMemo } from './parse/classify.js';
+import { classifyInto, escapeUntrusted, newLineFields, TimeMemo } from './parse/classify.js';
 import { startupVersion } from './parse/startupVersion.js';
 import type { StartupVersionSeen } from './model/recent.js';
 import { onlyDefault } from './read/paths.js';
@@ -50,6 +50,8 @@ export class ErrorLogPipeline {
     }
     // nginx stamps its lines in its own zone, which in a sidecar may not be the agent's (--error-log-timezone).
     const memo = new TimeMemo(errorLogZone(config));
+    // One record for every line: the window and the counts read its fields and keep none of it.
+    const fields = newLineFields();
     this.tailer = new Tailer({
       patterns: [...config.errorLogs],
       fromStart: config.errorLogBackfill,
@@ -58,12 +60,11 @@ export class ErrorLogPipeline {
       now: () => clock.now(),
       logger, // the tailer names itself (component "errorlog-tailer")
       onLine: (_path, line) => {
-        const r = classifyLine(line, memo);
-        if (r.ok) {
-          this.recent.add(r.event, line, clock.now()); // first: it may copy the totals before this event
-          this.counts.add(r.event);
-          const v = startupVersion(r.event);
-          if (v !== null && (this.version === null || r.event.timeMs >= this.version.timeMs)) this.version = { ...v, timeMs: r.event.timeMs, line: escapeUntrusted(line, 300) };
+        if (classifyInto(line, fields, memo)) {
+          this.recent.add(fields, line, clock.now()); // first: it may copy the totals before this event
+          this.counts.add(fields);
+          const v = startupVersion(fields);
+          if (v !== null && (this.version === null || fields.timeMs >= this.version.timeMs)) this.version = { ...v, timeMs: fields.timeMs, line: escapeUntrusted(line, 300) };
         } else {
           this.recent.addUnparsed(clock.now());
           this.counts.addUnparsed();

@@ -6,13 +6,18 @@
  * 2. Agent: dist/bench/errorlog/ingest.js in a child process, so the peak RSS
  *    (VmHWM) is the agent's alone. It does what the daemon does with a log: the
  *    real Tailer reads the file from its start, every line goes through
- *    classifyLine into ErrorLogCounts. Throughput = lines / time from the tailer's
+ *    classifyInto into ErrorLogCounts. Throughput = lines / time from the tailer's
  *    start to the last byte counted (the process's start-up is reported apart).
  * 3. mtail (Debian's 3.0.0~rc50): `mtail --one_shot --one_shot_format json --progs
  *    <dir> --logs <file>` with bench/errorlog/nginx_errors.mtail, the same
  *    classification by kind and destination. Throughput = lines / wall time of the
  *    process; its fixed cost (start, compile, an empty log) is measured and shown.
  * 4. Runs the two sides in turn, BENCH_RUNS times each (default 3), and takes medians.
+ *    In the same run, as many times: `agent diagnose --json --error-log <file>` over
+ *    the whole file (a whole process, as an operator runs it), mtail with a six-rule
+ *    per-kind program (bench/errorlog/nginx_kinds.mtail, its yardstick), and
+ *    `grep -c ''` (the floor: read the file, count its lines). Every ratio printed
+ *    is of runs in the same sitting; the load average is printed at both ends.
  * 5. Checks that both count the same per kind (and per kind and destination, and
  *    lines and unparsed lines), and that the agent's kinds match what the
  *    generator wrote; prints every mismatch.
@@ -34,6 +39,8 @@ import type { IngestResult } from './ingest.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const INGEST_JS = fileURLToPath(new URL('./ingest.js', import.meta.url));
 const MTAIL_PROGRAM = join(ROOT, 'bench/errorlog/nginx_errors.mtail');
+const MTAIL_KINDS_PROGRAM = join(ROOT, 'bench/errorlog/nginx_kinds.mtail');
+const AGENT_MAIN_JS = fileURLToPath(new URL('../../agent/main.js', import.meta.url));
 
 function envInt(name: string, dflt: number): number {
   const v = process.env[name];
@@ -198,6 +205,72 @@ function runMtail(progs: string, file: string): Promise<MtailRun> {
   });
 }
 
+// --- diagnose, grep -c --------------------------------------------------------------
+
+interface TimedRun {
+  wallSeconds: number;
+  /** The highest VmHWM read from /proc/<pid>/status while it ran (every 50 ms), KiB. */
+  vmHwmKiB: number | null;
+  stdout: string;
+}
+
+/** Runs a command to its end, timing it and sampling its peak RSS; rejects on an exit code not in `ok`. */
+function runTimed(cmd: string, args: readonly string[], ok: readonly number[]): Promise<TimedRun> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let hwm: number | null = null;
+    const poll = setInterval(() => {
+      if (child.pid === undefined) return;
+      const v = vmHwmOf(child.pid);
+      if (v !== null) hwm = Math.max(hwm ?? 0, v);
+    }, 50);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    child.once('error', (e) => {
+      clearInterval(poll);
+      reject(e);
+    });
+    child.once('exit', (code) => {
+      const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      clearInterval(poll);
+      if (code === null || !ok.includes(code)) reject(new Error(`${cmd} exited ${String(code)}: ${err}`));
+      else resolve({ wallSeconds, vmHwmKiB: hwm, stdout: out });
+    });
+  });
+}
+
+/**
+ * `agent diagnose --json --error-log FILE` over the whole file, as an operator runs
+ * it (a window from long before the log's first line). Its exit code is the
+ * report's status (0–3, monitoring-plugin style), not a failure.
+ */
+function diagnoseArgs(file: string): string[] {
+  return [AGENT_MAIN_JS, 'diagnose', '--json', '--error-log', file, '--from', '2000-01-01T00:00:00Z', '--rate-interval-ms', '0'];
+}
+
+async function runDiagnose(file: string): Promise<TimedRun & { perKind: Map<string, number> }> {
+  const r = await runTimed(process.execPath, ['--max-semi-space-size=4', ...diagnoseArgs(file)], [0, 1, 2, 3]);
+  const report = JSON.parse(r.stdout) as { errorLog?: { byKind: { kind: string; count: number }[] } };
+  return { ...r, perKind: new Map((report.errorLog?.byKind ?? []).map((k) => [k.kind, k.count])) };
+}
+
+/** mtail with the six-rule program: per kind, its lines. */
+async function runMtailKinds(progs: string, file: string): Promise<TimedRun & { perKind: Map<string, number> }> {
+  const r = await runTimed('mtail', mtailArgs(progs, file), [0]);
+  const metrics = JSON.parse(r.stdout === '' ? '{}' : r.stdout) as Record<string, MtailJsonMetric[] | undefined>;
+  const perKind = new Map<string, number>();
+  for (const m of metrics['nginx_error_log_kind_lines_total'] ?? []) for (const lv of m.LabelValues ?? []) perKind.set(lv.Labels?.[0] ?? '?', lv.Value.Value);
+  return { ...r, perKind };
+}
+
+/** `grep -c ''`: reads the file and counts its lines; the floor any line-by-line reader stands on. */
+async function runGrep(file: string): Promise<TimedRun> {
+  return runTimed('grep', ['-c', '', file], [0]);
+}
+
 // --- comparison -----------------------------------------------------------------------
 
 interface Mismatch {
@@ -276,8 +349,26 @@ async function main(): Promise<number> {
   const mtailFixed = await runMtail(progs, empty);
   log(`mtail on an empty log: ${fmt(mtailFixed.wallSeconds * 1000, 0)} ms (start, compile, exit)`);
 
+  const kindsProgs = join(dir, 'kinds');
+  mkdirSync(kindsProgs);
+  copyFileSync(MTAIL_KINDS_PROGRAM, join(kindsProgs, 'nginx_kinds.mtail'));
+
   const agentRuns: AgentRun[] = [];
   const mtailRuns: MtailRun[] = [];
+  const diagnoseRuns: Awaited<ReturnType<typeof runDiagnose>>[] = [];
+  const kindsRuns: Awaited<ReturnType<typeof runMtailKinds>>[] = [];
+  const grepRuns: TimedRun[] = [];
+  for (let i = 0; i < CONFIG.runs; i++) {
+    const d = await runDiagnose(file);
+    diagnoseRuns.push(d);
+    log(`diagnose run ${i + 1}/${CONFIG.runs}: ${fmt(d.wallSeconds, 3)} s, ${thousands(gen.lines / d.wallSeconds)} lines/s, VmHWM ${fmt((d.vmHwmKiB ?? Number.NaN) / 1024)} MiB`);
+    const k = await runMtailKinds(kindsProgs, file);
+    kindsRuns.push(k);
+    log(`mtail six-rule run ${i + 1}/${CONFIG.runs}: ${fmt(k.wallSeconds, 3)} s, ${thousands(gen.lines / k.wallSeconds)} lines/s`);
+    const g = await runGrep(file);
+    grepRuns.push(g);
+    log(`grep -c run ${i + 1}/${CONFIG.runs}: ${fmt(g.wallSeconds, 3)} s, ${thousands(gen.lines / g.wallSeconds)} lines/s`);
+  }
   for (let i = 0; i < CONFIG.runs; i++) {
     const a = await runAgent(file);
     agentRuns.push(a);
@@ -291,6 +382,17 @@ async function main(): Promise<number> {
   const agentProcessLps = median(agentRuns.map((r) => r.result.lines / r.wallSeconds));
   const mtailLps = median(mtailRuns.map((r) => r.lines / r.wallSeconds));
   const ratio = agentLps / mtailLps;
+  const grepLps = median(grepRuns.map((r) => gen.lines / r.wallSeconds));
+  const diagnoseLps = median(diagnoseRuns.map((r) => gen.lines / r.wallSeconds));
+  const kindsLps = median(kindsRuns.map((r) => gen.lines / r.wallSeconds));
+  const diagnoseRatio = diagnoseLps / kindsLps;
+  const diagnoseRssMb = (Math.max(...diagnoseRuns.map((r) => r.vmHwmKiB ?? Number.NaN)) * 1024) / 1e6;
+  // The six kinds the short program counts must be what diagnose counts.
+  const kindsDiffs: Mismatch[] = [];
+  for (const [kind, n] of kindsRuns[0]!.perKind) {
+    const got = diagnoseRuns[0]!.perKind.get(kind) ?? 0;
+    if (got !== n) kindsDiffs.push({ what: kind, agent: got, other: n });
+  }
   const rssMb = (Math.max(...agentRuns.map((r) => r.result.vmHwmKiB ?? Number.NaN)) * 1024) / 1e6;
   const mtailRssMb = (Math.max(...mtailRuns.map((r) => r.vmHwmKiB ?? Number.NaN)) * 1024) / 1e6;
 
@@ -319,15 +421,24 @@ async function main(): Promise<number> {
   console.log('');
   console.log(`${thousands(gen.lines)} lines, ${fmt(sizeMb)} MB; ${CONFIG.runs} runs each, medians; node ${machine.node}`);
   console.log(row(['', 'lines/s', 'runs (s)']));
-  console.log(row(['agent: Tailer + classifyLine + counts', thousands(agentLps), agentRuns.map((r) => fmt(r.result.seconds, 3)).join(' ')]));
+  console.log(row(['agent: Tailer + classifyInto + counts', thousands(agentLps), agentRuns.map((r) => fmt(r.result.seconds, 3)).join(' ')]));
   console.log(row(['  same, whole process (Node start-up incl.)', thousands(agentProcessLps), agentRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
   console.log(row([`mtail --one_shot (${mtailVersion.replace(/^mtail version (\S+).*$/, '$1')})`, thousands(mtailLps), mtailRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
   console.log(row(['  of which fixed cost (empty log)', '', fmt(mtailFixed.wallSeconds, 3)]));
+  console.log(row(['agent diagnose --json --error-log (process)', thousands(diagnoseLps), diagnoseRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
+  console.log(row(['mtail --one_shot, six-rule per-kind program', thousands(kindsLps), kindsRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
+  console.log(row(["grep -c '' (the floor)", thousands(grepLps), grepRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
+  console.log('');
+  console.log(`ingest:   ${fmt(ratio, 2)}× mtail, ${fmt(agentLps / grepLps, 3)}× grep -c`);
+  console.log(`diagnose: ${fmt(diagnoseRatio, 2)}× mtail (six rules), ${fmt(diagnoseLps / grepLps, 3)}× grep -c, peak RSS ${fmt(diagnoseRssMb)} MB`);
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('');
   const results = [
     { target: `agent/mtail lines/s ≥ ${TARGETS.speedupOverMtailMin}×`, value: `${fmt(ratio, 2)}×`, ok: ratio >= TARGETS.speedupOverMtailMin },
     { target: `agent peak RSS (VmHWM) < ${TARGETS.agentRssMbMax} MB`, value: `${fmt(rssMb)} MB`, ok: rssMb < TARGETS.agentRssMbMax },
     { target: `agent = mtail per kind (${ERROR_KINDS.length} kinds, lines, unparsed)`, value: agree ? 'equal' : 'DIFFER', ok: agree },
+    { target: `diagnose/mtail six-rule lines/s ≥ ${TARGETS.speedupOverMtailMin}×`, value: `${fmt(diagnoseRatio, 2)}×`, ok: diagnoseRatio >= TARGETS.speedupOverMtailMin },
+    { target: 'diagnose = mtail six-rule per kind', value: kindsDiffs.length === 0 ? 'equal' : 'DIFFER', ok: kindsDiffs.length === 0 },
   ];
   const rw = [48, 12, 6];
   for (const r of results) console.log([r.target.padEnd(rw[0]!), r.value.padStart(rw[1]!), (r.ok ? 'PASS' : 'FAIL').padStart(rw[2]!)].join('  '));
@@ -351,6 +462,7 @@ async function main(): Promise<number> {
   show('mismatch agent vs mtail per kind and destination', diff.perKindDestination, 'mtail');
   show('MISMATCH agent vs mtail lines', lineDiffs, 'mtail');
   show('mismatch agent vs generator per kind', intendedDiffs, 'generator');
+  show('MISMATCH diagnose vs mtail six-rule per kind', kindsDiffs, 'mtail');
   if (unstable) console.log('MISMATCH: runs of the same side counted differently');
   if (diff.perKindDestination.length === 0) console.log(`per kind and destination: equal (${[...ac.values()].reduce((a, d) => a + d.size, 0)} series)`);
 
@@ -385,6 +497,17 @@ async function main(): Promise<number> {
           perKind: Object.fromEntries(perKind(m0.counts)),
         },
         ratio,
+        grep: { linesPerSecondMedian: grepLps, runs: grepRuns.map((r) => r.wallSeconds) },
+        diagnose: {
+          args: diagnoseArgs('<file>').slice(1),
+          linesPerSecondMedian: diagnoseLps,
+          vmHwmMb: diagnoseRssMb,
+          runs: diagnoseRuns.map((r) => ({ seconds: r.wallSeconds, vmHwmKiB: r.vmHwmKiB })),
+          mtailSixRule: { linesPerSecondMedian: kindsLps, runs: kindsRuns.map((r) => r.wallSeconds), perKind: Object.fromEntries(kindsRuns[0]!.perKind) },
+          ratioToMtailSixRule: diagnoseRatio,
+          ratioToGrep: diagnoseLps / grepLps,
+        },
+        loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
         mismatches: { perKind: diff.perKind, perKindDestination: diff.perKindDestination, lines: lineDiffs, generator: intendedDiffs, unstable },
         results,
       },

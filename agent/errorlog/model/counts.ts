@@ -47,7 +47,7 @@ export class ErrorLogCounts {
     this.unparsed++;
   }
 
-  add(event: ErrorLogEvent): void {
+  add(event: Pick<ErrorLogEvent, 'timeMs' | 'kind' | 'destination'>): void {
     this.lines++;
     const label = this.labelFor(event.destination);
     const byDest = this.counts.get(event.kind)!;

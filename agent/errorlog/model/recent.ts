@@ -6,7 +6,7 @@
  */
 import type { NginxVersion } from '../../core/nginxVersion.js';
 import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
-import { classifyLine, ERROR_KINDS, escapeUntrusted, TimeMemo, type ErrorKind } from '../parse/classify.js';
+import { classifyInto, ERROR_KINDS, escapeUntrusted, newLineFields, TimeMemo, type ErrorKind } from '../parse/classify.js';
 import { startupVersion } from '../parse/startupVersion.js';
 import { MAX_NAMES, type KindCounts } from './evidence.js';
 import { mergeTimelines, TimelineCounter, type KindTimeline } from './timeline.js';
@@ -68,17 +68,36 @@ interface KindEntry {
   line: string;
 }
 
-function bump(map: Record<string, KindCounts>, key: string, kind: ErrorKind): void {
-  const d = map[key] ?? (Object.keys(map).length < MAX_NAMES ? (map[key] = {}) : undefined);
-  if (d !== undefined) d[kind] = (d[kind] ?? 0) + 1;
+/**
+ * Per-kind counts by name, at most MAX_NAMES names. A Map, turned into the
+ * summary's record once: looking a fresh string up as an object's key interns it
+ * first, which cost more per line than the rest of the count.
+ */
+class NamedCounts {
+  private readonly byName = new Map<string, KindCounts>();
+
+  bump(key: string, kind: ErrorKind): void {
+    let d = this.byName.get(key);
+    if (d === undefined) {
+      if (this.byName.size >= MAX_NAMES) return;
+      this.byName.set(key, (d = {}));
+    }
+    d[kind] = (d[kind] ?? 0) + 1;
+  }
+
+  record(): Record<string, KindCounts> {
+    return Object.fromEntries(this.byName);
+  }
 }
 
 export class RecentWindow {
   private readonly kinds = new Map<ErrorKind, KindEntry>();
-  private readonly byDestination: Record<string, KindCounts> = {};
+  private readonly byDestination = new NamedCounts();
   private readonly byUpstreamGroup: Record<string, number> = {};
-  private readonly byBindAddress: Record<string, KindCounts> = {};
+  private readonly byBindAddress = new NamedCounts();
   private readonly memo: TimeMemo;
+  /** One record, filled line after line: a window keeps counts, never the event. */
+  private readonly fields = newLineFields();
   private lines = 0;
   private unparsed = 0;
   /** The newest start-up line seen. */
@@ -101,13 +120,12 @@ export class RecentWindow {
   /** Adds one line if it is in the window; says where it fell. */
   add(line: string): Placement {
     if (line === '') return 'in';
-    const r = classifyLine(line, this.memo);
-    if (!r.ok) {
+    const e = this.fields;
+    if (!classifyInto(line, e, this.memo)) {
       this.lines++;
       this.unparsed++;
       return 'in';
     }
-    const e = r.event;
     if (e.timeMs < this.sinceMs) return 'older';
     if (e.timeMs > this.untilMs) return 'newer';
     this.lines++;
@@ -128,11 +146,11 @@ export class RecentWindow {
       }
     }
     this.timeline?.add(e.kind, e.timeMs);
-    if (e.destination !== null) bump(this.byDestination, e.destination, e.kind);
+    if (e.destination !== null) this.byDestination.bump(e.destination, e.kind);
     if (e.upstreamGroup !== null && (e.upstreamGroup in this.byUpstreamGroup || Object.keys(this.byUpstreamGroup).length < MAX_NAMES)) {
       this.byUpstreamGroup[e.upstreamGroup] = (this.byUpstreamGroup[e.upstreamGroup] ?? 0) + 1;
     }
-    if (e.bindAddress !== null && (e.kind === 'proxy_bind_unavailable' || e.kind === 'eaddrinuse')) bump(this.byBindAddress, e.bindAddress, e.kind);
+    if (e.bindAddress !== null && (e.kind === 'proxy_bind_unavailable' || e.kind === 'eaddrinuse')) this.byBindAddress.bump(e.bindAddress, e.kind);
     return 'in';
   }
 
@@ -148,9 +166,9 @@ export class RecentWindow {
         const k = this.kinds.get(kind);
         return k === undefined ? [] : [{ kind, count: k.count, firstMs: k.firstMs, lastMs: k.lastMs, sample: escapeUntrusted(k.line, 600) }];
       }),
-      byDestination: this.byDestination,
+      byDestination: this.byDestination.record(),
       byUpstreamGroup: this.byUpstreamGroup,
-      byBindAddress: this.byBindAddress,
+      byBindAddress: this.byBindAddress.record(),
       truncated: this.truncated,
       ...(this.timeline !== null ? { timeline: this.timeline.timeline() } : {}),
       nginxVersion: this.version,

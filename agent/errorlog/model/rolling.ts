@@ -68,7 +68,7 @@ export class RollingErrorWindow {
     private readonly counts: ErrorLogCounts,
   ) {}
 
-  add(event: ErrorLogEvent, line: string, nowMs: number): void {
+  add(event: Pick<ErrorLogEvent, 'timeMs' | 'kind' | 'upstreamGroup' | 'bindAddress'>, line: string, nowMs: number): void {
     if (event.timeMs < nowMs - this.windowMs) return;
     // nginx stamps lines from the clock the agent reads, so a line from the future
     // comes from a clock stepped back, a time-zone mismatch or a file that is not

@@ -159,31 +159,21 @@ function levelOf(line: string): Level {
   }
 }
 
-interface Head {
-  level: Level;
-  pid: number;
-  tid: number;
-  connectionId: number | null;
-  /** Where the message starts. */
-  end: number;
-}
-
-function parseHead(line: string): Head | null {
+/** Reads the head into `into`; returns where the message starts, or -1 when the line has no nginx head. */
+function parseHead(line: string, into: LineFields): number {
   HEAD.lastIndex = 0;
-  if (!HEAD.test(line)) return null;
+  if (!HEAD.test(line)) return -1;
   const end = HEAD.lastIndex;
   const level = levelOf(line);
   // "] PID#TID: " then, if the match went on, "*CID ".
   const pidStart = LEVEL_AT + level.length + 2;
   const pidEnd = digitsEnd(line, pidStart);
   const tidEnd = digitsEnd(line, pidEnd + 1);
-  return {
-    level,
-    pid: digitsValue(line, pidStart, pidEnd),
-    tid: digitsValue(line, pidEnd + 1, tidEnd),
-    connectionId: end > tidEnd + 2 ? digitsValue(line, tidEnd + 3, end - 1) : null,
-    end,
-  };
+  into.level = level;
+  into.pid = digitsValue(line, pidStart, pidEnd);
+  into.tid = digitsValue(line, pidEnd + 1, tidEnd);
+  into.connectionId = end > tidEnd + 2 ? digitsValue(line, tidEnd + 3, end - 1) : null;
+  return end;
 }
 
 /**
@@ -227,12 +217,62 @@ export function normaliseDestination(text: string): string | null {
   return null;
 }
 
-/** The peer text after "connect() to " when the message starts so, as /^connect\(\) to (\S+) failed/ captures it. */
-function connectToPeer(message: string): string | null {
-  if (!message.startsWith(CONNECT_TO_PREFIX)) return null;
-  CONNECT_TO_PEER.lastIndex = CONNECT_TO_PREFIX.length;
-  if (!CONNECT_TO_PEER.test(message)) return null;
-  return message.slice(CONNECT_TO_PREFIX.length, CONNECT_TO_PEER.lastIndex - FAILED_LENGTH);
+/**
+ * Where the peer text after "connect() to " ends, when the message (starting at
+ * `at` in the line) starts so: what /^connect\(\) to (\S+) failed/ captures is
+ * line[at + 13, end); -1 otherwise. Read in the line, not in the message: the
+ * match cannot run past the message, whose tail starts ", client: " or
+ * ", udp client: " (the \S+ stops at its space, where " failed" is not).
+ */
+function connectToPeerEnd(line: string, at: number): number {
+  if (!line.startsWith(CONNECT_TO_PREFIX, at)) return -1;
+  CONNECT_TO_PEER.lastIndex = at + CONNECT_TO_PREFIX.length;
+  if (!CONNECT_TO_PEER.test(line)) return -1;
+  return CONNECT_TO_PEER.lastIndex - FAILED_LENGTH;
+}
+
+const PEER_SLOTS = 256;
+
+/**
+ * The destinations of the peer texts seen lately, so that a line naming a peer
+ * seen before gets the same string back: no slice, no normalising, and a Map
+ * keyed by destinations (the counts) compares one string with itself. Slots are
+ * chosen by the text's length and last ten characters (a port and an
+ * address's last digits tell most destinations apart); a slot is checked against the line
+ * in place and replaced on a miss, so it holds at most PEER_SLOTS texts.
+ */
+export class PeerMemo {
+  private readonly texts: (string | undefined)[] = new Array<string | undefined>(PEER_SLOTS).fill(undefined);
+  private readonly destinations: (string | null)[] = new Array<string | null>(PEER_SLOTS).fill(null);
+
+  /** normaliseDestination(line.slice(from, to)), to > from. */
+  normalised(line: string, from: number, to: number): string | null {
+    const n = to - from;
+    let h = n;
+    for (let i = Math.max(from, to - 10); i < to; i++) h = (h * 31 + line.charCodeAt(i)) | 0;
+    const slot = (h ^ (h >>> 6)) & (PEER_SLOTS - 1);
+    const seen = this.texts[slot];
+    if (seen !== undefined && seen.length === n && line.startsWith(seen, from)) return this.destinations[slot]!;
+    // The text alone: a slice of a long line would keep the whole line alive while the slot holds it.
+    const text = flat(line.slice(from, to));
+    const d = normaliseDestination(text);
+    this.texts[slot] = text;
+    this.destinations[slot] = d;
+    return d;
+  }
+}
+
+/**
+ * The same text in a string of its own. V8 makes a slice of 13 or more characters
+ * a view of its parent (which would keep the whole line alive), and
+ * String.prototype.startsWith compares with a view slower than with a plain
+ * string. A Latin-1 round trip copies it; a text it would change (a character
+ * above U+00FF) stays the slice.
+ */
+function flat(s: string): string {
+  if (s.length < 13) return s;
+  const copy = Buffer.from(s, 'latin1').toString('latin1');
+  return copy === s ? copy : s;
 }
 
 /** The address in "bind(ADDR) failed" at the start of the message, as /^bind\(([^()\s]+)\) failed/ captures it. */
@@ -253,48 +293,52 @@ function bindAddressOf(message: string): string | null {
  * than one is ambiguous and names no destination: a client can then blank the
  * label, but never choose it.
  */
-function upstreamValueAt(tail: string): number {
-  const i = tail.indexOf(UPSTREAM_FIELD);
-  if (i < 0 || tail.includes(UPSTREAM_FIELD, i + 1)) return -1;
+function upstreamValueAt(line: string, tailAt: number): number {
+  if (tailAt < 0) return -1;
+  const i = line.indexOf(UPSTREAM_FIELD, tailAt);
+  if (i < 0 || line.includes(UPSTREAM_FIELD, i + 1)) return -1;
   const start = i + UPSTREAM_FIELD.length;
   UPSTREAM_SCHEME.lastIndex = start;
-  return UPSTREAM_SCHEME.test(tail) ? UPSTREAM_SCHEME.lastIndex * 2 + 1 : start * 2;
+  return UPSTREAM_SCHEME.test(line) ? UPSTREAM_SCHEME.lastIndex * 2 + 1 : start * 2;
 }
 
-/** The peer of the upstream field (the URI after it is the client's). */
-function upstreamPeer(tail: string): string | null {
-  const v = upstreamValueAt(tail);
+/** The peer of the upstream field in the tail starting at tailAt (the URI after it is the client's). */
+function upstreamPeer(line: string, tailAt: number, peers: PeerMemo | undefined): string | null {
+  const v = upstreamValueAt(line, tailAt);
   if (v < 0) return null;
   const at = v >> 1;
-  if (tail.startsWith('unix:', at)) {
+  if (line.startsWith('unix:', at)) {
     // http: "http://unix:/run/app.sock:/uri" (uri_separator); stream: "unix:/run/app.sock" up to the quote.
-    const end = tail.indexOf((v & 1) === 1 ? ':' : '"', at + 5);
-    return normaliseDestination(end < 0 ? tail.slice(at) : tail.slice(at, end));
+    const end = line.indexOf((v & 1) === 1 ? ':' : '"', at + 5);
+    return normaliseDestination(end < 0 ? line.slice(at) : line.slice(at, end));
   }
   UPSTREAM_PEER.lastIndex = at;
-  return UPSTREAM_PEER.test(tail) ? normaliseDestination(tail.slice(at, UPSTREAM_PEER.lastIndex)) : null;
+  if (!UPSTREAM_PEER.test(line)) return null;
+  const end = UPSTREAM_PEER.lastIndex;
+  return peers === undefined ? normaliseDestination(line.slice(at, end)) : peers.normalised(line, at, end);
 }
 
 /** The group name in the upstream field of a "no live upstreams" line, up to the URI ("/"), or the quote in stream. */
-function upstreamGroupOf(tail: string): string | null {
-  const v = upstreamValueAt(tail);
+function upstreamGroupOf(line: string, tailAt: number): string | null {
+  const v = upstreamValueAt(line, tailAt);
   if (v < 0) return null;
   const at = v >> 1;
   UPSTREAM_GROUP.lastIndex = at;
-  if (!UPSTREAM_GROUP.test(tail)) return null;
+  if (!UPSTREAM_GROUP.test(line)) return null;
   const end = UPSTREAM_GROUP.lastIndex;
-  const next = tail.charCodeAt(end);
+  const next = line.charCodeAt(end);
   // http: the URI follows ("/…", or nothing: `"`); stream: the closing quote.
-  return next === 0x2f /* / */ || next === 0x22 /* " */ || next === 0x3f /* ? */ ? tail.slice(at, end) : null;
+  return next === 0x2f /* / */ || next === 0x22 /* " */ || next === 0x3f /* ? */ ? line.slice(at, end) : null;
 }
 
-/** What /, server: ([^,]*)/ captures: after the first ", server: ", up to the next comma. */
-function serverField(tail: string): string | null {
-  const i = tail.indexOf(SERVER_FIELD);
+/** What /, server: ([^,]*)/ captures in the tail starting at tailAt: after its first ", server: ", up to the next comma. */
+export function serverField(line: string, tailAt: number): string | null {
+  if (tailAt < 0) return null;
+  const i = line.indexOf(SERVER_FIELD, tailAt);
   if (i < 0) return null;
   const from = i + SERVER_FIELD.length;
-  const to = tail.indexOf(',', from);
-  return tail.slice(from, to < 0 ? tail.length : to);
+  const to = line.indexOf(',', from);
+  return line.slice(from, to < 0 ? line.length : to);
 }
 
 /**
@@ -395,31 +439,41 @@ function kindWithErrno(message: string, open: number, errno: number, connection:
 }
 
 /**
- * Remembers the last timestamp converted. nginx writes thousands of lines per
- * second with the same "YYYY/MM/DD HH:MM:SS", and the conversion is a sizeable
- * part of classifying a line. It reads the times in the error log's zone
+ * Remembers the last timestamp converted, and the peers normalised lately
+ * (PeerMemo). nginx writes thousands of lines per second with the same
+ * "YYYY/MM/DD HH:MM:SS" and to the same few peers, and the conversions are a
+ * sizeable part of classifying a line. It reads the times in the error log's zone
  * (`--error-log-timezone`; the agent's own by default). Each reader keeps its
  * own (no shared state).
  */
 export class TimeMemo {
-  text = '';
+  /** The last time converted, as YYYYMMDD and HHMMSS (-1: none yet): two numbers compare faster than a slice of each line. */
+  day = -1;
+  second = -1;
   ms = 0;
   readonly clock: ZoneClock;
+  readonly peers = new PeerMemo();
 
   constructor(zone: TimeZone = LOCAL_ZONE) {
     this.clock = new ZoneClock(zone);
   }
 }
 
-function lineMs(line: string, time: string, memo: TimeMemo | undefined): number {
-  if (memo?.text === time) return memo.ms;
+function lineMs(line: string, memo: TimeMemo | undefined): number {
+  // HEAD has matched, so the 19 characters are digits where the time has them and
+  // its fixed separators elsewhere: the 14 digits are the whole text. The second
+  // changes far more often than the day, so it is read first.
+  const second = two(line, 11) * 10_000 + two(line, 14) * 100 + two(line, 17);
   const y = two(line, 0) * 100 + two(line, 2);
+  const day = y * 10_000 + two(line, 5) * 100 + two(line, 8);
+  if (memo !== undefined && memo.second === second && memo.day === day) return memo.ms;
   const ms =
     memo === undefined
       ? new Date(y, two(line, 5) - 1, two(line, 8), two(line, 11), two(line, 14), two(line, 17)).getTime()
       : memo.clock.toEpochMs(y, two(line, 5), two(line, 8), two(line, 11), two(line, 14), two(line, 17));
   if (memo !== undefined) {
-    memo.text = time;
+    memo.day = day;
+    memo.second = second;
     memo.ms = ms;
   }
   return ms;
@@ -430,23 +484,58 @@ function lineMs(line: string, time: string, memo: TimeMemo | undefined): number 
  * field's peer. None for resolver lines (no upstream connection) and "no live
  * upstreams" (its upstream field holds the group's name).
  */
-function destinationOf(kind: ErrorKind, message: string, tail: string): string | null {
+function destinationOf(kind: ErrorKind, line: string, messageAt: number, tailAt: number, peers: PeerMemo | undefined): string | null {
   if (kind === 'resolver' || kind === 'no_live_upstreams') return null;
-  const peer = connectToPeer(message);
-  return (peer !== null ? normaliseDestination(peer) : null) ?? upstreamPeer(tail);
+  const peerEnd = connectToPeerEnd(line, messageAt);
+  let d: string | null = null;
+  if (peerEnd >= 0) {
+    const from = messageAt + CONNECT_TO_PREFIX.length;
+    d = peers === undefined ? normaliseDestination(line.slice(from, peerEnd)) : peers.normalised(line, from, peerEnd);
+  }
+  return d ?? upstreamPeer(line, tailAt, peers);
 }
 
-export function classifyLine(line: string, memo?: TimeMemo): Classified {
-  const head = parseHead(line);
-  if (head === null) return { ok: false };
+/**
+ * One line's fields as classifyInto() fills them: an ErrorLogEvent less its time
+ * text and server field (a reader that wants them takes them from the line: the
+ * time is its first 19 characters, serverField(line, tailAt) the server), so a
+ * reader that only counts pays for neither. One record is reused line after line.
+ */
+export interface LineFields {
+  timeMs: number;
+  level: Level;
+  pid: number;
+  tid: number;
+  connectionId: number | null;
+  kind: ErrorKind;
+  errno: number | null;
+  destination: string | null;
+  upstreamGroup: string | null;
+  bindAddress: string | null;
+  message: string;
+  /** Where the client-controlled tail (", client: …") starts in the line; -1 when it has none. */
+  tailAt: number;
+}
+
+export function newLineFields(): LineFields {
+  return { timeMs: 0, level: 'debug', pid: 0, tid: 0, connectionId: null, kind: 'other', errno: null, destination: null, upstreamGroup: null, bindAddress: null, message: '', tailAt: -1 };
+}
+
+/**
+ * Classifies a line into `into`; false (and `into` as it was, but for the head's
+ * fields) when the line is not an nginx error-log line. classifyLine() builds its
+ * event from the same fields, so both agree line for line.
+ */
+export function classifyInto(line: string, into: LineFields, memo?: TimeMemo): boolean {
+  const at = parseHead(line, into);
+  if (at < 0) return false;
   // The message is nginx's; the first ", client: " (", udp client: ") starts the client-controlled tail.
-  const cut = tailStart(line, head.end);
-  const message = cut < 0 ? line.slice(head.end) : line.slice(head.end, cut);
-  const tail = cut < 0 ? '' : line.slice(cut);
+  const cut = tailStart(line, at);
+  const message = cut < 0 ? line.slice(at) : line.slice(at, cut);
 
   const open = errnoOpen(message);
   const errno = open < 0 ? null : digitsValue(message, open + 1, digitsEnd(message, open + 1));
-  const connection = head.connectionId !== null;
+  const connection = into.connectionId !== null;
   // Most lines are a connect() failure with a "*CID": decided here, as kindWithErrno would (not bind(), not a resolver's name).
   const failedConnect = errno === null ? null : connectErrnoKind(errno);
   const kind =
@@ -455,24 +544,37 @@ export function classifyLine(line: string, memo?: TimeMemo): Classified {
       : errno === null
         ? kindWithoutErrno(message, connection)
         : kindWithErrno(message, open, errno, connection);
-  const time = line.slice(0, TIME_LENGTH);
+  const peers = memo?.peers;
+  into.timeMs = lineMs(line, memo);
+  into.kind = kind;
+  into.errno = errno;
+  into.destination = destinationOf(kind, line, at, cut, peers);
+  into.upstreamGroup = kind === 'no_live_upstreams' ? upstreamGroupOf(line, cut) : null;
+  into.bindAddress = kind === 'proxy_bind_unavailable' || kind === 'eaddrinuse' || kind === 'other' ? bindAddressOf(message) : null;
+  into.message = message;
+  into.tailAt = cut;
+  return true;
+}
 
+export function classifyLine(line: string, memo?: TimeMemo): Classified {
+  const f = newLineFields();
+  if (!classifyInto(line, f, memo)) return { ok: false };
   return {
     ok: true,
     event: {
-      time,
-      timeMs: lineMs(line, time, memo),
-      level: head.level,
-      pid: head.pid,
-      tid: head.tid,
-      connectionId: head.connectionId,
-      kind,
-      errno,
-      destination: destinationOf(kind, message, tail),
-      upstreamGroup: kind === 'no_live_upstreams' ? upstreamGroupOf(tail) : null,
-      bindAddress: kind === 'proxy_bind_unavailable' || kind === 'eaddrinuse' || kind === 'other' ? bindAddressOf(message) : null,
-      server: serverField(tail),
-      message,
+      time: line.slice(0, TIME_LENGTH),
+      timeMs: f.timeMs,
+      level: f.level,
+      pid: f.pid,
+      tid: f.tid,
+      connectionId: f.connectionId,
+      kind: f.kind,
+      errno: f.errno,
+      destination: f.destination,
+      upstreamGroup: f.upstreamGroup,
+      bindAddress: f.bindAddress,
+      server: serverField(line, f.tailAt),
+      message: f.message,
     },
   };
 }

@@ -14,13 +14,13 @@
  * at start-up: a reload does not write it.
  */
 import { parseNginxVerBuild, type NginxVersion } from '../../core/nginxVersion.js';
-import type { ErrorLogEvent } from './classify.js';
+import type { LineFields } from './classify.js';
 
 /** The whole message is NGINX_VER_BUILD: `nginx/1.30.6`, `nginx/1.24.0 (Ubuntu)`, `openresty/1.25.3.1`. */
 const WHOLE = /^[A-Za-z][\w.-]*\/\d+\.\d+\.\d+(?:\.\d+)*(?: \([^)]*\))?\s*$/;
 
 /** The version an error-log event announces, or null when it is not nginx's start-up line. */
-export function startupVersion(event: ErrorLogEvent): NginxVersion | null {
+export function startupVersion(event: Pick<LineFields, 'level' | 'connectionId' | 'message'>): NginxVersion | null {
   if (event.level !== 'notice' || event.connectionId !== null || !WHOLE.test(event.message)) return null;
   return parseNginxVerBuild(event.message);
 }

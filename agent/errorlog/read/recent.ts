@@ -24,6 +24,12 @@ import { classifyLine, TimeMemo } from '../parse/classify.js';
 
 const CHUNK = 64 * 1024;
 /**
+ * What the backwards scan reads at a time. A window of a busy log is hundreds of
+ * MB: one read per MiB costs less than per 64 KiB, and the buffer is allocated
+ * once per file.
+ */
+const BACKWARDS_CHUNK = 1 << 20;
+/**
  * nginx's workers stamp lines from their own cached second, so neighbouring lines
  * can be a little out of order; the binary search aims this far past the window's
  * end, and the backwards scan skips what is newer.
@@ -45,36 +51,89 @@ export interface LogWindow {
   untilMs: number;
 }
 
-/** Yields the lines of a regular file that end at or before byte `end` (default: its size), last first. */
-export function* linesBackwards(path: string, maxScanBytes: number, end?: number): Generator<string, 'start' | 'limit', undefined> {
+/** Reads len bytes at pos into buf (a regular file returns fewer only at its end, which pos + len never passes). */
+function readFully(fd: number, buf: Buffer, len: number, pos: number): number {
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, buf, got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/**
+ * Yields the bytes of a regular file that end at or before byte `end` (default:
+ * its size) in pieces of whole lines, last piece first (each a view of one read
+ * buffer, valid until the next piece). Only the lines wholly within the last
+ * maxScanBytes bytes before `end` are yielded ('limit' then says the scan stopped
+ * there).
+ *
+ * Each read ends where the piece yielded before it starts; the bytes before its
+ * first newline (the end of an earlier line) are read again with the next piece
+ * instead of being copied onto it. A line longer than the buffer doubles it
+ * (nginx's are at most 2048 bytes: NGX_MAX_ERROR_STR), so the memory is one
+ * buffer whatever the file's size.
+ */
+function* piecesBackwards(path: string, maxScanBytes: number, end?: number): Generator<Buffer, 'start' | 'limit', undefined> {
   const fd = openRegularFile(path);
   try {
     let pos = Math.min(end ?? Number.POSITIVE_INFINITY, fstatSync(fd).size);
-    let carry: Buffer = Buffer.alloc(0);
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let scanned = 0;
-    while (pos > 0) {
-      if (scanned >= maxScanBytes) return 'limit';
-      const len = Math.min(CHUNK, pos);
-      pos -= len;
-      readSync(fd, buf, 0, len, pos);
-      scanned += len;
-      let data = Buffer.concat([buf.subarray(0, len), carry]);
-      let stop = data.length;
-      // The bytes before the first newline may be the end of an earlier line: carry them.
-      for (let i = data.length - 1; i >= 0; i--) {
-        if (data[i] === 0x0a) {
-          if (i + 1 < stop) yield data.toString('utf8', i + 1, stop);
-          stop = i;
+    const floor = Math.max(0, pos - maxScanBytes);
+    let buf = Buffer.allocUnsafe(Math.min(BACKWARDS_CHUNK, Math.max(pos - floor, 1)));
+    while (pos > floor) {
+      const from = Math.max(floor, pos - buf.length);
+      const len = readFully(fd, buf, pos - from, from);
+      // Where the first whole line starts: the file's start, else after the first newline.
+      let first = 0;
+      if (from > 0) {
+        first = buf.subarray(0, len).indexOf(0x0a) + 1;
+        if (first === 0 || first === len) {
+          // No whole line in this read: the line before pos starts before it.
+          if (from === floor) break; // before the limit, too
+          buf = Buffer.allocUnsafe(buf.length * 2);
+          continue;
         }
       }
-      carry = Buffer.from(data.subarray(0, stop));
-      data = Buffer.alloc(0);
+      yield buf.subarray(first, len);
+      if (from === floor) break;
+      pos = from + first;
     }
-    if (carry.length > 0) yield carry.toString('utf8');
-    return 'start';
+    return floor > 0 ? 'limit' : 'start';
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Calls onLine with each line of a piece, last first, until it returns true;
+ * says whether it did. The newlines are found natively and each line is decoded
+ * alone: V8 decodes an ASCII line on a fast path, and one line with a multi-byte
+ * character sends only itself down the slow one (Node 20 decodes a whole MiB with
+ * one such line several times slower than its lines one by one).
+ */
+function eachLineBackwards(piece: Buffer, onLine: (line: string) => boolean): boolean {
+  let stop = piece.length;
+  while (stop > 0) {
+    const nl = piece.lastIndexOf(0x0a, stop - 1);
+    if (nl + 1 < stop && onLine(piece.toString('utf8', nl + 1, stop))) return true;
+    stop = nl;
+  }
+  return false;
+}
+
+/** Yields the lines of a regular file that end at or before byte `end` (default: its size), last first. */
+export function* linesBackwards(path: string, maxScanBytes: number, end?: number): Generator<string, 'start' | 'limit', undefined> {
+  const it = piecesBackwards(path, maxScanBytes, end);
+  for (;;) {
+    const r = it.next();
+    if (r.done === true) return r.value;
+    const lines: string[] = [];
+    eachLineBackwards(r.value, (line) => {
+      lines.push(line);
+      return false;
+    });
+    yield* lines;
   }
 }
 
@@ -145,14 +204,15 @@ export function windowEnd(path: string, untilMs: number, zone: TimeZone): number
 
 function scanBackwards(path: string, window: RecentWindow, opts: RecentOptions): 'start' | 'window' | 'limit' {
   window.files.push(path);
-  const it = linesBackwards(path, opts.maxScanBytes, windowEnd(path, window.untilMs, opts.zone ?? LOCAL_ZONE));
+  const it = piecesBackwards(path, opts.maxScanBytes, windowEnd(path, window.untilMs, opts.zone ?? LOCAL_ZONE));
+  const older = (line: string): boolean => window.add(line) === 'older';
   for (;;) {
     const r = it.next();
     if (r.done === true) {
       if (r.value === 'limit') window.truncated = true;
       return r.value;
     }
-    if (window.add(r.value) === 'older') {
+    if (eachLineBackwards(r.value, older)) {
       it.return('start');
       return 'window';
     }

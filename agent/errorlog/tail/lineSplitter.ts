@@ -26,15 +26,10 @@ export class LineSplitter {
    * Holds the start of the current line. Grown on demand (most splitters only
    * ever hold a short tail) and never beyond maxLineBytes.
    */
-  private buf: Uint8Array = new Uint8Array(0);
+  private buf: Buffer = Buffer.alloc(0);
   private held = 0;
   /** Inside a line that is already over the limit: drop bytes up to its newline. */
   private discarding = false;
-  /**
-   * Invalid UTF-8 becomes U+FFFD and never throws (fatal: false). ignoreBOM keeps
-   * a leading EF BB BF in the line instead of silently eating it.
-   */
-  private readonly decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
   constructor(readonly maxLineBytes: number) {
     if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
@@ -52,7 +47,14 @@ export class LineSplitter {
     return this.discarding;
   }
 
-  push(chunk: Uint8Array, emit: (line: string) => void): void {
+  /**
+   * Lines are decoded by Buffer's toString: invalid UTF-8 becomes U+FFFD (the
+   * WHATWG decoder's replacement, as TextDecoder without `fatal` does) and a
+   * leading EF BB BF stays in the line; a TextDecoder call per line cost more
+   * than the rest of splitting it.
+   */
+  push(bytes: Uint8Array, emit: (line: string) => void): void {
+    const chunk = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let start = 0;
     const end = chunk.length;
     while (start < end) {
@@ -74,10 +76,10 @@ export class LineSplitter {
         this.hold(chunk.subarray(start, end));
         return;
       } else if (this.held === 0) {
-        emit(this.decoder.decode(chunk.subarray(start, nl)));
+        emit(chunk.toString('utf8', start, nl));
       } else {
         this.hold(chunk.subarray(start, nl));
-        const line = this.decoder.decode(this.buf.subarray(0, this.held));
+        const line = this.buf.toString('utf8', 0, this.held);
         this.held = 0;
         emit(line);
       }
@@ -114,7 +116,7 @@ export class LineSplitter {
     const need = this.held + bytes.length;
     if (need > this.buf.length) {
       // Double, but never past the limit: the caller has checked need ≤ maxLineBytes.
-      const bigger = new Uint8Array(Math.min(this.maxLineBytes, Math.max(need, this.buf.length * 2, 256)));
+      const bigger = Buffer.alloc(Math.min(this.maxLineBytes, Math.max(need, this.buf.length * 2, 256)));
       bigger.set(this.buf.subarray(0, this.held));
       this.buf = bigger;
     }
@@ -124,6 +126,6 @@ export class LineSplitter {
 
   /** A buffer that grew for one long line is not kept for the short ones after it. */
   private shrink(): void {
-    if (this.buf.length > 4096) this.buf = new Uint8Array(0);
+    if (this.buf.length > 4096) this.buf = Buffer.alloc(0);
   }
 }

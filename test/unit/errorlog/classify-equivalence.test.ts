@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateErrorLog } from '../../../bench/errorlog/generate.js';
-import { classifyLine, normaliseDestination, type Classified, type ErrorKind, type Level } from '../../../agent/errorlog/parse/classify.js';
+import { classifyInto, classifyLine, newLineFields, normaliseDestination, serverField, TimeMemo, type Classified, type ErrorKind, type Level } from '../../../agent/errorlog/parse/classify.js';
 
 // --- the reference: the regular-expression classifier, verbatim --------------------
 
@@ -336,5 +336,93 @@ describe('classifyLine = the regular-expression classifier it replaced', () => {
       }),
       { numRuns: 5_000 },
     );
+  });
+});
+
+// --- the fast entry -------------------------------------------------------------------
+
+/**
+ * classifyInto() as the readers use it: one record and one TimeMemo for a whole
+ * stream of lines, so a field left from the line before, a remembered time or a
+ * remembered peer would show here. Each line's result, with the time and server
+ * read back from the line, must be classifyLine()'s with nothing remembered.
+ */
+function sameAsClassifyLine(lines: readonly string[]): void {
+  const fields = newLineFields();
+  const memo = new TimeMemo();
+  for (const l of lines) {
+    const want = classifyLine(l, new TimeMemo());
+    const got: Classified = classifyInto(l, fields, memo)
+      ? {
+          ok: true,
+          event: {
+            time: l.slice(0, 19),
+            timeMs: fields.timeMs,
+            level: fields.level,
+            pid: fields.pid,
+            tid: fields.tid,
+            connectionId: fields.connectionId,
+            kind: fields.kind,
+            errno: fields.errno,
+            destination: fields.destination,
+            upstreamGroup: fields.upstreamGroup,
+            bindAddress: fields.bindAddress,
+            server: serverField(l, fields.tailAt),
+            message: fields.message,
+          },
+        }
+      : { ok: false };
+    expect({ line: l, result: got }).toEqual({ line: l, result: want });
+  }
+}
+
+const corpusLines = (name: string): string[] => readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), 'utf8').split('\n');
+
+describe('classifyInto with one record and one memo = classifyLine, line for line', () => {
+  it.each(['errorlog-corpus/1.22.log', 'errorlog-corpus/1.30.log', 'real-tw-exhaustion/error.log'])('on %s', (name) => {
+    const lines = corpusLines(name);
+    expect(lines.length).toBeGreaterThan(10);
+    sameAsClassifyLine(lines);
+  });
+
+  it("on the benchmark's generated log", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'classify-into-'));
+    try {
+      const file = join(dir, 'error.log');
+      generateErrorLog(file, { lines: 20_000, seed: 11 });
+      sameAsClassifyLine(readFileSync(file, 'utf8').split('\n'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on streams of lines built from tricky fragments, peers repeating (property)', () => {
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 40 }), (ls) => {
+        sameAsClassifyLine(ls);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('on streams of random text, with and without a valid head (property)', () => {
+    const l = fc.tuple(fc.constantFrom('', ...HEADS), fc.string({ unit: 'binary', maxLength: 200 })).map(([h, s]) => h + s);
+    fc.assert(
+      fc.property(fc.array(l, { minLength: 1, maxLength: 20 }), (ls) => {
+        sameAsClassifyLine(ls);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('when many peers share slots, and peer texts are prefixes of others', () => {
+    const head = '2026/11/21 08:43:53 [crit] 1#1: *2 ';
+    const peers = Array.from({ length: 600 }, (_, i) => `10.${i % 7}.${i % 256}.${i % 3}:${8000 + (i % 97)}`);
+    const ls = peers.flatMap((p, i) => [
+      `${head}connect() to ${p} failed (99: Cannot assign requested address) while connecting to upstream, client: 1.2.3.4, server: s${i}, request: "GET / HTTP/1.1", upstream: "http://${p}/"`,
+      `${head}connect() to ${p}0 failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4`,
+      `${head}upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.2.3.4, server: , request: "GET / HTTP/1.1", upstream: "http://${p}/"`,
+    ]);
+    sameAsClassifyLine([...ls, ...ls.reverse()]);
   });
 });

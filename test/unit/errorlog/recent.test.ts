@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RecentWindow } from '../../../agent/errorlog/model/recent.js';
 import { linesBackwards, readRecent } from '../../../agent/errorlog/read/recent.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'npa-recent-'));
@@ -128,5 +129,39 @@ describe('readRecent', () => {
 
   it('refuses what is not a regular file', async () => {
     await expect(readRecent(dir, { sinceMs: since, untilMs: Infinity }, { maxScanBytes: Infinity })).rejects.toThrow(/is a directory/);
+  });
+});
+
+describe('the backwards reader against the straightforward one', () => {
+  // Bytes a line-by-line reader must pass through unchanged: nginx's own lines,
+  // multi-byte and invalid UTF-8 (a sequence cut by the newline, a lone
+  // continuation byte, a BOM), control bytes, CR, empty lines, and a line longer
+  // than the reader's 1 MiB buffer.
+  const corpus = ['1.22', '1.30'].flatMap((v) => readFileSync(new URL(`../../fixtures/errorlog-corpus/${v}.log`, import.meta.url), 'utf8').split('\n'));
+  const hostile: Buffer[] = [
+    Buffer.from(`${at(31)} [error] 7#7: *1 connect() to unix:/run/é.sock failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: s, request: "GET /日本語 HTTP/1.1", upstream: "http://unix:/run/é.sock:/", host: "h"`),
+    Buffer.concat([Buffer.from(`${at(32)} [crit] 7#7: *2 connect() to 10.0.0.5:80 failed (99: Cannot assign requested address) while connecting to upstream, client: 1.1.1.1, server: \u00a0, request: "GET /`), Buffer.from([0xe6, 0x97])]),
+    Buffer.concat([Buffer.from(`${at(33)} [crit] 7#7: *3 bind(10.0.0.9`), Buffer.from([0xc3, 0xa0]), Buffer.from(') failed (99: Cannot assign requested address) while connecting to upstream, client: 1.1.1.1')]),
+    Buffer.from([0x80, 0xff, 0xef, 0xbb, 0xbf, 0x41, 0x00, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x0d]),
+    Buffer.from(''),
+    Buffer.from(`${at(34)} [crit] 7#7: *4 connect() to [::FFFF:10.0.0.5]:80 failed (99: Cannot assign requested address) while connecting to upstream, client: ${'x'.repeat(1_200_000)}`),
+    Buffer.from(`${at(35)} [notice] 1#1: nginx/1.30.6`),
+  ];
+  const lines = [...corpus.map((l) => Buffer.from(l)), ...hostile, ...Array.from({ length: 20_000 }, (_, i) => hostile[i % 4]!)];
+  const bytes = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+  const p = join(dir, 'hostile.log');
+  writeFileSync(p, bytes);
+  /** Each line decoded alone, last first, empty ones left out: what the reader promises. */
+  const straightforward = lines.map((l) => l.toString('utf8')).filter((l) => l !== '').reverse();
+
+  it('yields every line as decoding it alone does', () => {
+    expect([...linesBackwards(p, Infinity)]).toEqual(straightforward);
+  });
+
+  it('summarises the window as a window fed those lines one by one does', async () => {
+    const w = new RecentWindow(0);
+    for (const l of straightforward) w.add(l);
+    const s = await readRecent(p, { sinceMs: 0, untilMs: Infinity }, { maxScanBytes: Infinity });
+    expect({ ...s, files: [] }).toEqual({ ...w.summary(), untilMs: Infinity, files: [] });
   });
 });
