@@ -50,27 +50,12 @@ export const CONNECT_FAILURE_KINDS: readonly ErrorKind[] = ['eaddrnotavail', 'ec
 export const LEVELS = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'] as const;
 export type Level = (typeof LEVELS)[number];
 
-export interface ErrorLogEvent {
+/** One classified line: its fields (LineFields, below) with the time as nginx wrote it and the server field. */
+export interface ErrorLogEvent extends Omit<LineFields, 'tailAt'> {
   /** "YYYY/MM/DD HH:MM:SS" as nginx wrote it (its local time). */
   time: string;
-  /** The same instant as Unix ms, read in the error log's time zone (the TimeMemo's; the agent's own without one). */
-  timeMs: number;
-  level: Level;
-  pid: number;
-  tid: number;
-  connectionId: number | null;
-  kind: ErrorKind;
-  errno: number | null;
-  /** `ip:port`, `[v6]:port` or `unix:/path`, as in the socket model; null when the line names none. */
-  destination: string | null;
-  /** The upstream group a "no live upstreams" line names (`upstream: "http://backend/"` → `backend`); null otherwise. */
-  upstreamGroup: string | null;
-  /** The proxy_bind address of a `bind(ADDR) failed` line, as nginx wrote it; null otherwise. */
-  bindAddress: string | null;
   /** The `server:` field (the server_name that handled the request, or stream's listen address), untrusted. */
   server: string | null;
-  /** nginx's own message, up to the client-controlled tail. */
-  message: string;
 }
 
 export type Classified = { ok: true; event: ErrorLogEvent } | { ok: false };
@@ -502,6 +487,7 @@ function destinationOf(kind: ErrorKind, line: string, messageAt: number, tailAt:
  * reader that only counts pays for neither. One record is reused line after line.
  */
 export interface LineFields {
+  /** The line's time as Unix ms, read in the error log's time zone (the TimeMemo's; the agent's own without one). */
   timeMs: number;
   level: Level;
   pid: number;
@@ -509,9 +495,13 @@ export interface LineFields {
   connectionId: number | null;
   kind: ErrorKind;
   errno: number | null;
+  /** `ip:port`, `[v6]:port` or `unix:/path`, as in the socket model; null when the line names none. */
   destination: string | null;
+  /** The upstream group a "no live upstreams" line names (`upstream: "http://backend/"` → `backend`); null otherwise. */
   upstreamGroup: string | null;
+  /** The proxy_bind address of a `bind(ADDR) failed` line, as nginx wrote it; null otherwise. */
   bindAddress: string | null;
+  /** nginx's own message, up to the client-controlled tail. */
   message: string;
   /** Where the client-controlled tail (", client: …") starts in the line; -1 when it has none. */
   tailAt: number;
