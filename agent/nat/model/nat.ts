@@ -26,7 +26,7 @@
  * lower bound where upstreams close first.
  */
 import { destinationMatcher } from '../../core/cidr.js';
-import { capacityPerDestination, PROFILES, type NatConfig, type NatProfileName, type NatScope } from '../../core/natProfiles.js';
+import { capacityPerDestination, PROFILES, type NatConfig } from '../../core/natProfiles.js';
 import { TIME_WAIT_LEN_MS, TIME_WAIT_SECONDS } from '../../core/tcp.js';
 import type { DestinationHeadroom, HeadroomModel } from '../../sockets/model/headroom.js';
 
@@ -74,20 +74,10 @@ export interface NatDestination {
 /** How heldAfterClose is counted for a NAT. */
 export type HeldAfterCloseBasis = 'unknown' | 'none' | 'measured' | 'estimated';
 
-export interface NatModel {
-  name: string;
-  profile: NatProfileName;
+/** One NAT as configured (its destinations renamed `matches`), with what the model adds. */
+export interface NatModel extends Omit<NatConfig, 'destinations'> {
   title: string;
-  scope: NatScope;
-  ports: number;
-  ips: number;
   capacityPerDestination: number;
-  timeWaitSeconds: number | null;
-  idleTimeoutSeconds: number | null;
-  endpointIndependentMapping: boolean;
-  dynamicPortAllocation: boolean;
-  maxPortsPerVm: number | null;
-  backendPoolSize: number | null;
   /** The CIDR blocks (or `public`) whose destinations go through it. */
   matches: string[];
   heldAfterCloseBasis: HeldAfterCloseBasis;
