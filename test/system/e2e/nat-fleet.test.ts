@@ -143,7 +143,7 @@ describeWith(['netns', 'built', 'command:prometheus', 'command:setpriv'], 'end t
     else rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('fires the gateway alert for the sum, lists both hosts, and nothing on either host', { timeout: 240_000 }, async () => {
+  it('fires the gateway alert for the sum, lists both hosts, and nothing on either host', { timeout: 420_000 }, async () => {
     const rules = loadRules();
     await waitFor('Prometheus to load the rules', 60_000, async () => {
       const r = JSON.parse((await get(`${PROM}/api/v1/rules`)).body) as { data: { groups: { name: string }[] } };
@@ -164,9 +164,15 @@ describeWith(['netns', 'built', 'command:prometheus', 'command:setpriv'], 'end t
       expect(findings.findings.map((f) => `${f.id}:${f.severity}`)).toEqual(['nat_gateway_share:info']);
     }
     expect(await query('nginx_port_nat_destination_headroom_ratio')).toEqual([]);
-    const sum = await waitFor('the fleet sum', 30_000, async () => {
+    // The rule group may first be evaluated between the two agents' first scrapes (one host's share
+    // alone): wait for an evaluation that has both, and say what the sum was if none comes.
+    let lastSum = 'none';
+    const sum = await waitFor('the fleet sum of both hosts', 90_000, async () => {
       const r = await query(`nat_destination:nginx_port_nat_destination_used:sum{nat="${NAT}",destination="${DEST}"}`);
-      return r.length === 1 ? r[0]! : undefined;
+      lastSum = r.map((x) => x.value[1]).join(', ') || 'none';
+      return r.length === 1 && r[0]!.value[1] === String(2 * PER_HOST) ? r[0]! : undefined;
+    }).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; the last sum was ${lastSum}, expected ${2 * PER_HOST}`);
     });
     expect(sum.value[1]).toBe(String(2 * PER_HOST));
     log(`fleet sum ${sum.value[1]} of ${LIMIT}`);
