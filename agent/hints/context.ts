@@ -4,7 +4,7 @@
  * destinations grouped by the upstream group or proxy_pass that reaches them,
  * with each group's pool assessed. Pure.
  */
-import { RECENT_RATE_WINDOW_MS, type DestinationHeadroom } from '../sockets/model/headroom.js';
+import type { DestinationHeadroom } from '../sockets/model/headroom.js';
 import type { NginxConfigModel, ProxyPass, UpstreamGroup } from '../nginxconf/model/types.js';
 import type { NginxEvidence } from '../nginxconf/model/evidence.js';
 import { TIME_WAIT_SECONDS } from '../core/tcp.js';
@@ -47,11 +47,6 @@ export interface GroupAssessment {
   verdict: PoolVerdict;
   /** Seconds since the config changed, when under a TIME_WAIT lifetime ago. */
   changedSecondsAgo: number | null;
-  /**
-   * The config changed within the recent-rate window: the recent rate still counts connections the
-   * old config closed, so churn cannot yet be told from TIME_WAIT left over.
-   */
-  settling: boolean;
 }
 
 export interface NginxRuleContext {
@@ -213,15 +208,9 @@ function assessGroup(evidence: NginxEvidence, config: NginxConfigModel, name: st
   // TIME_WAIT lifetime ago tells them apart.
   const changedS = evidence.configChangedSecondsAgo ?? null;
   const justChanged = changedS !== null && changedS < TIME_WAIT_SECONDS;
-  // Within the recent-rate window of a change, that rate still counts what the old config closed (a
-  // reload that gave the group its pool would be blamed for the churn of the config before it, at an
-  // implied request rate far above the real one): the group is given the window to show its own rate.
-  const settling = changedS !== null && changedS * 1000 < RECENT_RATE_WINDOW_MS;
-  const draining =
-    settling ||
-    destinations.every(
-      (c) => (c.destination.headroom > 0 || justChanged) && c.destination.recentConnectRatePerSecond < 0.5 * c.destination.maxSustainableConnectRate,
-    );
+  const draining = destinations.every(
+    (c) => (c.destination.headroom > 0 || justChanged) && c.destination.recentConnectRatePerSecond < 0.5 * c.destination.maxSustainableConnectRate,
+  );
   const verdict: PoolVerdict =
     pool.size === null
       ? 'upstream_no_keepalive'
@@ -230,7 +219,7 @@ function assessGroup(evidence: NginxEvidence, config: NginxConfigModel, name: st
         : draining
           ? 'time_wait_draining'
           : 'keepalive_pool_churn';
-  return { name, group, destinations, pool, locations, verdict, changedSecondsAgo: justChanged ? changedS : null, settling: verdict === 'time_wait_draining' && settling };
+  return { name, group, destinations, pool, locations, verdict, changedSecondsAgo: justChanged ? changedS : null };
 }
 
 /** The worst severity among these destinations. */

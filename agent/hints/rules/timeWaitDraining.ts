@@ -16,24 +16,20 @@ export const timeWaitDraining: FindingRule = {
     const out: Finding[] = [];
     for (const assessed of nginx.churningGroups) {
       if (assessed.verdict !== 'time_wait_draining') continue;
-      const { name, group, destinations: groupDestinations, pool, changedSecondsAgo, settling } = assessed;
-      const towards = groupDestinations.map((c) => c.destination.destination).join(', ');
+      const { name, group, destinations: groupDestinations, pool, changedSecondsAgo } = assessed;
       out.push({
         id: 'time_wait_draining',
         severity: 'info',
-        summary: settling
-          ? `upstream ${name} has a pool since the nginx config changed ${Math.round(changedSecondsAgo ?? 0)} s ago: too recently to tell the TIME_WAIT sockets ` +
-            `towards ${towards} left by the old config from churn of the new one (they free within ${TIME_WAIT_SECONDS} s; the next samples tell)`
-          : `upstream ${name}'s pool works: the TIME_WAIT sockets towards ${towards} were left by earlier churn and free within ${TIME_WAIT_SECONDS} s`,
+        summary:
+          `upstream ${name}'s pool works: the TIME_WAIT sockets towards ${groupDestinations.map((c) => c.destination.destination).join(', ')} were left by earlier churn ` +
+          `and free within ${TIME_WAIT_SECONDS} s`,
         evidence: [
           `upstream ${name} at ${where(group.at)}: pool ${describePool(pool)}; ${keepaliveRequestsOf(group, nginx.evidence.version).text}`,
           ...(changedSecondsAgo !== null ? [`the nginx config changed ${Math.round(changedSecondsAgo)} s ago: TIME_WAIT sockets older than that predate it`] : []),
           ...groupDestinations.slice(0, 5).map(
             ({ destination: d }) =>
               `${destinationName(d)}: ${d.timeWait - d.timeWaitReusable} TIME_WAIT blocking, ${d.headroom}/${d.capacity} ports free; ` +
-              (settling
-                ? `new connections over the last 10 s: ${perSecond(d.recentConnectRatePerSecond)}/s, counting those closed before the change`
-                : `new connections over the last 10 s: ${perSecond(d.recentConnectRatePerSecond)}/s, under half the ${sustainable(d.capacity)} the range sustains`),
+              `new connections over the last 10 s: ${perSecond(d.recentConnectRatePerSecond)}/s, under half the ${sustainable(d.capacity)} the range sustains`,
           ),
         ],
         why:
