@@ -20,6 +20,7 @@ RUN --mount=type=secret,id=npm_ca \
     npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier --loglevel=warn
 COPY tsconfig.json tsconfig.build.json ./
 COPY agent ./agent
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
 RUN npm run build --silent \
     && chmod 0755 dist/agent/main.js \
     && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --no-update-notifier --loglevel=warn

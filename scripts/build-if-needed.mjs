@@ -15,6 +15,6 @@ function newest(dir) {
 
 const entry = 'dist/agent/main.js';
 if (!existsSync(entry) || statSync(entry).mtimeMs < newest('agent')) {
-  process.stderr.write('building (tsc)…\n');
-  execSync('npx tsc -p tsconfig.build.json', { stdio: 'inherit' });
+  process.stderr.write('building (tsc, then the diagnose bundle)…\n');
+  execSync('npm run build', { stdio: 'inherit' });
 }

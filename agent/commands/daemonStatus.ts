@@ -59,7 +59,7 @@ export class DaemonStatus {
     const snapshot = this.deps.nginx.current();
     const evidence = this.deps.nginx.evidence(destinations, nowMs);
     if (snapshot === null || evidence === undefined) return undefined;
-    return { evidence, configPath: snapshot.configPath, files: snapshot.read?.model.files ?? [], problems: nginxProblems(snapshot), versionSource: snapshot.versionSource, versionFrom: snapshot.versionFrom ?? null };
+    return { evidence, configPath: snapshot.configPath, files: snapshot.read?.model.files ?? [], problems: nginxProblems(snapshot), versionSource: snapshot.versionSource, versionFrom: snapshot.versionFrom ?? null, load: snapshot.configLoad ?? null };
   }
 
   /** Builds the sample's report; null (the last report kept) when the sample has no headroom model. */

@@ -101,7 +101,7 @@ async function render(report: Report, format: ReportFormat, levels: Thresholds):
 export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<DiagnoseResult> {
   const started = opts.clock.now();
   const hostPromise: Promise<HostFacts | null> = opts.hostFacts ? readHostFacts() : Promise.resolve(null);
-  const nginxPromise = loadNginx(config);
+  const nginxPromise = loadNginx(config, opts.clock);
   // The NATs' timers under 60 s: the sample counts each destination's TIME_WAIT younger than them.
   const thresholds = natTimeWaitThresholdsMs(config.nat);
   const taken = takeSocketSample(
@@ -137,6 +137,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
       problems: nginxProblems(nginx),
       versionSource: nginx.versionSource,
       versionFrom: nginx.versionFrom ?? null,
+      load: nginx.configLoad ?? null,
     },
     ...(nat !== undefined ? { nat } : {}),
   });

@@ -65,7 +65,7 @@ export async function startDaemon(config: Config, logger: Logger, options: Daemo
     const seen = errorLogs.startupVersion();
     // Only a line seen counts: the daemon reads logs from their end, so no line yet says nothing.
     return seen === null ? null : logVersionSource(seen, errorLogs.status().map((s) => s.path), null);
-  });
+  }, clock);
   metrics.reportSources(() => [...errorLogs.sources(), ...nginx.sources()]);
   const thresholds = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const status = new DaemonStatus({ config, thresholds, version, clock, errorLogs, nginx, hostFacts: options.hostFacts !== false });

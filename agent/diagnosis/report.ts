@@ -14,6 +14,7 @@ import { describeTimeZone, LOCAL_ZONE } from '../core/timeZone.js';
 import { effectivePool, type PoolSource } from '../nginxconf/model/pool.js';
 import type { UpstreamGroup } from '../nginxconf/model/types.js';
 import type { VersionFrom } from '../nginxconf/model/versionSource.js';
+import type { NginxLoad } from '../nginxconf/model/evidence.js';
 import type { NatDestination, NatModel } from '../nat/model/nat.js';
 
 export type { HostFacts } from '../host/model/types.js';
@@ -58,6 +59,8 @@ export interface NginxReportInput {
   versionSource: string;
   /** Which source gave the version, or null when unknown. */
   versionFrom?: VersionFrom | null;
+  /** When the running nginx last loaded its config, where its workers are visible. */
+  load?: NginxLoad | null;
 }
 
 export interface ReportNginx {
@@ -68,6 +71,12 @@ export interface ReportNginx {
   /** Which source gave the version (flag, nginx-bin, binary, process, error-log, package), or null when none did. */
   versionFrom: VersionFrom | null;
   versionSource: string;
+  /**
+   * When the running nginx last loaded its config (its newest worker's start), or
+   * null when its processes are not visible: TIME_WAIT older than that was made
+   * under the config before.
+   */
+  loaded: { at: string; detail: string } | null;
   problems: string[];
   upstreams: ReportUpstream[];
 }
@@ -356,6 +365,7 @@ function reportNginx(n: NginxReportInput): ReportNginx {
     version: n.evidence.version,
     versionFrom: n.versionFrom ?? null,
     versionSource: n.versionSource,
+    loaded: n.load == null ? null : { at: iso(n.load.atMs), detail: n.load.detail },
     problems: n.problems,
     upstreams: c?.upstreams.map((u) => reportUpstream(u, n.evidence.version)) ?? [],
   };

@@ -4,7 +4,7 @@
  * destinations grouped by the upstream group or proxy_pass that reaches them,
  * with each group's pool assessed. Pure.
  */
-import type { DestinationHeadroom } from '../sockets/model/headroom.js';
+import { RECENT_RATE_WINDOW_MS, recentRateSince, type DestinationHeadroom } from '../sockets/model/headroom.js';
 import type { NginxConfigModel, ProxyPass, UpstreamGroup } from '../nginxconf/model/types.js';
 import type { NginxEvidence } from '../nginxconf/model/evidence.js';
 import { TIME_WAIT_SECONDS } from '../core/tcp.js';
@@ -45,8 +45,8 @@ export interface GroupAssessment {
   /** Every http location proxying to the group, with what it lacks for the pool to be reused. */
   locations: { pass: ProxyPass; missing: MissingPoolLines }[];
   verdict: PoolVerdict;
-  /** Seconds since the config changed, when under a TIME_WAIT lifetime ago. */
-  changedSecondsAgo: number | null;
+  /** When the config changed, if under a TIME_WAIT lifetime ago, with the rate since; null when longer ago or unknown. */
+  sinceChange: SinceChange | null;
 }
 
 export interface NginxRuleContext {
@@ -206,11 +206,17 @@ function assessGroup(evidence: NginxEvidence, config: NginxConfigModel, name: st
   // At 0 free ports nothing new can connect, so a quiet last few seconds proves nothing there by
   // itself: a range blocked by churn looks the same until ports free. A config changed less than a
   // TIME_WAIT lifetime ago tells them apart.
+  // Within 10 s of the change, only the TIME_WAIT younger than it is the new config's: counting the
+  // rest would blame a pool just added for the churn of the config before it (recentRateSince).
   const changedS = evidence.configChangedSecondsAgo ?? null;
   const justChanged = changedS !== null && changedS < TIME_WAIT_SECONDS;
-  const draining = destinations.every(
-    (c) => (c.destination.headroom > 0 || justChanged) && c.destination.recentConnectRatePerSecond < 0.5 * c.destination.maxSustainableConnectRate,
-  );
+  const sinceMs = justChanged ? changedS * 1000 : Infinity;
+  const recent = destinations.map((c) => recentRateSince(c.destination, sinceMs));
+  const draining = destinations.every((c, i) => {
+    const r = recent[i];
+    // null: the config took effect under a second ago, too soon for its own rate.
+    return (c.destination.headroom > 0 || justChanged) && (r == null || r.perSecond < 0.5 * c.destination.maxSustainableConnectRate);
+  });
   const verdict: PoolVerdict =
     pool.size === null
       ? 'upstream_no_keepalive'
@@ -219,7 +225,36 @@ function assessGroup(evidence: NginxEvidence, config: NginxConfigModel, name: st
         : draining
           ? 'time_wait_draining'
           : 'keepalive_pool_churn';
-  return { name, group, destinations, pool, locations, verdict, changedSecondsAgo: justChanged ? changedS : null };
+  const sinceChange: SinceChange | null = justChanged
+    ? {
+        seconds: changedS,
+        from: evidence.configChangedFrom ?? 'files',
+        // The churn finding quotes the new config's own rate when its 10 s are not up yet.
+        rate: sinceMs < RECENT_RATE_WINDOW_MS ? sumRates(destinations, recent) : null,
+      }
+    : null;
+  return { name, group, destinations, pool, locations, verdict, sinceChange };
+}
+
+/** The config's recent change, as the pool findings quote it. */
+export interface SinceChange {
+  seconds: number;
+  from: 'workers' | 'files';
+  /**
+   * New connections/s over the group's destinations since the change, when it is
+   * under the recent window old (older: the destinations' own rates hold); null
+   * under a second (too soon to tell).
+   */
+  rate: { perSecond: number; lowerBound: boolean; spanSeconds: number } | null;
+}
+
+function sumRates(destinations: readonly DestinationContext[], recent: readonly ({ perSecond: number; spanSeconds: number } | null)[]): SinceChange['rate'] {
+  if (recent.some((r) => r === null)) return null;
+  return {
+    perSecond: recent.reduce((sum, r) => sum + r!.perSecond, 0),
+    lowerBound: destinations.some((c) => c.destination.connectRate.lowerBound),
+    spanSeconds: Math.min(...recent.map((r) => r!.spanSeconds)),
+  };
 }
 
 /** The worst severity among these destinations. */

@@ -1,5 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { describeWith } from '../support/gate.js';
 import { runAgent } from '../support/agentProcess.js';
@@ -120,5 +123,32 @@ describeWith(['built'], 'agent diagnose (built CLI)', () => {
     const r = await runAgent(['run', '--listen', 'nowhere', '--sample-interval-ms', '5']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/2 configuration problem/);
+  });
+});
+
+describeWith(['built'], 'which build each command starts from', () => {
+  const traced = (args: string[]): string[] => {
+    const dir = mkdtempSync(join(tmpdir(), 'npa-trace-'));
+    const file = join(dir, 'modules.txt');
+    try {
+      spawnSync(process.execPath, ['--import', pathToFileURL('dist/bench/startup/traceHooks.js').href, 'dist/agent/main.js', ...args], {
+        env: { ...process.env, BENCH_TRACE_FILE: file },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      return readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('/dist/agent/')).map((l) => l.slice(l.indexOf('/dist/agent/') + '/dist/agent/'.length));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('diagnose runs from the one-file build (a handful of modules), the daemon from the modules tsc wrote', () => {
+    const oneShot = traced(['diagnose', '--json', '--proc-root', PROC, '--rate-interval-ms', '0']);
+    expect(oneShot).toContain('cli.bundle.js');
+    expect(oneShot).not.toContain('cli.js');
+    expect(oneShot.length).toBeLessThan(12);
+    const daemon = traced(['run', '--help']);
+    expect(daemon).toContain('cli.js');
+    expect(daemon.some((m) => m.startsWith('cli.bundle'))).toBe(false);
   });
 });

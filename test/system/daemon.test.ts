@@ -143,8 +143,14 @@ describeWith(['built', 'command:promtool'], 'agent run with an nginx config', ()
       const body = (await get(`${d.url}/metrics`)).body;
       return body.includes('id="upstream_no_keepalive"') ? undefined : body;
     });
-    // The captured sockets are still exhausted, so the cause is now the churn of a working pool.
-    expect(after).toContain('nginx_port_finding_active{id="keepalive_pool_churn",severity="critical"} 1');
+    // Under a second after the change it is too soon to blame the new pool: the ports drain, for now.
+    if (!after.includes('id="keepalive_pool_churn"')) expect(after).toContain('nginx_port_finding_active{id="time_wait_draining",severity="info"} 1');
+    // The captured sockets are still exhausted, and fresh ones keep looking younger than the change: the
+    // cause is then the churn of a working pool.
+    await until('keepalive_pool_churn once the config is a second old', async () => {
+      const body = (await get(`${d.url}/metrics`)).body;
+      return body.includes('nginx_port_finding_active{id="keepalive_pool_churn",severity="critical"} 1') ? body : undefined;
+    });
 
     // An unreadable config: source down, findings go on without it, the scrape still answers.
     renameSync(conf, `${conf}.away`);

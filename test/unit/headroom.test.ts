@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { computeHeadroom, type KernelSettings } from '../../agent/sockets/model/headroom.js';
+import { computeHeadroom, recentRateSince, type KernelSettings } from '../../agent/sockets/model/headroom.js';
 import { SocketTableBuilder } from '../../agent/sockets/model/socketTable.js';
 import { scanProcNetTcp } from '../../agent/sockets/parse/procNetTcp.js';
 import { established, tcp4, timeWaits, type Row } from '../support/procText.js';
@@ -237,5 +237,46 @@ describe('per-destination accounting', () => {
       tcp: tcp4([...established(3, '10.0.0.1', 40000, '10.0.0.5', 80), ...established(30, '10.0.0.1', 40000, '10.0.0.6', 80)]),
     });
     expect(m.destinations.map((d) => d.destination)).toEqual(['10.0.0.6:80', '10.0.0.5:80']);
+  });
+});
+
+describe('the recent window in whole seconds (rates since a config change)', () => {
+  // Towards 10.0.0.5:8080: 5 TIME_WAIT 0.5 s old, 10 at 2.5 s, 20 at 7.5 s, 30 at 30 s (timer = 60 s − age, in 1/100 s).
+  const rows: Row[] = [
+    ...timeWaits(5, '10.0.0.1', 40000, '10.0.0.5', 8080, 5950),
+    ...timeWaits(10, '10.0.0.1', 40010, '10.0.0.5', 8080, 5750),
+    ...timeWaits(20, '10.0.0.1', 40020, '10.0.0.5', 8080, 5250),
+    ...timeWaits(30, '10.0.0.1', 40040, '10.0.0.5', 8080, 3000),
+  ];
+  const m = model({ tcp: tcp4(rows) });
+  const d = row(m, '10.0.0.1', '10.0.0.5:8080');
+
+  it('counts the TIME_WAIT younger than each whole second up to 10 s', () => {
+    expect(d.recentTimeWait).toEqual([5, 5, 15, 15, 15, 15, 15, 35, 35, 35]);
+  });
+
+  it.each<[string, number, { perSecond: number; spanSeconds: number } | null]>([
+    ['under a second: too soon', 900, null],
+    ['1.5 s: the last whole second', 1500, { perSecond: 5, spanSeconds: 1 }],
+    ['3.2 s: the 3 s before', 3200, { perSecond: 5, spanSeconds: 3 }],
+    ['8 s', 8000, { perSecond: 35 / 8, spanSeconds: 8 }],
+  ])('%s', (_name, sinceMs, expected) => {
+    expect(recentRateSince(d, sinceMs)).toEqual(expected);
+  });
+
+  it('over the whole recent window once the config is older than it', () => {
+    expect(recentRateSince(d, 60_000)).toEqual({ perSecond: d.recentConnectRatePerSecond, spanSeconds: 10 });
+  });
+
+  it('averages a burst that began after the load over the seconds that hold it, not over the quiet before', () => {
+    // The config loaded 6.5 s ago; 30 connections closed in the last 1.5 s, none before.
+    const burst = model({ tcp: tcp4([...timeWaits(15, '10.0.0.1', 40000, '10.0.0.5', 8080, 5950), ...timeWaits(15, '10.0.0.1', 40015, '10.0.0.5', 8080, 5860)]) });
+    expect(recentRateSince(row(burst, '10.0.0.1', '10.0.0.5:8080'), 6500)).toEqual({ perSecond: 15, spanSeconds: 2 });
+  });
+
+  it('leaves the field out where nothing closed within 10 s', () => {
+    const quiet = model({ tcp: tcp4(timeWaits(3, '10.0.0.1', 40000, '10.0.0.5', 8080, 3000)) });
+    expect(row(quiet, '10.0.0.1', '10.0.0.5:8080').recentTimeWait).toBeUndefined();
+    expect(recentRateSince(row(quiet, '10.0.0.1', '10.0.0.5:8080'), 4000)).toEqual({ perSecond: 0, spanSeconds: 4 });
   });
 });

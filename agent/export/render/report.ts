@@ -203,6 +203,7 @@ function nginxSection(r: Report): string[] {
   if (n === null) return [];
   const out = [n.config === null || n.note !== null ? `nginx config: ${n.note ?? 'not read'}` : `nginx config ${n.config}: ${n.files.length} file(s), ${n.upstreams.length} upstream group(s)`];
   out.push(`  version: ${n.version ?? 'unknown'} (${n.versionSource})`);
+  if (n.loaded !== null) out.push(`  config loaded: ${n.loaded.at} (${n.loaded.detail})`);
   for (const u of n.upstreams.slice(0, 20)) {
     const pool = u.pool.size === null ? u.pool.detail : `${u.pool.size} per worker: ${u.pool.detail}`;
     out.push(`  upstream ${u.name} (${u.at}): ${u.servers.join(', ') || 'no servers'}; pool ${pool}`);

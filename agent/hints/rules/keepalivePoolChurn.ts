@@ -12,6 +12,9 @@ import { describePool } from '../../nginxconf/model/pool.js';
 import type { FindingRule } from '../rule.js';
 import { aboutRate, destinationName, perSecond, rateText, type Finding } from '../types.js';
 
+/** Within 10 s of a config change, the new config's own rate: the window's would count the churn of the config before. */
+const rateOf = (assessed: GroupAssessment): { perSecond: number; lowerBound: boolean } => assessed.sinceChange?.rate ?? connectRateOf(assessed.destinations);
+
 interface ChurnCause {
   cause: string;
   fixLines: string[];
@@ -28,7 +31,7 @@ function churnCause(nginx: NginxRuleContext, assessed: GroupAssessment): ChurnCa
   const { group, destinations: groupDestinations, pool } = assessed;
   const version = nginx.evidence.version;
   const poolSize = pool.size ?? 0;
-  const rate = connectRateOf(groupDestinations);
+  const rate = rateOf(assessed);
   const open = openConnectionsOf(groupDestinations);
   const kept = poolSize * nginx.workers.count;
   const requests = keepaliveRequestsOf(group, version);
@@ -81,11 +84,17 @@ export const keepalivePoolChurn: FindingRule = {
       out.push({
         id: 'keepalive_pool_churn',
         severity: worstSeverity(groupDestinations),
-        summary: `upstream ${name} has a keepalive pool but still opens ${rateText(connectRateOf(groupDestinations))} connections/s: ${cause}`,
+        summary: `upstream ${name} has a keepalive pool but still opens ${rateText(rateOf(assessed))} connections/s: ${cause}`,
         evidence: [
           `upstream ${name} at ${where(group.at)}: pool ${describePool(pool)}; ${pool.size ?? 0} per worker × ${nginx.workers.text} = ${(pool.size ?? 0) * nginx.workers.count} idle connections kept`,
           `${keepaliveRequestsOf(group, nginx.evidence.version).text}; keepalive_time ${group.keepaliveTimeMs === null ? '1h (default)' : `${group.keepaliveTimeMs / 1000} s`}`,
           ...churnEvidence(groupDestinations),
+          ...(assessed.sinceChange?.rate != null
+            ? [
+                `the config took effect ${Math.round(assessed.sinceChange.seconds)} s ago (${assessed.sinceChange.from === 'workers' ? "nginx's newest worker started then" : 'its files changed then'}): ` +
+                  `${rateText(assessed.sinceChange.rate)} new connections/s since, from the TIME_WAIT younger than that alone`,
+              ]
+            : []),
           `${openConnectionsOf(groupDestinations)} connections open to the group now`,
           // A Connection header set from a variable cannot be checked: it goes in as evidence.
           ...assessed.locations.flatMap(({ missing }) => missing.notes),

@@ -25,10 +25,14 @@ export interface NginxEvidence {
   /** nginx's version (e.g. "1.22.1"), or null when unknown. */
   version: string | null;
   /**
-   * Seconds since the newest of the config's files changed, or null when unknown. TIME_WAIT
-   * sockets older than that were made under the previous settings.
+   * Seconds since the config nginx runs took effect (configInEffectSince: its newest
+   * worker's start, or its files' newest change when later or when nginx's processes
+   * are not visible), or null when unknown. TIME_WAIT sockets older than that were
+   * made under the previous settings.
    */
   configChangedSecondsAgo?: number | null;
+  /** What configChangedSecondsAgo was read from: nginx's workers, or the config's files. */
+  configChangedFrom?: 'workers' | 'files' | null;
   /** Destination (`ip:port`, as the headroom model writes it) → how the config reaches it. */
   routes: ReadonlyMap<string, DestinationRoute>;
 }
@@ -50,6 +54,30 @@ export interface NginxSnapshot {
   versionAttempts?: VersionAttempt[];
   /** Newest modification time of the config's files (Unix ms), or null. */
   configChangedAtMs: number | null;
+  /** When the running nginx last loaded its config, where its processes are visible (read/process.ts). */
+  configLoad?: NginxLoad | null;
+}
+
+/** When nginx last loaded its config, as its newest serving worker's start shows it. */
+export interface NginxLoad {
+  /** Unix ms of the newest serving worker's start. */
+  atMs: number;
+  /** The master whose workers were read (the cheap re-check reads its children only), or null with no master visible. */
+  masterPid: number | null;
+  detail: string;
+}
+
+/**
+ * When the config nginx runs took effect, at the latest: nginx cannot have loaded
+ * files before they were written, and loads them when its workers start. The later
+ * of the two, so a file written after the last reload seen (a reload about to come,
+ * or one the daemon has not seen yet) counts from the write.
+ */
+export function configInEffectSince(snapshot: NginxSnapshot): { atMs: number; from: 'workers' | 'files' } | null {
+  const files = snapshot.configChangedAtMs;
+  const load = snapshot.configLoad?.atMs ?? null;
+  if (load !== null && (files === null || load >= files)) return { atMs: load, from: 'workers' };
+  return files === null ? null : { atMs: files, from: 'files' };
 }
 
 /**
@@ -73,6 +101,13 @@ export function nginxProblems(snapshot: NginxSnapshot): string[] {
     ...[...snapshot.read.model.problems, ...versioned].map((p) => (p.line === null ? `${p.file}: ${p.message}` : `${p.file}:${p.line}: ${p.message}`)),
     ...snapshot.read.dns.failures.map((f) => `${f.host}: ${f.error}`),
   ];
+}
+
+function sinceChange(snapshot: NginxSnapshot, nowMs: number): Pick<NginxEvidence, 'configChangedSecondsAgo' | 'configChangedFrom'> {
+  const since = configInEffectSince(snapshot);
+  return since === null
+    ? { configChangedSecondsAgo: null, configChangedFrom: null }
+    : { configChangedSecondsAgo: Math.max(0, (nowMs - since.atMs) / 1000), configChangedFrom: since.from };
 }
 
 /** Destination → its route (null: unmapped), for one snapshot: the daemon maps each destination once per config read, not once per sample. */
@@ -100,6 +135,6 @@ export function nginxEvidence(snapshot: NginxSnapshot, destinations: readonly st
     configNote: read === null ? snapshot.configNote : null,
     version: snapshot.version,
     routes,
-    configChangedSecondsAgo: snapshot.configChangedAtMs === null ? null : Math.max(0, (nowMs - snapshot.configChangedAtMs) / 1000),
+    ...sinceChange(snapshot, nowMs),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * nginx's version from the nginx running under --proc-root, without running or
- * asking it: its master's executable is read as a file (read/binary.ts). I/O
- * only; which process is the master, and which files it maps, are
+ * asking it: its master's executable is read as a file (read/binary.ts). And
+ * when it last loaded its config: its newest worker's start. I/O only; which process is the master, and which files it maps, are
  * parse/procfs.ts.
  *
  * Where this works: on the host, or in a Kubernetes pod with
@@ -17,11 +17,12 @@
  * `exe` is the loader; the executables it maps (`<pid>/maps`) are then read
  * through `<pid>/root`, so the path is taken in nginx's own mount namespace.
  */
-import { readdir, type FileHandle } from 'node:fs/promises';
+import { readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openRegularFileAsync } from '../../io/files.js';
+import type { NginxLoad } from '../model/evidence.js';
 import type { VersionAttempt, VersionFinding } from '../model/versionSource.js';
-import { executableMappings, nginxProcessRole, type NginxProcessRole } from '../parse/procfs.js';
+import { CLOCK_TICKS_PER_SECOND, executableMappings, isServingWorker, nginxProcessRole, startedWithConfig, statFields, uptimeSeconds, type NginxProcessRole } from '../parse/procfs.js';
 import { readVersionFromBinary, type BinaryVersionRead } from './binary.js';
 
 /** How a binary is read for its version: a seam for tests (root may read any process's exe, so EACCES is injected). */
@@ -30,9 +31,11 @@ export type ReadBinary = (path: string) => Promise<BinaryVersionRead>;
 /** At most this many of /proc's entries are looked at (a host with more processes is read partly). */
 const MAX_PIDS = 100_000;
 
-interface NginxProcess {
+export interface NginxProcess {
   pid: number;
   role: NginxProcessRole;
+  /** The command line with its NULs: nginx's title, with the master's arguments. */
+  cmdline: string;
 }
 
 /** A small procfs file (comm, cmdline, maps), to its end or 1 MiB; null when it cannot be read. */
@@ -73,7 +76,7 @@ export async function findNginxProcesses(procRoot: string): Promise<NginxProcess
     if (comm === null) continue;
     const cmdline = (await small(join(procRoot, name, 'cmdline'))) ?? '';
     const role = nginxProcessRole(comm, cmdline);
-    if (role !== null) out.push({ pid: Number(name), role });
+    if (role !== null) out.push({ pid: Number(name), role, cmdline });
   }
   const order: Record<NginxProcessRole, number> = { master: 0, single: 1, worker: 2 };
   return out.sort((a, b) => order[a.role] - order[b.role] || a.pid - b.pid);
@@ -105,8 +108,9 @@ const PERMISSION_HINT =
 export async function readRunningNginxVersion(
   procRoot: string,
   readBinary: ReadBinary = readVersionFromBinary,
+  seen?: readonly NginxProcess[],
 ): Promise<{ found: VersionFinding | null; attempt: VersionAttempt | null }> {
-  const procs = await findNginxProcesses(procRoot);
+  const procs = seen ?? (await findNginxProcesses(procRoot));
   if (procs.length === 0) return { found: null, attempt: { from: 'process', error: `no nginx process under ${procRoot}` } };
   const masters = procs.filter((p) => p.role !== 'worker');
   // Workers run the master's executable: read one only when no master is visible.
@@ -128,4 +132,93 @@ export async function readRunningNginxVersion(
     return { found: null, attempt: { from: 'process', error: `nginx masters run different versions (${found.map((f) => `${f.detail}: ${f.version}`).join(', ')}): give --nginx-version` } };
   }
   return { found: null, attempt: { from: 'process', error: `${errors.join('; ')}${denied ? ` (${PERMISSION_HINT})` : ''}` } };
+}
+
+
+/** The newest start among these pids that are serving workers (children of `parent` when given), in ticks after boot, with its pid. */
+async function newestServingWorker(procRoot: string, pids: readonly number[], parent: number | null): Promise<{ pid: number; ticks: number } | null> {
+  let newest: { pid: number; ticks: number } | null = null;
+  for (const pid of pids) {
+    const cmdline = await small(join(procRoot, String(pid), 'cmdline'));
+    if (cmdline === null || !isServingWorker(cmdline)) continue;
+    const stat = await small(join(procRoot, String(pid), 'stat'));
+    const fields = stat === null ? null : statFields(stat);
+    if (fields === null || (parent !== null && fields.ppid !== parent)) continue;
+    if (newest === null || fields.startTicks > newest.ticks) newest = { pid, ticks: fields.startTicks };
+  }
+  return newest;
+}
+
+async function loadFrom(procRoot: string, pids: readonly number[], masterPid: number | null, nowMs: number): Promise<NginxLoad | null> {
+  const newest = await newestServingWorker(procRoot, pids, masterPid);
+  if (newest === null) return null;
+  const up = await small(join(procRoot, 'uptime'));
+  const upS = up === null ? null : uptimeSeconds(up);
+  if (upS === null) return null;
+  // Both figures count from boot: their difference is the worker's age, to 10 ms, whatever the wall clock did since.
+  const ageMs = Math.max(0, (upS - newest.ticks / CLOCK_TICKS_PER_SECOND) * 1000);
+  return { atMs: nowMs - ageMs, masterPid, detail: `nginx worker pid ${newest.pid} started ${(ageMs / 1000).toFixed(1)} s ago` };
+}
+
+/** `<pid>/ns/net`'s link ("net:[4026531840]"), or null when it may not be read (another user's process without CAP_SYS_PTRACE). */
+async function netNamespace(procRoot: string, pid: string): Promise<string | null> {
+  try {
+    return await readlink(join(procRoot, pid, 'ns', 'net'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Which master runs the config the agent reads, when several are visible (a host
+ * with several nginx instances; a test bed with an upstream nginx): the one in the
+ * network namespace whose sockets the agent reads (`<procRoot>/self`), then the
+ * one started with `-c` on this config. null when that leaves not exactly one.
+ */
+async function masterOf(procRoot: string, masters: readonly NginxProcess[], configPath: string | null): Promise<NginxProcess | null> {
+  if (masters.length <= 1) return masters[0] ?? null;
+  let left = masters;
+  const own = await netNamespace(procRoot, 'self');
+  if (own !== null) {
+    const same: NginxProcess[] = [];
+    for (const m of left) if ((await netNamespace(procRoot, String(m.pid))) === own) same.push(m);
+    if (same.length > 0) left = same;
+  }
+  if (left.length > 1 && configPath !== null) left = left.filter((m) => startedWithConfig(m.cmdline, configPath));
+  return left.length === 1 ? left[0]! : null;
+}
+
+/**
+ * When the running nginx last loaded its config: a reload (SIGHUP) starts new
+ * workers with the new config and retires the old ones, so the newest serving
+ * worker's start time is the load. (A worker the master respawns after a crash
+ * reads as a load too: that only shortens the time the agent credits to the
+ * config.) null when no serving worker is visible under procRoot (no shared
+ * process namespace, `master_process off`, hidepid), or when several masters are
+ * and none of them is told apart as this config's.
+ */
+export async function readNginxLoad(procRoot: string, nowMs: number, configPath: string | null, seen?: readonly NginxProcess[]): Promise<NginxLoad | null> {
+  const procs = seen ?? (await findNginxProcesses(procRoot));
+  const masters = procs.filter((p) => p.role === 'master');
+  const master = await masterOf(procRoot, masters, configPath);
+  if (masters.length > 0 && master === null) return null;
+  return loadFrom(
+    procRoot,
+    procs.filter((p) => p.role === 'worker').map((p) => p.pid),
+    master?.pid ?? null,
+    nowMs,
+  );
+}
+
+/**
+ * The same from the master's children only (`<pid>/task/<pid>/children`, proc(5),
+ * kernels built with CONFIG_PROC_CHILDREN, as Debian's and most distributions'
+ * are): a handful of reads, cheap enough to repeat every second. null when the
+ * master or its children list is gone; the caller then scans all of /proc again.
+ */
+export async function readNginxLoadOfMaster(procRoot: string, masterPid: number, nowMs: number): Promise<NginxLoad | null> {
+  const children = await small(join(procRoot, String(masterPid), 'task', String(masterPid), 'children'));
+  if (children === null) return null;
+  const pids = children.trim().split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
+  return loadFrom(procRoot, pids, masterPid, nowMs);
 }

@@ -17,10 +17,13 @@
  * them (bench/README.md).
  */
 import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DEFAULT_NGINX_CONF, type Config } from '../../config.js';
-import type { NginxSnapshot } from '../model/evidence.js';
+import type { NginxLoad, NginxSnapshot } from '../model/evidence.js';
 import { chooseVersion, type VersionAttempt, type VersionFinding } from '../model/versionSource.js';
 import type { NginxConfigRead } from './config.js';
+import type { NginxProcess } from './process.js';
+import { systemClock, type Clock } from '../../io/clock.js';
 
 /** Time limit for `nginx -v`. */
 const VERSION_TIMEOUT_MS = 5000;
@@ -63,9 +66,9 @@ async function explicitVersion(settings: NginxSettings): Promise<VersionSearch> 
 }
 
 /** The running nginx's executable, then the package database: only what the explicit sources did not give. */
-async function probedVersion(settings: NginxSettings): Promise<VersionSearch> {
+async function probedVersion(settings: NginxSettings, procs: readonly NginxProcess[]): Promise<VersionSearch> {
   const { readRunningNginxVersion } = await import('./process.js');
-  const running = await readRunningNginxVersion(settings.procRoot);
+  const running = await readRunningNginxVersion(settings.procRoot, undefined, procs);
   if (running.found !== null) return { found: [running.found], attempts: [] };
   const attempts = running.attempt === null ? [] : [running.attempt];
   if (settings.nginxRoot === '') return { found: [], attempts };
@@ -74,7 +77,7 @@ async function probedVersion(settings: NginxSettings): Promise<VersionSearch> {
   return { found: pkg.found === null ? [] : [pkg.found], attempts: [...attempts, ...(pkg.attempt === null ? [] : [pkg.attempt])] };
 }
 
-export async function loadNginx(settings: NginxSettings): Promise<NginxSnapshot> {
+export async function loadNginx(settings: NginxSettings, clock: Clock = systemClock): Promise<NginxSnapshot> {
   const explicit = explicitVersion(settings);
   const path = settings.nginxConf;
   let read: NginxConfigRead | null = null;
@@ -89,9 +92,16 @@ export async function loadNginx(settings: NginxSettings): Promise<NginxSnapshot>
     }
   }
   let search = await explicit;
-  if (search.found.length === 0 && configNote === null) {
-    const probed = await probedVersion(settings);
-    search = { found: probed.found, attempts: [...search.attempts, ...probed.attempts] };
+  // The running nginx's processes, looked at only when a config was read: for its version and when it loaded its config.
+  let load: NginxLoad | null = null;
+  if (configNote === null) {
+    const { findNginxProcesses, readNginxLoad } = await import('./process.js');
+    const procs = await findNginxProcesses(settings.procRoot);
+    load = await readNginxLoad(settings.procRoot, clock.now(), resolve(read?.path ?? path), procs);
+    if (search.found.length === 0) {
+      const probed = await probedVersion(settings, procs);
+      search = { found: probed.found, attempts: [...search.attempts, ...probed.attempts] };
+    }
   }
   const chosen = chooseVersion(search.found, search.attempts);
   const configChangedAtMs = read === null ? null : newestMtimeMs(read.source === 'dump' ? [read.path] : read.model.files);
@@ -103,5 +113,6 @@ export async function loadNginx(settings: NginxSettings): Promise<NginxSnapshot>
     versionFound: search.found,
     versionAttempts: search.attempts,
     configChangedAtMs,
+    configLoad: load,
   };
 }

@@ -25,13 +25,20 @@
 import { STATE_ESTABLISHED, STATE_TIME_WAIT, TCP_STATES, tcpStateName, type TcpStateName } from '../parse/procNetTcp.js';
 import type { PortRange, PortSpan } from '../parse/sysctl.js';
 import { TIME_WAIT_LEN_MS } from '../../core/tcp.js';
-import { timeWaitConnectRate, timeWaitRate, type ConnectRate, type LowerBoundReason } from './rates.js';
+import { MIN_RATE_EVIDENCE, timeWaitConnectRate, timeWaitRate, type ConnectRate, type LowerBoundReason } from './rates.js';
 import type { SocketTable } from './socketTable.js';
 
 /** /proc/net/tcp prints timers in USER_HZ ticks (jiffies_delta_to_clock_t): 100 per second. */
 export const MS_PER_TIMER_TICK = 10;
 /** Window of the recent connect rate: short enough to tell churn that goes on from TIME_WAIT that drains. */
 export const RECENT_RATE_WINDOW_MS = 10_000;
+/**
+ * The recent window is also counted in steps of this many ms (DestinationHeadroom.recentTimeWait):
+ * just after nginx loads a config, only TIME_WAIT younger than the load is the new config's
+ * (recentRateSince).
+ */
+export const RECENT_STEP_MS = 1000;
+const RECENT_STEPS = RECENT_RATE_WINDOW_MS / RECENT_STEP_MS;
 /** tcp_tw_reuse_delay default (ip-sysctl.rst); kernels without the sysctl use 1 s. */
 export const DEFAULT_TW_REUSE_DELAY_MS = 1000;
 /**
@@ -120,6 +127,11 @@ export interface DestinationHeadroom {
    * the same order; absent when no thresholds were asked for.
    */
   timeWaitYoungerThan?: number[];
+  /**
+   * TIME_WAIT sockets younger than 1 s, 2 s, … 10 s (RECENT_STEP_MS steps over the
+   * recent window), running sums; absent when none is younger than 10 s.
+   */
+  recentTimeWait?: number[];
 }
 
 /** Socket counts by state name; states with no socket are absent. */
@@ -189,6 +201,18 @@ function emptyStateCounts(): Record<TcpStateName, number> {
   return out;
 }
 
+/** Every socket of the table by state name, numbers the kernel does not define counted as unknown. */
+function stateTotals(table: SocketTable): Record<TcpStateName, number> {
+  const out = emptyStateCounts();
+  for (const [num, name] of Object.entries(TCP_STATES)) out[name] = table.stateCounts[Number(num)] ?? 0;
+  let unknown = 0;
+  table.stateCounts.forEach((c, i) => {
+    if (!(i in TCP_STATES)) unknown += c;
+  });
+  out.unknown = unknown;
+  return out;
+}
+
 /** The non-zero state counters of destination `k`, by name. */
 function statesOf(byState: Float64Array, k: number): StateCounts {
   const out: StateCounts = {};
@@ -222,6 +246,8 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
   const nT = thresholds.length;
   /** Per destination, nT counters: TIME_WAIT sockets whose first threshold above their age is this one (summed up after the loop). */
   const younger = new Float64Array(n * nT);
+  /** Per destination, RECENT_STEPS counters: TIME_WAIT sockets by whole seconds of age under the recent window. */
+  const steps = new Uint32Array(n * RECENT_STEPS);
 
   for (let i = 0; i < table.recordCount; i++) {
     // A socket on a listening or reserved port does not take a port from the
@@ -244,6 +270,7 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
       recent[key]!++;
       if (ageMs > oldest[key]!) oldest[key] = ageMs;
     }
+    if (ageMs < RECENT_RATE_WINDOW_MS) steps[key * RECENT_STEPS + Math.floor(ageMs / RECENT_STEP_MS)]!++;
     if (ageMs <= shortWindowMs) {
       recentShort[key]!++;
       if (ageMs > oldestShort[key]!) oldestShort[key] = ageMs;
@@ -295,17 +322,12 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
       timeWaitReuse: reuseHere,
       secondsUntilNextRelease: Number.isFinite(nextRelease[k]!) ? Math.max(0, nextRelease[k]!) / 1000 : null,
       ...(nT > 0 ? { timeWaitYoungerThan: cumulative(younger, k * nT, nT) } : {}),
+      ...(hasAny(steps, k * RECENT_STEPS, RECENT_STEPS) ? { recentTimeWait: cumulative(steps, k * RECENT_STEPS, RECENT_STEPS) } : {}),
     });
   }
   destinations.sort(compareDestinations);
 
-  const socketsByState = emptyStateCounts();
-  for (const [num, name] of Object.entries(TCP_STATES)) socketsByState[name] = table.stateCounts[Number(num)] ?? 0;
-  let unknown = 0;
-  table.stateCounts.forEach((c, i) => {
-    if (!(i in TCP_STATES)) unknown += c;
-  });
-  socketsByState.unknown = unknown;
+  const socketsByState = stateTotals(table);
 
   return {
     portRange: summary,
@@ -320,8 +342,37 @@ export function computeHeadroom(table: SocketTable, settings: KernelSettings, op
   };
 }
 
+function hasAny(counts: ArrayLike<number>, at: number, n: number): boolean {
+  for (let t = 0; t < n; t++) if (counts[at + t]! > 0) return true;
+  return false;
+}
+
+/**
+ * The connect rate towards `d` since nginx loaded its config `sinceMs` ago, from the
+ * TIME_WAIT sockets younger than that alone: those older were closed under the
+ * config before, and after a reload that adds a pool they would be blamed on it.
+ * Over the whole recent window (recentConnectRatePerSecond) once the config is
+ * older than it; otherwise over the whole seconds since the load (the last step
+ * under it), or fewer when the sockets are all younger, and null under one
+ * second: too soon to tell.
+ */
+export function recentRateSince(d: DestinationHeadroom, sinceMs: number): { perSecond: number; spanSeconds: number } | null {
+  if (sinceMs >= RECENT_RATE_WINDOW_MS) return { perSecond: d.recentConnectRatePerSecond, spanSeconds: RECENT_RATE_WINDOW_MS / 1000 };
+  const whole = Math.floor(sinceMs / RECENT_STEP_MS);
+  if (whole < 1) return null;
+  const counts = d.recentTimeWait ?? [];
+  const count = counts[whole - 1] ?? 0;
+  // As timeWaitSpanMs does for the whole window: churn that began after the load (a burst, load
+  // that came later) is averaged over the seconds that hold its sockets, up to the oldest one's,
+  // not over quiet seconds before it. With few sockets the whole span stands.
+  let oldestStep = whole - 1;
+  while (count >= MIN_RATE_EVIDENCE && oldestStep > 0 && (counts[oldestStep - 1] ?? 0) === count) oldestStep--;
+  const spanSeconds = ((oldestStep + 1) * RECENT_STEP_MS) / 1000;
+  return { perSecond: count / spanSeconds, spanSeconds };
+}
+
 /** Running sums of `n` counters from `at`: younger than threshold t = those first counted at t or before. */
-function cumulative(counts: Float64Array, at: number, n: number): number[] {
+function cumulative(counts: ArrayLike<number>, at: number, n: number): number[] {
   const out: number[] = [];
   let sum = 0;
   for (let t = 0; t < n; t++) out.push((sum += counts[at + t]!));

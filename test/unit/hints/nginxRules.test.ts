@@ -184,6 +184,38 @@ describe('config-aware findings', () => {
     expect(fs.find((f) => f.id === 'time_wait_draining')!.evidence).toContain('the nginx config changed 12 s ago: TIME_WAIT sockets older than that predate it');
   });
 
+  it('just after a reload that adds a pool, only the TIME_WAIT younger than the reload counts towards the new config', () => {
+    // The range full of TIME_WAIT closed 4–9 s ago under the config before (timer 5100–5600: 51–56 s left);
+    // the reload gave the group a pool 3 s ago. Over the last 10 s that is 100/s, six times what the
+    // range sustains; since the reload nothing closed at all.
+    const old = timeWaits(1000, '10.0.0.1', 40000, '10.0.0.5', 8080, 0).map((r, i) => ({ ...r, when: 5100 + Math.floor((i * 500) / 1000) }));
+    const n = { ...nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'), configChangedSecondsAgo: 3.4, configChangedFrom: 'workers' as const };
+    const fs = computeFindings(input(old, n));
+    expect(fs.filter((f) => NGINX_CAUSES.has(f.id)).map((f) => f.id)).toEqual(['time_wait_draining', 'single_destination_ip']);
+    const draining = fs.find((f) => f.id === 'time_wait_draining')!;
+    expect(draining.evidence).toContain('nginx loaded its config 3 s ago (its newest worker started then): TIME_WAIT sockets older than that predate it');
+    expect(draining.evidence.join('\n')).toContain('new connections since the change (3 s): 0.0/s');
+    // Under a second after the reload nothing can be said yet: still not the pool's fault.
+    const soon = computeFindings(input(old, { ...n, configChangedSecondsAgo: 0.4 }));
+    expect(soon.find((f) => f.id === 'time_wait_draining')!.evidence.join('\n')).toContain('too soon to tell');
+    expect(soon.some((f) => f.id === 'keepalive_pool_churn')).toBe(false);
+    // Without the reload, the same sockets are churn of this very pool.
+    expect(causes(input(old, { ...n, configChangedSecondsAgo: 600 }))).toEqual(['keepalive_pool_churn:critical', 'single_destination_ip:info']);
+  });
+
+  it('a pool that churns right after the reload is still reported, at its own rate since the reload', () => {
+    // 700 closed 4–9 s ago under the config before, 300 in the 3 s since the reload: 100/s, the new config's own.
+    const old = timeWaits(700, '10.0.0.1', 40000, '10.0.0.5', 8080, 0).map((r, i) => ({ ...r, when: 5100 + Math.floor((i * 500) / 700) }));
+    const fresh = timeWaits(300, '10.0.0.1', 40700, '10.0.0.5', 8080, 0).map((r, i) => ({ ...r, when: 5701 + Math.floor((i * 299) / 300) }));
+    const n = { ...nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1'), configChangedSecondsAgo: 3.2, configChangedFrom: 'files' as const };
+    const fs = computeFindings(input([...old, ...fresh], n));
+    const churned = fs.find((f) => f.id === 'keepalive_pool_churn')!;
+    expect(churned.severity).toBe('critical');
+    // 300 in 3 s at the default 1000 requests per connection; the range is full, so both are lower bounds.
+    expect(churned.summary).toContain('still opens at least 100 connections/s: at 100000 requests/s or more');
+    expect(churned.evidence.join('\n')).toContain('the config took effect 3 s ago (its files changed then): at least 100 new connections/s since');
+  });
+
   it('while TIME_WAIT drains, the symptom says there is nothing to change', () => {
     const rows = [...timeWaits(900, '10.0.0.1', 40000, '10.0.0.5', 8080, 500), ...churn(20, DEST, 40900)];
     const fs = computeFindings(input(rows, nginx(model([group({ keepalive: 32 })], [pass(http11)]), '1.22.1')));
