@@ -38,6 +38,8 @@ export const DEFAULTS = Object.freeze({
   until: '',
   /** The time zone nginx stamps its error log in: an IANA name, a fixed offset (+02:00), UTC, or '' for the agent's own. */
   errorLogTimezone: '',
+  /** `agent diagnose`: threads to read one large error log with; 0 means the CPU count, at most 4. */
+  errorLogReadThreads: 0,
   /** nginx's main config file, or a saved `nginx -T` output. The default is used only if it exists; '' disables. */
   nginxConf: DEFAULT_NGINX_CONF,
   /** nginx's version (e.g. 1.22.1) when it cannot be read from a binary; '' means unknown. */
@@ -182,6 +184,7 @@ export const CONFIG_CATALOGUE = {
       },
     ),
   ),
+  errorLogReadThreads: integer(0, 16),
   nginxConf: text(),
   nginxVersion: text(matches(/^(\d+\.\d+\.\d+)?$/, 'must be a version such as 1.22.1')),
   nginxBin: text(),

@@ -3,7 +3,7 @@
  * a monitoring-plugin exit code. Shares every reader, parser and model with the
  * daemon; the findings come from the same assess() (diagnosis/diagnosis.ts).
  */
-import { endianness } from 'node:os';
+import { availableParallelism, endianness } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorLogWindow, errorLogZone, type Config } from '../config.js';
 import { describeTimeZone } from '../core/timeZone.js';
@@ -39,6 +39,9 @@ export interface DiagnoseOptions {
   clock: Clock;
 }
 
+/** Threads that read one large error log by default, at most: each holds a heap of its own and a 1 MiB read buffer, so memory stays bounded on a large machine. */
+const MAX_READ_THREADS = 4;
+
 /** Upper bound on bytes scanned backwards per file, so a huge window cannot read a huge file whole. */
 const MAX_SCAN_BYTES = 512 * 1024 * 1024;
 
@@ -57,9 +60,11 @@ async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: 
   const timeline = { bucketMs: timelineBucketMs(Math.max(1, untilMs - window.sinceMs)), untilMs };
   const parts: RecentSummary[] = [];
   const problems: string[] = [];
+  // 0: as many threads as the machine has cores, at most MAX_READ_THREADS.
+  const threads = config.errorLogReadThreads > 0 ? config.errorLogReadThreads : Math.min(MAX_READ_THREADS, availableParallelism());
   for (const file of files) {
     try {
-      parts.push(await readRecent(file, window, { maxScanBytes: MAX_SCAN_BYTES, zone, timeline }));
+      parts.push(await readRecent(file, window, { maxScanBytes: MAX_SCAN_BYTES, zone, timeline, threads }));
     } catch (err) {
       problems.push(
         (err as NodeJS.ErrnoException).code === 'ENOTREG'

@@ -57,6 +57,9 @@ export interface TimelineOptions {
   untilMs: number;
 }
 
+/** How a backwards scan ended: at the file's start, at a line older than the window, or at its byte limit. */
+export type ScanEnd = 'start' | 'window' | 'limit';
+
 /** Where a line fell: before the window (a backwards reader stops), in it, or after it (a forwards reader stops). */
 export type Placement = 'older' | 'in' | 'newer';
 
@@ -224,4 +227,41 @@ export function mergeRecent(window: { sinceMs: number; untilMs: number; past: bo
 function timelineOf(parts: readonly RecentSummary[]): { timeline?: KindTimeline } {
   const timeline = mergeTimelines(parts.flatMap((p) => (p.timeline === undefined ? [] : [p.timeline])));
   return timeline === undefined ? {} : { timeline };
+}
+
+/** The first MAX_NAMES names, in the order they were first met (a window keeps no more). */
+function capNames<V>(byName: Record<string, V>): Record<string, V> {
+  const names = Object.keys(byName);
+  return names.length <= MAX_NAMES ? byName : Object.fromEntries(names.slice(0, MAX_NAMES).map((n) => [n, byName[n]!]));
+}
+
+/**
+ * One summary of one file from the parts a backwards scan was cut into, newest
+ * part first (read/recent.ts reads them in parallel): the counts one window would
+ * have kept reading them in that order. The merge stops after the first part whose
+ * scan met a line older than the window, where one scan would have stopped; a
+ * part that ended at its lower edge ('limit' above the lowest) goes on into the
+ * next. Equal times keep the newer part's sample and start-up line (mergeRecent
+ * keeps the first), and names over MAX_NAMES are dropped in the order met.
+ */
+export function mergeScanParts(window: { sinceMs: number; untilMs: number }, parts: readonly { summary: RecentSummary; end: ScanEnd }[]): { summary: RecentSummary; end: ScanEnd } {
+  const used: RecentSummary[] = [];
+  let end: ScanEnd = 'start';
+  for (const p of parts) {
+    used.push(p.summary);
+    end = p.end;
+    if (p.end === 'window') break;
+  }
+  const merged = mergeRecent({ ...window, past: false }, used);
+  return {
+    summary: {
+      ...merged,
+      files: [...new Set(merged.files)],
+      truncated: end === 'limit' || used.some((s) => s.truncated),
+      byDestination: capNames(merged.byDestination),
+      byUpstreamGroup: capNames(merged.byUpstreamGroup),
+      byBindAddress: capNames(merged.byBindAddress),
+    },
+    end,
+  };
 }

@@ -13,13 +13,22 @@
  * A live file whose window reaches past its start continues into its rotated
  * predecessor: `<file>.1`, or `<file>.1.gz`. A path given as `….gz` (an archive)
  * is read as such.
+ *
+ * A plain file with more than PARALLEL_MIN_BYTES to scan is cut at line starts
+ * into one part per thread (RecentOptions.threads): the newest part is read here,
+ * the others at once by worker threads running this very module (its URL: the
+ * same file whether run from tsc's output or the one-file build), each with a
+ * RecentWindow of its own. The parts' summaries are merged newest first and the
+ * merge stops after the part whose scan met a line older than the window, so the
+ * result is the one-thread scan's, line for line (mergeScanParts).
  */
 import { closeSync, createReadStream, existsSync, fstatSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
 import { openRegularFile } from '../../io/files.js';
-import { RecentWindow, type RecentSummary, type TimelineOptions } from '../model/recent.js';
+import { mergeScanParts, RecentWindow, type RecentSummary, type ScanEnd, type TimelineOptions } from '../model/recent.js';
 import { classifyLine, TimeMemo } from '../parse/classify.js';
 
 const CHUNK = 64 * 1024;
@@ -43,7 +52,12 @@ export interface RecentOptions {
   zone?: TimeZone;
   /** Bucket the window's events by kind over time (the HTML report's chart). */
   timeline?: TimelineOptions;
+  /** Threads to read one large file with (1 or absent: this one alone). */
+  threads?: number;
 }
+
+/** Below this many bytes to scan, a file is read by one thread: a worker's start (tens of ms) would cost more than it saves. */
+export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
 
 export interface LogWindow {
   sinceMs: number;
@@ -202,21 +216,147 @@ export function windowEnd(path: string, untilMs: number, zone: TimeZone): number
   }
 }
 
-function scanBackwards(path: string, window: RecentWindow, opts: RecentOptions): 'start' | 'window' | 'limit' {
-  window.files.push(path);
-  const it = piecesBackwards(path, opts.maxScanBytes, windowEnd(path, window.untilMs, opts.zone ?? LOCAL_ZONE));
+/**
+ * Feeds `window` the lines that end at or before byte `end`, last first, within
+ * maxScanBytes of it, until one is older than the window. `end` is a line's start
+ * (or the file's size), so no line is cut there.
+ */
+function scanRange(path: string, window: RecentWindow, maxScanBytes: number, end: number): ScanEnd {
+  const it = piecesBackwards(path, maxScanBytes, end);
   const older = (line: string): boolean => window.add(line) === 'older';
   for (;;) {
     const r = it.next();
-    if (r.done === true) {
-      if (r.value === 'limit') window.truncated = true;
-      return r.value;
-    }
+    if (r.done === true) return r.value;
     if (eachLineBackwards(r.value, older)) {
       it.return('start');
       return 'window';
     }
   }
+}
+
+function scanBackwards(path: string, window: RecentWindow, opts: RecentOptions): ScanEnd {
+  window.files.push(path);
+  const end = scanRange(path, window, opts.maxScanBytes, windowEnd(path, window.untilMs, opts.zone ?? LOCAL_ZONE));
+  if (end === 'limit') window.truncated = true;
+  return end;
+}
+
+/** One part of a file for one thread: the lines wholly after byte `floor` that end at or before `end`. */
+interface ScanPart {
+  floor: number;
+  end: number;
+}
+
+/** What a worker is given: the file, its part, and the window (plain data: it crosses threads). */
+interface ScanRequest {
+  role: typeof SCAN_ROLE;
+  path: string;
+  part: ScanPart;
+  sinceMs: number;
+  untilMs: number;
+  zone: TimeZone;
+  timeline?: TimelineOptions;
+}
+
+/** What a worker answers. */
+type ScanAnswer = { ok: true; summary: RecentSummary; end: ScanEnd } | { ok: false; error: string; code?: string };
+
+const SCAN_ROLE = 'nginx-port-agent errorlog scan';
+
+function scanPart(path: string, part: ScanPart, window: RecentWindow): ScanEnd {
+  return scanRange(path, window, part.end - part.floor, part.end);
+}
+
+/**
+ * The parts for `threads` threads: the range [floor, end) cut near equal byte
+ * counts, each cut moved to the next line start. A part above the lowest starts
+ * one byte before its first line (the newline ending the line before), as the
+ * backwards reader drops what precedes the first newline it reads. Parts that
+ * come out empty (lines longer than a part) are left out.
+ */
+function partsOf(path: string, floor: number, end: number, threads: number): ScanPart[] {
+  const fd = openRegularFile(path);
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const cuts = [floor];
+    for (let i = 1; i < threads; i++) {
+      const at = lineStartAtOrAfter(fd, floor + Math.floor(((end - floor) * i) / threads), Math.min(size, end), buf);
+      if (at > cuts[cuts.length - 1]! + 1 && at < end) cuts.push(at);
+    }
+    return cuts.map((from, i) => ({ floor: i === 0 ? from : from - 1, end: cuts[i + 1] ?? end }));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Scans one part in a worker thread running this module. */
+function scanInWorker(request: ScanRequest): Promise<ScanAnswer> {
+  return new Promise((resolve) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: request });
+    let answered = false;
+    w.once('message', (a: ScanAnswer) => {
+      answered = true;
+      resolve(a);
+    });
+    w.once('error', (err) => {
+      answered = true;
+      resolve({ ok: false, error: err.message });
+    });
+    w.once('exit', (code) => {
+      if (!answered) resolve({ ok: false, error: `the scan thread exited (${code}) without an answer` });
+    });
+  });
+}
+
+/**
+ * A plain file's window read by several threads (the module's comment), or null
+ * when it is too small for that to pay.
+ */
+async function scanParallel(path: string, win: LogWindow, opts: RecentOptions, threads: number): Promise<{ summary: RecentSummary; end: ScanEnd } | null> {
+  const zone = opts.zone ?? LOCAL_ZONE;
+  const fd = openRegularFile(path);
+  let size: number;
+  try {
+    size = fstatSync(fd).size;
+  } finally {
+    closeSync(fd);
+  }
+  const end = Math.min(windowEnd(path, win.untilMs, zone), size);
+  const floor = Math.max(0, end - opts.maxScanBytes);
+  if (end - floor < PARALLEL_MIN_BYTES) return null;
+  const parts = partsOf(path, floor, end, threads);
+  if (parts.length < 2) return null;
+  const top = parts[parts.length - 1]!;
+  // The workers start first and read while this thread reads the newest part.
+  const pending = parts.slice(0, -1).map((part) =>
+    scanInWorker({ role: SCAN_ROLE, path, part, sinceMs: win.sinceMs, untilMs: win.untilMs, zone, ...(opts.timeline !== undefined ? { timeline: opts.timeline } : {}) }),
+  );
+  const window = new RecentWindow(win.sinceMs, win.untilMs, zone, opts.timeline);
+  window.files.push(path);
+  const topEnd = scanPart(path, top, window);
+  const answers = await Promise.all(pending);
+  const newestFirst: { summary: RecentSummary; end: ScanEnd }[] = [{ summary: window.summary(), end: topEnd }];
+  for (const a of answers.reverse()) {
+    if (!a.ok) throw Object.assign(new Error(a.error), a.code !== undefined ? { code: a.code } : {});
+    newestFirst.push({ summary: a.summary, end: a.end });
+  }
+  return mergeScanParts(win, newestFirst);
+}
+
+// In a scan thread: read the part asked for and answer (scanInWorker).
+if (!isMainThread && (workerData as { role?: unknown } | null)?.role === SCAN_ROLE) {
+  const request = workerData as ScanRequest;
+  let answer: ScanAnswer;
+  try {
+    const window = new RecentWindow(request.sinceMs, request.untilMs, request.zone, request.timeline);
+    const end = scanPart(request.path, request.part, window);
+    answer = { ok: true, summary: window.summary(), end };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    answer = { ok: false, error: (err as Error).message, ...(code !== undefined ? { code } : {}) };
+  }
+  parentPort?.postMessage(answer);
 }
 
 /** Streams a .gz file forwards, counting its lines in the window as they pass; stops after the window. */
@@ -244,10 +384,14 @@ export async function readRecent(path: string, win: LogWindow, opts: RecentOptio
     await scanGzip(path, window);
     return window.summary();
   }
-  const end = scanBackwards(path, window, opts);
+  const threads = opts.threads ?? 1;
+  const parallel = threads > 1 ? await scanParallel(path, win, opts, threads) : null;
+  const end = parallel?.end ?? scanBackwards(path, window, opts);
   if (end === 'start') {
+    // The window reaches past the file's start: on into its rotated predecessor (into `window`, unused by a parallel scan).
     if (existsSync(`${path}.1`)) scanBackwards(`${path}.1`, window, opts);
     else if (existsSync(`${path}.1.gz`)) await scanGzip(`${path}.1.gz`, window);
   }
-  return window.summary();
+  if (parallel === null) return window.summary();
+  return window.files.length === 0 ? parallel.summary : mergeScanParts(win, [parallel, { summary: window.summary(), end: 'start' }]).summary;
 }

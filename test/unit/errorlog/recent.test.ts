@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RecentWindow } from '../../../agent/errorlog/model/recent.js';
+import { mergeScanParts, RecentWindow, type ScanEnd } from '../../../agent/errorlog/model/recent.js';
 import { linesBackwards, readRecent } from '../../../agent/errorlog/read/recent.js';
+import { eaddrnotavailLine } from '../../support/procText.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'npa-recent-'));
 afterAll(() => {
@@ -163,5 +164,40 @@ describe('the backwards reader against the straightforward one', () => {
     for (const l of straightforward) w.add(l);
     const s = await readRecent(p, { sinceMs: 0, untilMs: Infinity }, { maxScanBytes: Infinity });
     expect({ ...s, files: [] }).toEqual({ ...w.summary(), untilMs: Infinity, files: [] });
+  });
+});
+
+describe('mergeScanParts: one file read in parts, merged as one scan', () => {
+  const T0 = Date.UTC(2026, 10, 21, 6, 0, 0);
+  /** A window fed these lines (newest first, as a backwards scan feeds them), with what its scan ended on. */
+  const part = (lines: string[], end: ScanEnd) => {
+    const w = new RecentWindow(T0, Number.POSITIVE_INFINITY);
+    let stopped = false;
+    for (const l of lines) if (w.add(l) === 'older') { stopped = true; break; }
+    return { summary: w.summary(), end: stopped ? ('window' as const) : end };
+  };
+  const lines = (from: number, n: number, t: number) => Array.from({ length: n }, (_, i) => eaddrnotavailLine(T0 + t * 1000, `10.1.${Math.floor((from + i) / 200)}.${(from + i) % 200}:80`, i));
+
+  it('equals one window fed the same lines, names over the cap included', () => {
+    // 600 names in the newer part, 600 others in the older: one window keeps the first 1 000 met.
+    const newer = lines(0, 600, 20);
+    const older = lines(600, 600, 10);
+    const one = new RecentWindow(T0, Number.POSITIVE_INFINITY);
+    for (const l of [...newer, ...older]) one.add(l);
+    const merged = mergeScanParts({ sinceMs: T0, untilMs: Number.POSITIVE_INFINITY }, [part(newer, 'limit'), part(older, 'start')]);
+    expect(merged.end).toBe('start');
+    expect(Object.keys(merged.summary.byDestination)).toHaveLength(1000);
+    expect(merged.summary).toEqual({ ...one.summary(), past: false });
+  });
+
+  it('stops after the part that met a line older than the window; says truncated when the lowest part hit its limit', () => {
+    const stale = eaddrnotavailLine(T0 - 60_000, '10.9.9.9:80');
+    const a = part([...lines(0, 5, 30), stale, ...lines(5, 5, 30)], 'limit');
+    const b = part(lines(100, 7, 20), 'limit');
+    const stopped = mergeScanParts({ sinceMs: T0, untilMs: Number.POSITIVE_INFINITY }, [a, b]);
+    expect(stopped.end).toBe('window');
+    expect(stopped.summary.lines).toBe(5);
+    const through = mergeScanParts({ sinceMs: T0, untilMs: Number.POSITIVE_INFINITY }, [part(lines(0, 5, 30), 'limit'), b]);
+    expect(through).toMatchObject({ end: 'limit', summary: { lines: 12, truncated: true } });
   });
 });
