@@ -3,6 +3,7 @@
  * a monitoring-plugin exit code. Shares every reader, parser and model with the
  * daemon; the findings come from the same assess() (diagnosis/diagnosis.ts).
  */
+import { statSync } from 'node:fs';
 import { availableParallelism, endianness } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorLogWindow, errorLogZone, type Config } from '../config.js';
@@ -12,7 +13,7 @@ import type { HostFacts, Report } from '../diagnosis/report.js';
 import { mergeRecent, type RecentSummary } from '../errorlog/model/recent.js';
 import { timelineBucketMs } from '../errorlog/model/timeline.js';
 import { expandErrorLogPatterns } from '../errorlog/read/paths.js';
-import { readRecent } from '../errorlog/read/recent.js';
+import { PARALLEL_MIN_BYTES, readRecent, ScanThreads } from '../errorlog/read/recent.js';
 import { renderReport, type ReportFormat } from '../export/render/report.js';
 import { EXIT_CODES, type Thresholds } from '../hints/findings.js';
 import { hostContext } from '../host/context.js';
@@ -46,12 +47,30 @@ const MAX_READ_THREADS = 4;
 const MAX_SCAN_BYTES = 512 * 1024 * 1024;
 
 /**
+ * Worker threads for the error logs, started now so that their start-up overlaps
+ * the socket sample: only when a plain file is large enough to be read in parts
+ * (read/recent.ts), and one fewer than the threads asked for (this one reads too).
+ * 0 asks for as many as the machine has cores, at most MAX_READ_THREADS.
+ */
+function startScanThreads(config: Config, files: readonly string[]): ScanThreads | null {
+  const threads = config.errorLogReadThreads > 0 ? config.errorLogReadThreads : Math.min(MAX_READ_THREADS, availableParallelism());
+  if (threads < 2) return null;
+  const large = files.some((f) => {
+    try {
+      return !f.endsWith('.gz') && statSync(f).size >= PARALLEL_MIN_BYTES;
+    } catch {
+      return false; // read (and its failure described) later
+    }
+  });
+  return large ? new ScanThreads(threads - 1) : null;
+}
+
+/**
  * The window (--since, or --from/--until) of every configured error log; null
  * when none is configured or present. A window that ended before `nowMs` (the
  * socket sample's time) is marked past.
  */
-async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: RecentSummary; problems: string[]; timeZone: string } | null> {
-  const files = expandErrorLogPatterns(config.errorLogs);
+async function readErrorLogs(config: Config, files: readonly string[], threads: ScanThreads | null, nowMs: number): Promise<{ summary: RecentSummary; problems: string[]; timeZone: string } | null> {
   if (files.length === 0) return null;
   const window = errorLogWindow(config, nowMs);
   const zone = errorLogZone(config);
@@ -60,11 +79,9 @@ async function readErrorLogs(config: Config, nowMs: number): Promise<{ summary: 
   const timeline = { bucketMs: timelineBucketMs(Math.max(1, untilMs - window.sinceMs)), untilMs };
   const parts: RecentSummary[] = [];
   const problems: string[] = [];
-  // 0: as many threads as the machine has cores, at most MAX_READ_THREADS.
-  const threads = config.errorLogReadThreads > 0 ? config.errorLogReadThreads : Math.min(MAX_READ_THREADS, availableParallelism());
   for (const file of files) {
     try {
-      parts.push(await readRecent(file, window, { maxScanBytes: MAX_SCAN_BYTES, zone, timeline, threads }));
+      parts.push(await readRecent(file, window, { maxScanBytes: MAX_SCAN_BYTES, zone, timeline, ...(threads !== null ? { threads } : {}) }));
     } catch (err) {
       problems.push(
         (err as NodeJS.ErrnoException).code === 'ENOTREG'
@@ -105,6 +122,16 @@ async function render(report: Report, format: ReportFormat, levels: Thresholds):
 
 export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<DiagnoseResult> {
   const started = opts.clock.now();
+  const logFiles = expandErrorLogPatterns(config.errorLogs);
+  const scanThreads = startScanThreads(config, logFiles);
+  try {
+    return await diagnoseWith(config, opts, started, logFiles, scanThreads);
+  } finally {
+    await scanThreads?.close();
+  }
+}
+
+async function diagnoseWith(config: Config, opts: DiagnoseOptions, started: number, logFiles: readonly string[], scanThreads: ScanThreads | null): Promise<DiagnoseResult> {
   const hostPromise: Promise<HostFacts | null> = opts.hostFacts ? readHostFacts() : Promise.resolve(null);
   const nginxPromise = loadNginx(config, opts.clock);
   // The NATs' timers under 60 s: the sample counts each destination's TIME_WAIT younger than them.
@@ -119,7 +146,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<D
   const sample = withHostRateEvidence(taken, connectAttemptsPerSecond);
   const levels = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const nat = config.nat.length > 0 && sample.headroom !== null ? computeNat(config.nat, sample.headroom, thresholds) : undefined;
-  const errorLog = await readErrorLogs(config, started);
+  const errorLog = await readErrorLogs(config, logFiles, scanThreads, started);
   // nginx's start-up line in the window is a version source too, below the ones loadNginx tried.
   const nginx = withLogVersion(
     await nginxPromise,

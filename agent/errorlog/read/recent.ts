@@ -18,7 +18,8 @@
  * into one part per thread (RecentOptions.threads): the newest part is read here,
  * the others at once by worker threads running this very module (its URL: the
  * same file whether run from tsc's output or the one-file build), each with a
- * RecentWindow of its own. The parts' summaries are merged newest first and the
+ * RecentWindow of its own. A worker that cannot run leaves the file to be read
+ * here alone. The parts' summaries are merged newest first and the
  * merge stops after the part whose scan met a line older than the window, so the
  * result is the one-thread scan's, line for line (mergeScanParts).
  */
@@ -52,8 +53,8 @@ export interface RecentOptions {
   zone?: TimeZone;
   /** Bucket the window's events by kind over time (the HTML report's chart). */
   timeline?: TimelineOptions;
-  /** Threads to read one large file with (1 or absent: this one alone). */
-  threads?: number;
+  /** Worker threads that read parts of one large file alongside this one (absent: this thread alone). */
+  threads?: ScanThreads;
 }
 
 /** Below this many bytes to scan, a file is read by one thread: a worker's start (tens of ms) would cost more than it saves. */
@@ -249,7 +250,6 @@ interface ScanPart {
 
 /** What a worker is given: the file, its part, and the window (plain data: it crosses threads). */
 interface ScanRequest {
-  role: typeof SCAN_ROLE;
   path: string;
   part: ScanPart;
   sinceMs: number;
@@ -259,7 +259,7 @@ interface ScanRequest {
 }
 
 /** What a worker answers. */
-type ScanAnswer = { ok: true; summary: RecentSummary; end: ScanEnd } | { ok: false; error: string; code?: string };
+type ScanAnswer = { ok: true; summary: RecentSummary; end: ScanEnd } | { ok: false; error: string; code?: string; thread?: boolean };
 
 const SCAN_ROLE = 'nginx-port-agent errorlog scan';
 
@@ -290,30 +290,72 @@ function partsOf(path: string, floor: number, end: number, threads: number): Sca
   }
 }
 
-/** Scans one part in a worker thread running this module. */
-function scanInWorker(request: ScanRequest): Promise<ScanAnswer> {
-  return new Promise((resolve) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: request });
-    let answered = false;
-    w.once('message', (a: ScanAnswer) => {
-      answered = true;
-      resolve(a);
+/**
+ * Worker threads, each running this module, that read parts of a file on request.
+ * Started before they are needed (diagnose starts them before its socket sample),
+ * so their start-up (loading the module, tens of ms) overlaps other work; unref'd,
+ * so they never hold the process; close() ends them.
+ */
+export class ScanThreads {
+  private readonly workers: Worker[];
+  private broken: string | null = null;
+
+  constructor(count: number) {
+    this.workers = Array.from({ length: count }, () => {
+      const w = new Worker(new URL(import.meta.url), { workerData: { role: SCAN_ROLE } });
+      w.unref();
+      // A thread that fails to start (or dies) is said in its answer; the scan then runs in one thread.
+      w.on('error', (err) => {
+        this.broken ??= err.message;
+      });
+      return w;
     });
-    w.once('error', (err) => {
-      answered = true;
-      resolve({ ok: false, error: err.message });
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Reads one part in worker `i`. */
+  scan(i: number, request: ScanRequest): Promise<ScanAnswer> {
+    const w = this.workers[i]!;
+    return new Promise((resolve) => {
+      const done = (a: ScanAnswer): void => {
+        w.off('message', onMessage);
+        w.off('error', onError);
+        w.off('exit', onExit);
+        resolve(a);
+      };
+      const onMessage = (a: ScanAnswer): void => {
+        done(a);
+      };
+      const onError = (err: Error): void => {
+        done({ ok: false, error: err.message, thread: true });
+      };
+      const onExit = (code: number): void => {
+        done({ ok: false, error: `the scan thread exited (${code}) without an answer`, thread: true });
+      };
+      if (this.broken !== null) {
+        onError(new Error(this.broken));
+        return;
+      }
+      w.on('message', onMessage);
+      w.once('error', onError);
+      w.once('exit', onExit);
+      w.postMessage(request);
     });
-    w.once('exit', (code) => {
-      if (!answered) resolve({ ok: false, error: `the scan thread exited (${code}) without an answer` });
-    });
-  });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
 }
 
 /**
  * A plain file's window read by several threads (the module's comment), or null
  * when it is too small for that to pay.
  */
-async function scanParallel(path: string, win: LogWindow, opts: RecentOptions, threads: number): Promise<{ summary: RecentSummary; end: ScanEnd } | null> {
+async function scanParallel(path: string, win: LogWindow, opts: RecentOptions, threads: ScanThreads): Promise<{ summary: RecentSummary; end: ScanEnd } | null> {
   const zone = opts.zone ?? LOCAL_ZONE;
   const fd = openRegularFile(path);
   let size: number;
@@ -325,38 +367,43 @@ async function scanParallel(path: string, win: LogWindow, opts: RecentOptions, t
   const end = Math.min(windowEnd(path, win.untilMs, zone), size);
   const floor = Math.max(0, end - opts.maxScanBytes);
   if (end - floor < PARALLEL_MIN_BYTES) return null;
-  const parts = partsOf(path, floor, end, threads);
+  const parts = partsOf(path, floor, end, threads.size + 1);
   if (parts.length < 2) return null;
   const top = parts[parts.length - 1]!;
-  // The workers start first and read while this thread reads the newest part.
-  const pending = parts.slice(0, -1).map((part) =>
-    scanInWorker({ role: SCAN_ROLE, path, part, sinceMs: win.sinceMs, untilMs: win.untilMs, zone, ...(opts.timeline !== undefined ? { timeline: opts.timeline } : {}) }),
-  );
+  // The workers read the older parts while this thread reads the newest.
+  const pending = parts
+    .slice(0, -1)
+    .map((part, i) => threads.scan(i, { path, part, sinceMs: win.sinceMs, untilMs: win.untilMs, zone, ...(opts.timeline !== undefined ? { timeline: opts.timeline } : {}) }));
   const window = new RecentWindow(win.sinceMs, win.untilMs, zone, opts.timeline);
   window.files.push(path);
   const topEnd = scanPart(path, top, window);
   const answers = await Promise.all(pending);
   const newestFirst: { summary: RecentSummary; end: ScanEnd }[] = [{ summary: window.summary(), end: topEnd }];
   for (const a of answers.reverse()) {
-    if (!a.ok) throw Object.assign(new Error(a.error), a.code !== undefined ? { code: a.code } : {});
+    if (!a.ok) {
+      // A thread that could not run: the file is read again in this one (null), never lost.
+      if (a.thread === true) return null;
+      throw Object.assign(new Error(a.error), a.code !== undefined ? { code: a.code } : {});
+    }
     newestFirst.push({ summary: a.summary, end: a.end });
   }
   return mergeScanParts(win, newestFirst);
 }
 
-// In a scan thread: read the part asked for and answer (scanInWorker).
+// In a scan thread: read each part asked for and answer (ScanThreads.scan).
 if (!isMainThread && (workerData as { role?: unknown } | null)?.role === SCAN_ROLE) {
-  const request = workerData as ScanRequest;
-  let answer: ScanAnswer;
-  try {
-    const window = new RecentWindow(request.sinceMs, request.untilMs, request.zone, request.timeline);
-    const end = scanPart(request.path, request.part, window);
-    answer = { ok: true, summary: window.summary(), end };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    answer = { ok: false, error: (err as Error).message, ...(code !== undefined ? { code } : {}) };
-  }
-  parentPort?.postMessage(answer);
+  parentPort?.on('message', (request: ScanRequest) => {
+    let answer: ScanAnswer;
+    try {
+      const window = new RecentWindow(request.sinceMs, request.untilMs, request.zone, request.timeline);
+      const end = scanPart(request.path, request.part, window);
+      answer = { ok: true, summary: window.summary(), end };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      answer = { ok: false, error: (err as Error).message, ...(code !== undefined ? { code } : {}) };
+    }
+    parentPort?.postMessage(answer);
+  });
 }
 
 /** Streams a .gz file forwards, counting its lines in the window as they pass; stops after the window. */
@@ -384,8 +431,7 @@ export async function readRecent(path: string, win: LogWindow, opts: RecentOptio
     await scanGzip(path, window);
     return window.summary();
   }
-  const threads = opts.threads ?? 1;
-  const parallel = threads > 1 ? await scanParallel(path, win, opts, threads) : null;
+  const parallel = opts.threads !== undefined && opts.threads.size > 0 ? await scanParallel(path, win, opts, opts.threads) : null;
   const end = parallel?.end ?? scanBackwards(path, window, opts);
   if (end === 'start') {
     // The window reaches past the file's start: on into its rotated predecessor (into `window`, unused by a parallel scan).
