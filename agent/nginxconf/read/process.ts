@@ -1,7 +1,8 @@
 /**
  * nginx's version from the nginx running under --proc-root, without running or
- * asking it: its master's executable is read as a file (read/binary.ts). And
- * when it last loaded its config: its newest worker's start. I/O only; which process is the master, and which files it maps, are
+ * asking it: its master's executable is read as a file (read/binary.ts); and
+ * when it last loaded its config, from its newest worker's start. I/O only;
+ * which process is the master, which files it maps and what its stat says are
  * parse/procfs.ts.
  *
  * Where this works: on the host, or in a Kubernetes pod with
@@ -134,12 +135,15 @@ export async function readRunningNginxVersion(
   return { found: null, attempt: { from: 'process', error: `${errors.join('; ')}${denied ? ` (${PERMISSION_HINT})` : ''}` } };
 }
 
-
-/** The newest start among these pids that are serving workers (children of `parent` when given), in ticks after boot, with its pid. */
-async function newestServingWorker(procRoot: string, pids: readonly number[], parent: number | null): Promise<{ pid: number; ticks: number } | null> {
+/**
+ * The newest start among these pids that are serving workers (children of
+ * `parent` when given), in ticks after boot, with its pid. A pid's command line is
+ * read unless `titles` already holds it (the scan of all of /proc read it).
+ */
+async function newestServingWorker(procRoot: string, pids: readonly number[], parent: number | null, titles?: ReadonlyMap<number, string>): Promise<{ pid: number; ticks: number } | null> {
   let newest: { pid: number; ticks: number } | null = null;
   for (const pid of pids) {
-    const cmdline = await small(join(procRoot, String(pid), 'cmdline'));
+    const cmdline = titles?.get(pid) ?? (await small(join(procRoot, String(pid), 'cmdline')));
     if (cmdline === null || !isServingWorker(cmdline)) continue;
     const stat = await small(join(procRoot, String(pid), 'stat'));
     const fields = stat === null ? null : statFields(stat);
@@ -149,8 +153,8 @@ async function newestServingWorker(procRoot: string, pids: readonly number[], pa
   return newest;
 }
 
-async function loadFrom(procRoot: string, pids: readonly number[], masterPid: number | null, nowMs: number): Promise<NginxLoad | null> {
-  const newest = await newestServingWorker(procRoot, pids, masterPid);
+async function loadFrom(procRoot: string, pids: readonly number[], masterPid: number | null, nowMs: number, titles?: ReadonlyMap<number, string>): Promise<NginxLoad | null> {
+  const newest = await newestServingWorker(procRoot, pids, masterPid, titles);
   if (newest === null) return null;
   const up = await small(join(procRoot, 'uptime'));
   const upS = up === null ? null : uptimeSeconds(up);
@@ -202,11 +206,13 @@ export async function readNginxLoad(procRoot: string, nowMs: number, configPath:
   const masters = procs.filter((p) => p.role === 'master');
   const master = await masterOf(procRoot, masters, configPath);
   if (masters.length > 0 && master === null) return null;
+  const workers = procs.filter((p) => p.role === 'worker');
   return loadFrom(
     procRoot,
-    procs.filter((p) => p.role === 'worker').map((p) => p.pid),
+    workers.map((p) => p.pid),
     master?.pid ?? null,
     nowMs,
+    new Map(workers.map((p) => [p.pid, p.cmdline])),
   );
 }
 
