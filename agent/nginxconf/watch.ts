@@ -58,7 +58,7 @@ export class NginxWatcher {
     if (this.checking || this.reading !== null || known == null || known.masterPid === null) return;
     this.checking = true;
     try {
-      const load = await readNginxLoadOfMaster(this.settings.procRoot, known.masterPid, this.clock.now());
+      const load = readNginxLoadOfMaster(this.settings.procRoot, known.masterPid, this.clock.now());
       if (load !== null && load.atMs - known.atMs < NEW_LOAD_MS) return;
       this.logger.info({ masterPid: known.masterPid, load: load?.detail ?? null }, load === null ? 'nginx master gone: re-reading the nginx config' : 'nginx reloaded: re-reading its config');
       await this.reloadNow();

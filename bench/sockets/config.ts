@@ -66,7 +66,16 @@ export const CONFIG = {
    * times the steady rate (at least churnRefillMin a second) to catch up after a lag.
    */
   churnFill: 1.1,
-  churnRefill: 2,
+  /**
+   * The count the churners hold is a sawtooth (churner.ts): the kernel drops the
+   * TIME_WAIT sockets made during 2.048 s at once, 2.048 / 60 = 3.4% of the count
+   * at the steady rate, and the churners refill them. Held at the target, the
+   * count spends its time from 3.4% (plus the churners' lag) below the target up to
+   * it; the churners aim half a tooth above it, so the tooth straddles the target:
+   * ±1.7%, plus the lag below.
+   */
+  churnAim: 1 + 2.048 / 60 / 2,
+  churnRefill: 3,
   churnRefillMin: 1000,
   /** The TIME_WAIT count must be within this share of its target before a size is measured. */
   settleShare: 0.02,

@@ -94,10 +94,11 @@ export class Population {
     const steady = target / 60;
     const fillRatePerSecond = Math.ceil(CONFIG.churnFill * steady);
     const refillRatePerSecond = Math.max(CONFIG.churnRefillMin, Math.ceil(CONFIG.churnRefill * steady));
-    for (const c of this.churners) c.send({ cmd: 'target', timeWait: target, fillRatePerSecond, refillRatePerSecond });
+    const aim = Math.round(target * CONFIG.churnAim);
+    for (const c of this.churners) c.send({ cmd: 'target', timeWait: aim, fillRatePerSecond, refillRatePerSecond });
     for (const c of this.churners) await c.next('target', 10_000);
     log(
-      `  TIME_WAIT target ${target} (steady ${fmt(steady, 0)} connections/s; fill at ${fillRatePerSecond}/s, refill up to ${refillRatePerSecond}/s, ` +
+      `  TIME_WAIT target ${target}, held with its peaks at ${aim} (steady ${fmt(steady, 0)} connections/s; fill at ${fillRatePerSecond}/s, refill up to ${refillRatePerSecond}/s, ` +
         `over ${this.churners.length} churners)`,
     );
   }

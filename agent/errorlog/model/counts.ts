@@ -9,6 +9,7 @@
  * by volume would move counts out of "other" and read as a counter reset.
  */
 import { ERROR_KINDS, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
+import { ownCopy } from '../parse/text.js';
 
 export const NO_DESTINATION = 'none';
 export const OTHER_DESTINATIONS = 'other';
@@ -19,27 +20,58 @@ export interface KindDestinationCount {
   count: number;
 }
 
+/** Kind → its index in ERROR_KINDS. */
+const KIND_INDEX = new Map<ErrorKind, number>(ERROR_KINDS.map((k, i) => [k, i]));
+
+/** One label's counts, by kind index. */
+interface Row {
+  label: string;
+  byKind: number[];
+}
+
 export class ErrorLogCounts {
-  private readonly admitted = new Set<string>();
-  /** kind → destination label → count */
-  private readonly counts = new Map<ErrorKind, Map<string, number>>();
-  private readonly lastEventMs = new Map<ErrorKind, number>();
+  /**
+   * Each label's row, in the order labels were first counted. A line costs two
+   * lookups (its destination's row, its kind's index) and one store: a Map of
+   * counts per kind took five Map operations a line (`npm run bench:errorlog`).
+   */
+  private readonly rows = new Map<string, Row>();
+  /** Destinations admitted to a series of their own (at most maxDestinations). */
+  private admitted = 0;
+  private readonly none: Row;
+  private readonly other: Row;
+  private readonly lastEventMs: number[] = ERROR_KINDS.map(() => Number.NEGATIVE_INFINITY);
   lines = 0;
   unparsed = 0;
 
   constructor(private readonly maxDestinations: number) {
-    for (const kind of ERROR_KINDS) this.counts.set(kind, new Map([[NO_DESTINATION, 0]]));
+    this.none = this.row(NO_DESTINATION);
+    this.other = { label: OTHER_DESTINATIONS, byKind: ERROR_KINDS.map(() => 0) };
+  }
+
+  private row(label: string): Row {
+    const r = { label, byKind: ERROR_KINDS.map(() => 0) };
+    this.rows.set(label, r);
+    return r;
+  }
+
+  /** The row a destination is counted in: its own, or "other" once maxDestinations have one. */
+  private rowFor(destination: string | null): Row {
+    if (destination === null) return this.none;
+    const r = this.rows.get(destination);
+    if (r !== undefined && r !== this.none) return r;
+    if (r === undefined && this.admitted < this.maxDestinations) {
+      this.admitted++;
+      // Its own copy: the text may be a view of the chunk its line was read in (io/decode.ts).
+      return this.row(ownCopy(destination));
+    }
+    if (!this.rows.has(OTHER_DESTINATIONS)) this.rows.set(OTHER_DESTINATIONS, this.other);
+    return this.other;
   }
 
   /** The label a destination is counted under. */
   labelFor(destination: string | null): string {
-    if (destination === null) return NO_DESTINATION;
-    if (this.admitted.has(destination)) return destination;
-    if (this.admitted.size < this.maxDestinations) {
-      this.admitted.add(destination);
-      return destination;
-    }
-    return OTHER_DESTINATIONS;
+    return this.rowFor(destination).label;
   }
 
   addUnparsed(): void {
@@ -49,25 +81,30 @@ export class ErrorLogCounts {
 
   add(event: Pick<ErrorLogEvent, 'timeMs' | 'kind' | 'destination'>): void {
     this.lines++;
-    const label = this.labelFor(event.destination);
-    const byDest = this.counts.get(event.kind)!;
-    byDest.set(label, (byDest.get(label) ?? 0) + 1);
-    const last = this.lastEventMs.get(event.kind);
-    if (last === undefined || event.timeMs > last) this.lastEventMs.set(event.kind, event.timeMs);
+    const k = KIND_INDEX.get(event.kind)!;
+    this.rowFor(event.destination).byKind[k]!++;
+    if (event.timeMs > this.lastEventMs[k]!) this.lastEventMs[k] = event.timeMs;
   }
 
+  /** Every kind's count under every label counted so far ("none" always; a label's zero counts too). */
   series(): KindDestinationCount[] {
     const out: KindDestinationCount[] = [];
-    for (const [kind, byDest] of this.counts) for (const [destination, count] of byDest) out.push({ kind, destination, count });
+    ERROR_KINDS.forEach((kind, k) => {
+      for (const r of this.rows.values()) if (r === this.none || r.byKind[k]! > 0) out.push({ kind, destination: r.label, count: r.byKind[k]! });
+    });
     return out;
   }
 
-  /** The live running totals of one kind by destination label (read-only: copy it to keep it). */
+  /** One kind's running totals by destination label. */
   totalsOf(kind: ErrorKind): ReadonlyMap<string, number> {
-    return this.counts.get(kind)!;
+    const k = KIND_INDEX.get(kind)!;
+    const totals = new Map<string, number>();
+    for (const r of this.rows.values()) if (r === this.none || r.byKind[k]! > 0) totals.set(r.label, r.byKind[k]!);
+    return totals;
   }
 
   lastEvent(kind: ErrorKind): number | null {
-    return this.lastEventMs.get(kind) ?? null;
+    const ms = this.lastEventMs[KIND_INDEX.get(kind)!]!;
+    return ms === Number.NEGATIVE_INFINITY ? null : ms;
   }
 }

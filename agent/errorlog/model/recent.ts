@@ -8,6 +8,7 @@ import type { NginxVersion } from '../../core/nginxVersion.js';
 import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
 import { classifyInto, ERROR_KINDS, escapeUntrusted, newLineFields, TimeMemo, type ErrorKind } from '../parse/classify.js';
 import { startupVersion } from '../parse/startupVersion.js';
+import { ownCopy } from '../parse/text.js';
 import { MAX_NAMES, type KindCounts } from './evidence.js';
 import { mergeTimelines, TimelineCounter, type KindTimeline } from './timeline.js';
 
@@ -71,30 +72,43 @@ interface KindEntry {
   line: string;
 }
 
+/** Kind → its index in ERROR_KINDS. */
+const KIND_INDEX = new Map<ErrorKind, number>(ERROR_KINDS.map((k, i) => [k, i]));
+
 /**
- * Per-kind counts by name, at most MAX_NAMES names. A Map, turned into the
- * summary's record once: looking a fresh string up as an object's key interns it
- * first, which cost more per line than the rest of the count.
+ * Per-kind counts by name, at most MAX_NAMES names: a row of counts by kind index
+ * per name, turned into the summary's records once (a record keyed by kind cost
+ * a keyed store with a different key line after line).
  */
 class NamedCounts {
-  private readonly byName = new Map<string, KindCounts>();
+  private readonly byName = new Map<string, number[]>();
 
-  bump(key: string, kind: ErrorKind): void {
+  bump(key: string, kind: number): void {
     let d = this.byName.get(key);
     if (d === undefined) {
       if (this.byName.size >= MAX_NAMES) return;
-      this.byName.set(key, (d = {}));
+      // A key outlives its line, which may be a view of a whole chunk (io/decode.ts).
+      this.byName.set(ownCopy(key), (d = ERROR_KINDS.map(() => 0)));
     }
-    d[kind] = (d[kind] ?? 0) + 1;
+    d[kind]!++;
   }
 
   record(): Record<string, KindCounts> {
-    return Object.fromEntries(this.byName);
+    const out: Record<string, KindCounts> = {};
+    for (const [name, row] of this.byName) {
+      const d: KindCounts = {};
+      row.forEach((n, k) => {
+        if (n > 0) d[ERROR_KINDS[k]!] = n;
+      });
+      out[name] = d;
+    }
+    return out;
   }
 }
 
 export class RecentWindow {
-  private readonly kinds = new Map<ErrorKind, KindEntry>();
+  /** By kind index. */
+  private readonly kinds: (KindEntry | undefined)[] = new Array<KindEntry | undefined>(ERROR_KINDS.length);
   private readonly byDestination = new NamedCounts();
   private readonly byUpstreamGroup: Record<string, number> = {};
   private readonly byBindAddress = new NamedCounts();
@@ -137,23 +151,25 @@ export class RecentWindow {
       const v = startupVersion(e);
       if (v !== null) this.version = { ...v, timeMs: e.timeMs, line: escapeUntrusted(line, 300) };
     }
-    const k = this.kinds.get(e.kind);
-    if (k === undefined) this.kinds.set(e.kind, { count: 1, firstMs: e.timeMs, lastMs: e.timeMs, line });
+    const ki = KIND_INDEX.get(e.kind)!;
+    const k = this.kinds[ki];
+    // The sample keeps its own copy of the line (a view would pin the chunk it was read in; io/decode.ts).
+    if (k === undefined) this.kinds[ki] = { count: 1, firstMs: e.timeMs, lastMs: e.timeMs, line: ownCopy(line) };
     else {
       k.count++;
       if (e.timeMs < k.firstMs) k.firstMs = e.timeMs;
       // Strictly newer: read backwards, the first line of the newest second stays.
       if (e.timeMs > k.lastMs) {
         k.lastMs = e.timeMs;
-        k.line = line;
+        k.line = ownCopy(line);
       }
     }
     this.timeline?.add(e.kind, e.timeMs);
-    if (e.destination !== null) this.byDestination.bump(e.destination, e.kind);
+    if (e.destination !== null) this.byDestination.bump(e.destination, ki);
     if (e.upstreamGroup !== null && (e.upstreamGroup in this.byUpstreamGroup || Object.keys(this.byUpstreamGroup).length < MAX_NAMES)) {
       this.byUpstreamGroup[e.upstreamGroup] = (this.byUpstreamGroup[e.upstreamGroup] ?? 0) + 1;
     }
-    if (e.bindAddress !== null && (e.kind === 'proxy_bind_unavailable' || e.kind === 'eaddrinuse')) this.byBindAddress.bump(e.bindAddress, e.kind);
+    if (e.bindAddress !== null && (e.kind === 'proxy_bind_unavailable' || e.kind === 'eaddrinuse')) this.byBindAddress.bump(e.bindAddress, ki);
     return 'in';
   }
 
@@ -165,8 +181,8 @@ export class RecentWindow {
       files: [...this.files],
       lines: this.lines,
       unparsed: this.unparsed,
-      byKind: ERROR_KINDS.flatMap((kind) => {
-        const k = this.kinds.get(kind);
+      byKind: ERROR_KINDS.flatMap((kind, i) => {
+        const k = this.kinds[i];
         return k === undefined ? [] : [{ kind, count: k.count, firstMs: k.firstMs, lastMs: k.lastMs, sample: escapeUntrusted(k.line, 600) }];
       }),
       byDestination: this.byDestination.record(),

@@ -15,6 +15,7 @@
  * small maps touched only by those (rare) lines.
  */
 import { ERROR_KINDS, escapeUntrusted, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
+import { ownCopy } from '../parse/text.js';
 import { MAX_NAMES, type ErrorLogEvidence, type KindCounts } from './evidence.js';
 import { NO_DESTINATION, OTHER_DESTINATIONS, type ErrorLogCounts } from './counts.js';
 import type { RecentSummary } from './recent.js';
@@ -121,6 +122,9 @@ export class RollingErrorWindow {
       this.buckets.sort((x, y) => x.startMs - y.startMs);
       this.prune(nowMs);
     }
+    // The lines the bucket left behind keep their own text: a line is a view of the
+    // chunk it was read in (io/decode.ts), and only the current bucket's may pin one.
+    if (this.current !== null && this.current !== b) for (const k of this.current.kinds) if (k !== undefined) k.line = ownCopy(k.line);
     this.current = b;
     return b;
   }
@@ -232,6 +236,7 @@ export class RollingErrorWindow {
 function addName<V>(map: Map<string, V> | null, name: string, next: (current: V | undefined) => V): Map<string, V> {
   const m = map ?? new Map<string, V>();
   const current = m.get(name);
-  if (current !== undefined || m.size < MAX_NAMES_PER_BUCKET) m.set(name, next(current));
+  if (current !== undefined) m.set(name, next(current));
+  else if (m.size < MAX_NAMES_PER_BUCKET) m.set(ownCopy(name), next(current)); // a key outlives the line it came from
   return m;
 }

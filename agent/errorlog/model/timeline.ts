@@ -29,6 +29,10 @@ export function timelineBucketMs(windowMs: number, maxBuckets = 60): number {
 /** Counts events into buckets of `bucketMs`; an event after `untilMs` counts at `untilMs` (a clock stepped back). */
 export class TimelineCounter {
   private readonly buckets = new Map<number, Partial<Record<ErrorKind, number>>>();
+  /** The bucket the last event went to, and the times it covers: consecutive lines nearly always share one. */
+  private last: Partial<Record<ErrorKind, number>> | null = null;
+  private lastFrom = 0;
+  private lastTo = 0;
 
   constructor(
     readonly bucketMs: number,
@@ -36,9 +40,15 @@ export class TimelineCounter {
   ) {}
 
   add(kind: ErrorKind, timeMs: number, n = 1): void {
-    const start = Math.floor(Math.min(timeMs, this.untilMs) / this.bucketMs) * this.bucketMs;
-    let b = this.buckets.get(start);
-    if (b === undefined) this.buckets.set(start, (b = {}));
+    let b = this.last;
+    if (b === null || !(timeMs >= this.lastFrom && timeMs < this.lastTo && timeMs <= this.untilMs)) {
+      const start = Math.floor(Math.min(timeMs, this.untilMs) / this.bucketMs) * this.bucketMs;
+      const found = this.buckets.get(start) ?? {};
+      if (!this.buckets.has(start)) this.buckets.set(start, found);
+      b = this.last = found;
+      this.lastFrom = start;
+      this.lastTo = start + this.bucketMs;
+    }
     b[kind] = (b[kind] ?? 0) + n;
   }
 

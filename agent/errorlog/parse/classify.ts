@@ -22,6 +22,7 @@
  * it is never used as a label and must be escaped wherever it is shown.
  */
 import { LOCAL_ZONE, ZoneClock, type TimeZone } from '../../core/timeZone.js';
+import { ownCopy } from './text.js';
 
 export const ERROR_KINDS = [
   'eaddrnotavail',
@@ -239,25 +240,12 @@ export class PeerMemo {
     const seen = this.texts[slot];
     if (seen !== undefined && seen.length === n && line.startsWith(seen, from)) return this.destinations[slot]!;
     // The text alone: a slice of a long line would keep the whole line alive while the slot holds it.
-    const text = flat(line.slice(from, to));
+    const text = ownCopy(line.slice(from, to));
     const d = normaliseDestination(text);
     this.texts[slot] = text;
     this.destinations[slot] = d;
     return d;
   }
-}
-
-/**
- * The same text in a string of its own. V8 makes a slice of 13 or more characters
- * a view of its parent (which would keep the whole line alive), and
- * String.prototype.startsWith compares with a view slower than with a plain
- * string. A Latin-1 round trip copies it; a text it would change (a character
- * above U+00FF) stays the slice.
- */
-function flat(s: string): string {
-  if (s.length < 13) return s;
-  const copy = Buffer.from(s, 'latin1').toString('latin1');
-  return copy === s ? copy : s;
 }
 
 /** The address in "bind(ADDR) failed" at the start of the message, as /^bind\(([^()\s]+)\) failed/ captures it. */

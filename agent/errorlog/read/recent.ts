@@ -15,13 +15,15 @@
  * is read as such.
  *
  * A plain file with more than PARALLEL_MIN_BYTES to scan is cut at line starts
- * into one part per thread (RecentOptions.threads): the newest part is read here,
- * the others at once by worker threads running this very module (its URL: the
- * same file whether run from tsc's output or the one-file build), each with a
- * RecentWindow of its own. A worker that cannot run leaves the file to be read
- * here alone. The parts' summaries are merged newest first and the
- * merge stops after the part whose scan met a line older than the window, so the
- * result is the one-thread scan's, line for line (mergeScanParts).
+ * into parts of about PART_BYTES, read at once by this thread and by worker
+ * threads running this very module (its URL: the same file whether run from
+ * tsc's output or the one-file build), each part into a RecentWindow of its own.
+ * Each thread claims the newest part nobody has claimed yet (ClaimTable, in
+ * shared memory), so a worker that starts late or runs slow reads less and none
+ * waits for another; a worker that cannot run leaves its parts to the others.
+ * The parts' summaries are merged newest first and the merge stops after the
+ * part whose scan met a line older than the window, so the result is the
+ * one-thread scan's, line for line (mergeScanParts).
  */
 import { closeSync, createReadStream, existsSync, fstatSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -31,6 +33,7 @@ import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
 import { openRegularFile } from '../../io/files.js';
 import { mergeScanParts, RecentWindow, type RecentSummary, type ScanEnd, type TimelineOptions } from '../model/recent.js';
 import { classifyLine, TimeMemo } from '../parse/classify.js';
+import { asciiText } from '../../io/decode.js';
 
 const CHUNK = 64 * 1024;
 /**
@@ -80,7 +83,8 @@ function readFully(fd: number, buf: Buffer, len: number, pos: number): number {
 /**
  * Yields the bytes of a regular file that end at or before byte `end` (default:
  * its size) in pieces of whole lines, last piece first (each a view of one read
- * buffer, valid until the next piece). Only the lines wholly within the last
+ * buffer, valid until the next piece: `reuse` when given, so that a thread reading
+ * many parts of a file allocates one). Only the lines wholly within the last
  * maxScanBytes bytes before `end` are yielded ('limit' then says the scan stopped
  * there).
  *
@@ -90,12 +94,12 @@ function readFully(fd: number, buf: Buffer, len: number, pos: number): number {
  * (nginx's are at most 2048 bytes: NGX_MAX_ERROR_STR), so the memory is one
  * buffer whatever the file's size.
  */
-function* piecesBackwards(path: string, maxScanBytes: number, end?: number): Generator<Buffer, 'start' | 'limit', undefined> {
+function* piecesBackwards(path: string, maxScanBytes: number, end?: number, reuse?: Buffer): Generator<Buffer, 'start' | 'limit', undefined> {
   const fd = openRegularFile(path);
   try {
     let pos = Math.min(end ?? Number.POSITIVE_INFINITY, fstatSync(fd).size);
     const floor = Math.max(0, pos - maxScanBytes);
-    let buf = Buffer.allocUnsafe(Math.min(BACKWARDS_CHUNK, Math.max(pos - floor, 1)));
+    let buf = reuse ?? Buffer.allocUnsafe(Math.min(BACKWARDS_CHUNK, Math.max(pos - floor, 1)));
     while (pos > floor) {
       const from = Math.max(floor, pos - buf.length);
       const len = readFully(fd, buf, pos - from, from);
@@ -122,13 +126,24 @@ function* piecesBackwards(path: string, maxScanBytes: number, end?: number): Gen
 
 /**
  * Calls onLine with each line of a piece, last first, until it returns true;
- * says whether it did. The newlines are found natively and each line is decoded
- * alone: V8 decodes an ASCII line on a fast path, and one line with a multi-byte
- * character sends only itself down the slow one (Node 20 decodes a whole MiB with
- * one such line several times slower than its lines one by one).
+ * says whether it did. An ASCII piece is decoded in one call and its lines are
+ * views of it (io/decode.ts). Otherwise the newlines are found natively and each
+ * line is decoded alone: V8 decodes an ASCII line on a fast path, and one line
+ * with a multi-byte character sends only itself down the slow one (Node 20
+ * decodes a whole MiB with one such line several times slower than its lines one
+ * by one).
  */
 function eachLineBackwards(piece: Buffer, onLine: (line: string) => boolean): boolean {
+  const text = asciiText(piece);
   let stop = piece.length;
+  if (text !== null) {
+    while (stop > 0) {
+      const nl = text.lastIndexOf('\n', stop - 1);
+      if (nl + 1 < stop && onLine(text.slice(nl + 1, stop))) return true;
+      stop = nl;
+    }
+    return false;
+  }
   while (stop > 0) {
     const nl = piece.lastIndexOf(0x0a, stop - 1);
     if (nl + 1 < stop && onLine(piece.toString('utf8', nl + 1, stop))) return true;
@@ -222,8 +237,8 @@ export function windowEnd(path: string, untilMs: number, zone: TimeZone): number
  * maxScanBytes of it, until one is older than the window. `end` is a line's start
  * (or the file's size), so no line is cut there.
  */
-function scanRange(path: string, window: RecentWindow, maxScanBytes: number, end: number): ScanEnd {
-  const it = piecesBackwards(path, maxScanBytes, end);
+function scanRange(path: string, window: RecentWindow, maxScanBytes: number, end: number, reuse?: Buffer): ScanEnd {
+  const it = piecesBackwards(path, maxScanBytes, end, reuse);
   const older = (line: string): boolean => window.add(line) === 'older';
   for (;;) {
     const r = it.next();
@@ -242,49 +257,132 @@ function scanBackwards(path: string, window: RecentWindow, opts: RecentOptions):
   return end;
 }
 
-/** One part of a file for one thread: the lines wholly after byte `floor` that end at or before `end`. */
+/** One part of a file: the lines wholly after byte `floor` that end at or before `end`. */
 interface ScanPart {
   floor: number;
   end: number;
 }
 
-/** What a worker is given: the file, its part, and the window (plain data: it crosses threads). */
+/** What a worker is given: the file, its parts and the claim table, and the window (plain data: it crosses threads). */
 interface ScanRequest {
+  /** Tells this request's answer from a late answer to an earlier one. */
+  id: number;
+  /** This worker's number in the claim table (the command's thread is 0). */
+  thread: number;
   path: string;
-  part: ScanPart;
+  /** Newest first. */
+  parts: ScanPart[];
+  /** The claim table (ClaimTable): shared by every thread reading this file. */
+  claims: SharedArrayBuffer;
   sinceMs: number;
   untilMs: number;
   zone: TimeZone;
   timeline?: TimelineOptions;
 }
 
+/** One part read: its index (newest first), the summary of its lines, and how its scan ended. */
+interface PartRead {
+  index: number;
+  summary: RecentSummary;
+  end: ScanEnd;
+}
+
 /** What a worker answers. */
-type ScanAnswer = { ok: true; summary: RecentSummary; end: ScanEnd } | { ok: false; error: string; code?: string; thread?: boolean };
+type ScanAnswer = { id: number; ok: true; parts: PartRead[] } | { id: number; ok: false; error: string; code?: string; thread?: boolean };
 
 const SCAN_ROLE = 'nginx-port-agent errorlog scan';
 
-function scanPart(path: string, part: ScanPart, window: RecentWindow): ScanEnd {
-  return scanRange(path, window, part.end - part.floor, part.end);
+/**
+ * The parts of one file and who reads them, in shared memory, so that threads
+ * share the work as they come free rather than by a split made in advance: a
+ * worker that starts late (loading its code takes 50–300 ms, more on Node 20)
+ * reads fewer parts, and the command's thread more. Slot 0 is the lowest index
+ * of a part whose scan met a line older than the window (parts after it need
+ * no reading: the merge stops there); slot 1 + i is part i's state: 0 not yet
+ * claimed, -1 skipped, t + 1 claimed by thread t.
+ */
+export class ClaimTable {
+  private readonly slots: Int32Array;
+
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    private readonly parts: number,
+  ) {
+    this.slots = new Int32Array(buffer);
+  }
+
+  static create(parts: number): ClaimTable {
+    const t = new ClaimTable(new SharedArrayBuffer(4 * (parts + 1)), parts);
+    Atomics.store(t.slots, 0, parts);
+    return t;
+  }
+
+  /** The next part for thread `thread` (the oldest-numbered one nobody has claimed), or -1 when none is left. */
+  claim(thread: number): number {
+    for (let i = 0; i < this.parts; i++) {
+      if (Atomics.load(this.slots, 1 + i) !== 0) continue;
+      const mark = i > Atomics.load(this.slots, 0) ? -1 : thread + 1;
+      if (Atomics.compareExchange(this.slots, 1 + i, 0, mark) === 0 && mark > 0) return i;
+    }
+    return -1;
+  }
+
+  /** Part `index` met a line older than the window: no part after it needs reading. */
+  windowEndsIn(index: number): void {
+    for (let s = Atomics.load(this.slots, 0); index < s; s = Atomics.load(this.slots, 0)) {
+      if (Atomics.compareExchange(this.slots, 0, s, index) === s) return;
+    }
+  }
+
+  /** The workers (thread numbers above 0) that claimed a part. */
+  workersThatClaimed(): Set<number> {
+    const threads = new Set<number>();
+    for (let i = 0; i < this.parts; i++) {
+      const mark = Atomics.load(this.slots, 1 + i);
+      if (mark > 1) threads.add(mark - 1);
+    }
+    return threads;
+  }
 }
 
+/** Reads parts as this thread claims them, each into a window of its own, until none is left. */
+function readClaimedParts(path: string, parts: readonly ScanPart[], table: ClaimTable, thread: number, newWindow: () => RecentWindow): PartRead[] {
+  const read: PartRead[] = [];
+  let buf: Buffer | undefined;
+  for (let i = table.claim(thread); i >= 0; i = table.claim(thread)) {
+    const part = parts[i]!;
+    const window = newWindow();
+    window.files.push(path);
+    buf ??= Buffer.allocUnsafe(BACKWARDS_CHUNK);
+    const end = scanRange(path, window, part.end - part.floor, part.end, buf);
+    if (end === 'window') table.windowEndsIn(i);
+    read.push({ index: i, summary: window.summary(), end });
+  }
+  return read;
+}
+
+/** How many bytes a part holds (about): small enough that threads end close together, large enough that a part's fixed cost (a window, a summary, a merge) stays small. */
+const PART_BYTES = 8 * 1024 * 1024;
+const MAX_PARTS = 64;
+
 /**
- * The parts for `threads` threads: the range [floor, end) cut near equal byte
- * counts, each cut moved to the next line start. A part above the lowest starts
- * one byte before its first line (the newline ending the line before), as the
- * backwards reader drops what precedes the first newline it reads. Parts that
- * come out empty (lines longer than a part) are left out.
+ * The range [floor, end) cut into `count` parts of near equal byte counts, each
+ * cut moved to the next line start, newest first. A part above the lowest
+ * starts one byte before its first line (the newline ending the line before), as
+ * the backwards reader drops what precedes the first newline it reads. Parts
+ * that come out empty (lines longer than a part) are left out.
  */
-function partsOf(path: string, floor: number, end: number, threads: number): ScanPart[] {
+function partsOf(path: string, floor: number, end: number, count: number): ScanPart[] {
   const fd = openRegularFile(path);
   try {
     const size = fstatSync(fd).size;
     const buf = Buffer.allocUnsafe(CHUNK);
     const cuts = [floor];
-    for (let i = 1; i < threads; i++) {
-      const at = lineStartAtOrAfter(fd, floor + Math.floor(((end - floor) * i) / threads), Math.min(size, end), buf);
+    for (let i = 1; i < count; i++) {
+      const at = lineStartAtOrAfter(fd, floor + Math.floor(((end - floor) * i) / count), Math.min(size, end), buf);
       if (at > cuts[cuts.length - 1]! + 1 && at < end) cuts.push(at);
     }
-    return cuts.map((from, i) => ({ floor: i === 0 ? from : from - 1, end: cuts[i + 1] ?? end }));
+    return cuts.map((from, i) => ({ floor: i === 0 ? from : from - 1, end: cuts[i + 1] ?? end })).reverse();
   } finally {
     closeSync(fd);
   }
@@ -293,12 +391,13 @@ function partsOf(path: string, floor: number, end: number, threads: number): Sca
 /**
  * Worker threads, each running this module, that read parts of a file on request.
  * Started before they are needed (diagnose starts them before its socket sample),
- * so their start-up (loading the module, tens of ms) overlaps other work; unref'd,
- * so they never hold the process; close() ends them.
+ * so their start-up overlaps other work; unref'd, so they never hold the process;
+ * close() ends them.
  */
 export class ScanThreads {
   private readonly workers: Worker[];
   private broken: string | null = null;
+  private nextId = 1;
 
   constructor(count: number) {
     this.workers = Array.from({ length: count }, () => {
@@ -316,9 +415,10 @@ export class ScanThreads {
     return this.workers.length;
   }
 
-  /** Reads one part in worker `i`. */
-  scan(i: number, request: ScanRequest): Promise<ScanAnswer> {
+  /** Asks worker `i` (thread i + 1 in the claim table) to read the parts it can claim; resolves with its answer. */
+  scan(i: number, request: Omit<ScanRequest, 'id' | 'thread'>): Promise<ScanAnswer> {
     const w = this.workers[i]!;
+    const id = this.nextId++;
     return new Promise((resolve) => {
       const done = (a: ScanAnswer): void => {
         w.off('message', onMessage);
@@ -327,13 +427,13 @@ export class ScanThreads {
         resolve(a);
       };
       const onMessage = (a: ScanAnswer): void => {
-        done(a);
+        if (a.id === id) done(a);
       };
       const onError = (err: Error): void => {
-        done({ ok: false, error: err.message, thread: true });
+        done({ id, ok: false, error: err.message, thread: true });
       };
       const onExit = (code: number): void => {
-        done({ ok: false, error: `the scan thread exited (${code}) without an answer`, thread: true });
+        done({ id, ok: false, error: `the scan thread exited (${code}) without an answer`, thread: true });
       };
       if (this.broken !== null) {
         onError(new Error(this.broken));
@@ -342,7 +442,7 @@ export class ScanThreads {
       w.on('message', onMessage);
       w.once('error', onError);
       w.once('exit', onExit);
-      w.postMessage(request);
+      w.postMessage({ ...request, id, thread: i + 1 } satisfies ScanRequest);
     });
   }
 
@@ -353,7 +453,7 @@ export class ScanThreads {
 
 /**
  * A plain file's window read by several threads (the module's comment), or null
- * when it is too small for that to pay.
+ * when it is too small for that to pay, or a thread failed while reading.
  */
 async function scanParallel(path: string, win: LogWindow, opts: RecentOptions, threads: ScanThreads): Promise<{ summary: RecentSummary; end: ScanEnd } | null> {
   const zone = opts.zone ?? LOCAL_ZONE;
@@ -367,40 +467,42 @@ async function scanParallel(path: string, win: LogWindow, opts: RecentOptions, t
   const end = Math.min(windowEnd(path, win.untilMs, zone), size);
   const floor = Math.max(0, end - opts.maxScanBytes);
   if (end - floor < PARALLEL_MIN_BYTES) return null;
-  const parts = partsOf(path, floor, end, threads.size + 1);
+  const count = Math.max(threads.size + 1, Math.min(MAX_PARTS, Math.ceil((end - floor) / PART_BYTES)));
+  const parts = partsOf(path, floor, end, count);
   if (parts.length < 2) return null;
-  const top = parts[parts.length - 1]!;
-  // The workers read the older parts while this thread reads the newest.
-  const pending = parts
-    .slice(0, -1)
-    .map((part, i) => threads.scan(i, { path, part, sinceMs: win.sinceMs, untilMs: win.untilMs, zone, ...(opts.timeline !== undefined ? { timeline: opts.timeline } : {}) }));
-  const window = new RecentWindow(win.sinceMs, win.untilMs, zone, opts.timeline);
-  window.files.push(path);
-  const topEnd = scanPart(path, top, window);
-  const answers = await Promise.all(pending);
-  const newestFirst: { summary: RecentSummary; end: ScanEnd }[] = [{ summary: window.summary(), end: topEnd }];
-  for (const a of answers.reverse()) {
+  const table = ClaimTable.create(parts.length);
+  const timeline = opts.timeline;
+  const pending = new Map<number, Promise<ScanAnswer>>();
+  for (let i = 0; i < threads.size; i++) {
+    pending.set(i + 1, threads.scan(i, { path, parts, claims: table.buffer, sinceMs: win.sinceMs, untilMs: win.untilMs, zone, ...(timeline !== undefined ? { timeline } : {}) }));
+  }
+  // This thread reads too, from the newest part, as the workers come free to claim the others.
+  const read = readClaimedParts(path, parts, table, 0, () => new RecentWindow(win.sinceMs, win.untilMs, zone, timeline));
+  // Every part is claimed (or skipped) now: wait only for the workers that claimed one (a worker still starting claims none).
+  for (const t of table.workersThatClaimed()) {
+    const a = await pending.get(t)!;
     if (!a.ok) {
-      // A thread that could not run: the file is read again in this one (null), never lost.
+      // A thread that failed while reading: the file is read again in this one (null), never lost.
       if (a.thread === true) return null;
       throw Object.assign(new Error(a.error), a.code !== undefined ? { code: a.code } : {});
     }
-    newestFirst.push({ summary: a.summary, end: a.end });
+    read.push(...a.parts);
   }
-  return mergeScanParts(win, newestFirst);
+  read.sort((a, b) => a.index - b.index);
+  return mergeScanParts(win, read);
 }
 
-// In a scan thread: read each part asked for and answer (ScanThreads.scan).
+// In a scan thread: read the parts this thread can claim and answer (ScanThreads.scan).
 if (!isMainThread && (workerData as { role?: unknown } | null)?.role === SCAN_ROLE) {
   parentPort?.on('message', (request: ScanRequest) => {
     let answer: ScanAnswer;
     try {
-      const window = new RecentWindow(request.sinceMs, request.untilMs, request.zone, request.timeline);
-      const end = scanPart(request.path, request.part, window);
-      answer = { ok: true, summary: window.summary(), end };
+      const table = new ClaimTable(request.claims, request.parts.length);
+      const parts = readClaimedParts(request.path, request.parts, table, request.thread, () => new RecentWindow(request.sinceMs, request.untilMs, request.zone, request.timeline));
+      answer = { id: request.id, ok: true, parts };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      answer = { ok: false, error: (err as Error).message, ...(code !== undefined ? { code } : {}) };
+      answer = { id: request.id, ok: false, error: (err as Error).message, ...(code !== undefined ? { code } : {}) };
     }
     parentPort?.postMessage(answer);
   });

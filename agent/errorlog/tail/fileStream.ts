@@ -16,6 +16,7 @@
 import { closeSync, fstatSync, readSync, type BigIntStats } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { openVerified, type OpenFileSync } from '../../io/files.js';
+import { asciiText } from '../../io/decode.js';
 import type { HeldFile, RetiredFile } from '../model/rotation.js';
 import { LineSplitter } from './lineSplitter.js';
 
@@ -200,7 +201,7 @@ export class FileStream implements HeldFile, RetiredFile {
       counters.bytes += n;
       this.remember(chunk);
       const before = this.splitter.discardedTooLong;
-      this.splitter.push(chunk, emit);
+      this.splitter.push(chunk, emit, asciiText(chunk));
       counters.tooLong += this.splitter.discardedTooLong - before;
       total += n;
       sinceYield += n;

@@ -12,7 +12,6 @@
  * happens (not when its newline turns up, which may be never). A 10 MB line costs
  * at most maxLineBytes of buffer, then nothing.
  */
-
 const NEWLINE = 0x0a;
 
 export class LineSplitter {
@@ -51,14 +50,17 @@ export class LineSplitter {
    * Lines are decoded by Buffer's toString: invalid UTF-8 becomes U+FFFD (the
    * WHATWG decoder's replacement, as TextDecoder without `fatal` does) and a
    * leading EF BB BF stays in the line; a TextDecoder call per line cost more
-   * than the rest of splitting it.
+   * than the rest of splitting it. `text`, when the caller has it, is the same
+   * bytes decoded as one string because they are all ASCII (io/decode.ts): the
+   * lines are then views of it, and a consumer that keeps a line takes ownCopy()
+   * of it (parse/text.ts).
    */
-  push(bytes: Uint8Array, emit: (line: string) => void): void {
+  push(bytes: Uint8Array, emit: (line: string) => void, text: string | null = null): void {
     const chunk = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let start = 0;
     const end = chunk.length;
     while (start < end) {
-      const nl = chunk.indexOf(NEWLINE, start);
+      const nl = text !== null ? text.indexOf('\n', start) : chunk.indexOf(NEWLINE, start);
       const stop = nl === -1 ? end : nl;
       if (this.discarding) {
         if (nl === -1) return;
@@ -76,7 +78,7 @@ export class LineSplitter {
         this.hold(chunk.subarray(start, end));
         return;
       } else if (this.held === 0) {
-        emit(chunk.toString('utf8', start, nl));
+        emit(text !== null ? text.slice(start, nl) : chunk.toString('utf8', start, nl));
       } else {
         this.hold(chunk.subarray(start, nl));
         const line = this.buf.toString('utf8', 0, this.held);

@@ -18,9 +18,10 @@
  * `exe` is the loader; the executables it maps (`<pid>/maps`) are then read
  * through `<pid>/root`, so the path is taken in nginx's own mount namespace.
  */
-import { readdir, readlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, readSync } from 'node:fs';
+import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openRegularFileAsync } from '../../io/files.js';
+import { openRegularFile } from '../../io/files.js';
 import type { NginxLoad } from '../model/evidence.js';
 import type { VersionAttempt, VersionFinding } from '../model/versionSource.js';
 import { CLOCK_TICKS_PER_SECOND, executableMappings, isServingWorker, nginxProcessRole, startedWithConfig, statFields, uptimeSeconds, type NginxProcessRole } from '../parse/procfs.js';
@@ -39,17 +40,23 @@ export interface NginxProcess {
   cmdline: string;
 }
 
-/** A small procfs file (comm, cmdline, maps), to its end or 1 MiB; null when it cannot be read. */
-async function small(path: string): Promise<string | null> {
-  let fh: FileHandle | undefined;
+/**
+ * A small procfs file (comm, cmdline, stat, maps), to its end or 1 MiB; null when
+ * it cannot be read. Read synchronously: the kernel writes these files from memory
+ * as they are read, in microseconds, where asynchronous I/O costs a thread-pool
+ * round trip per open, read and close. A scan of a host's processes (two files
+ * each) took ~100 ms that way, most of `agent diagnose`'s fixed cost.
+ */
+function small(path: string): string | null {
+  let fd: number | undefined;
   try {
-    fh = (await openRegularFileAsync(path)).handle;
+    fd = openRegularFile(path);
     // procfs files report size 0: read until a read returns nothing.
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const buf = Buffer.alloc(16 * 1024);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      const buf = Buffer.allocUnsafe(16 * 1024);
+      const bytesRead = readSync(fd, buf, 0, buf.length, null);
       if (bytesRead === 0 || total >= 1024 * 1024) break;
       chunks.push(buf.subarray(0, bytesRead));
       total += bytesRead;
@@ -58,7 +65,7 @@ async function small(path: string): Promise<string | null> {
   } catch {
     return null;
   } finally {
-    await fh?.close().catch(() => undefined);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -73,9 +80,9 @@ export async function findNginxProcesses(procRoot: string): Promise<NginxProcess
   const out: NginxProcess[] = [];
   for (const name of entries.slice(0, MAX_PIDS)) {
     if (!/^\d+$/.test(name)) continue;
-    const comm = await small(join(procRoot, name, 'comm'));
+    const comm = small(join(procRoot, name, 'comm'));
     if (comm === null) continue;
-    const cmdline = (await small(join(procRoot, name, 'cmdline'))) ?? '';
+    const cmdline = small(join(procRoot, name, 'cmdline')) ?? '';
     const role = nginxProcessRole(comm, cmdline);
     if (role !== null) out.push({ pid: Number(name), role, cmdline });
   }
@@ -90,7 +97,7 @@ async function versionOfProcess(procRoot: string, p: NginxProcess, readBinary: R
   const direct = await readBinary(exe);
   if (direct.ok) return { from: 'process', product: direct.product, version: direct.version, detail: `${exe} (${what})` };
   if (direct.code !== 'ENOVERSION') return { error: `${exe} (${what}): ${direct.error}`, code: direct.code };
-  const maps = await small(join(procRoot, String(p.pid), 'maps'));
+  const maps = small(join(procRoot, String(p.pid), 'maps'));
   for (const path of executableMappings(maps ?? '').slice(0, 4)) {
     const inRoot = join(procRoot, String(p.pid), 'root', path);
     const r = await readBinary(inRoot);
@@ -140,12 +147,12 @@ export async function readRunningNginxVersion(
  * `parent` when given), in ticks after boot, with its pid. A pid's command line is
  * read unless `titles` already holds it (the scan of all of /proc read it).
  */
-async function newestServingWorker(procRoot: string, pids: readonly number[], parent: number | null, titles?: ReadonlyMap<number, string>): Promise<{ pid: number; ticks: number } | null> {
+function newestServingWorker(procRoot: string, pids: readonly number[], parent: number | null, titles?: ReadonlyMap<number, string>): { pid: number; ticks: number } | null {
   let newest: { pid: number; ticks: number } | null = null;
   for (const pid of pids) {
-    const cmdline = titles?.get(pid) ?? (await small(join(procRoot, String(pid), 'cmdline')));
+    const cmdline = titles?.get(pid) ?? small(join(procRoot, String(pid), 'cmdline'));
     if (cmdline === null || !isServingWorker(cmdline)) continue;
-    const stat = await small(join(procRoot, String(pid), 'stat'));
+    const stat = small(join(procRoot, String(pid), 'stat'));
     const fields = stat === null ? null : statFields(stat);
     if (fields === null || (parent !== null && fields.ppid !== parent)) continue;
     if (newest === null || fields.startTicks > newest.ticks) newest = { pid, ticks: fields.startTicks };
@@ -153,10 +160,10 @@ async function newestServingWorker(procRoot: string, pids: readonly number[], pa
   return newest;
 }
 
-async function loadFrom(procRoot: string, pids: readonly number[], masterPid: number | null, nowMs: number, titles?: ReadonlyMap<number, string>): Promise<NginxLoad | null> {
-  const newest = await newestServingWorker(procRoot, pids, masterPid, titles);
+function loadFrom(procRoot: string, pids: readonly number[], masterPid: number | null, nowMs: number, titles?: ReadonlyMap<number, string>): NginxLoad | null {
+  const newest = newestServingWorker(procRoot, pids, masterPid, titles);
   if (newest === null) return null;
-  const up = await small(join(procRoot, 'uptime'));
+  const up = small(join(procRoot, 'uptime'));
   const upS = up === null ? null : uptimeSeconds(up);
   if (upS === null) return null;
   // Both figures count from boot: their difference is the worker's age, to 10 ms, whatever the wall clock did since.
@@ -222,8 +229,8 @@ export async function readNginxLoad(procRoot: string, nowMs: number, configPath:
  * are): a handful of reads, cheap enough to repeat every second. null when the
  * master or its children list is gone; the caller then scans all of /proc again.
  */
-export async function readNginxLoadOfMaster(procRoot: string, masterPid: number, nowMs: number): Promise<NginxLoad | null> {
-  const children = await small(join(procRoot, String(masterPid), 'task', String(masterPid), 'children'));
+export function readNginxLoadOfMaster(procRoot: string, masterPid: number, nowMs: number): NginxLoad | null {
+  const children = small(join(procRoot, String(masterPid), 'task', String(masterPid), 'children'));
   if (children === null) return null;
   const pids = children.trim().split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
   return loadFrom(procRoot, pids, masterPid, nowMs);

@@ -28,7 +28,7 @@ describeWith(['built'], 'diagnose reads a large error log with several threads',
     // 200 000 lines, about 64 MB: over the 32 MiB from which a file is read in parts.
     // The generator stamps them from 2026-11-21 06:00 UTC, about two hours' worth.
     generateErrorLog(log, { lines: 200_000, seed: 7 });
-    // One line out of order, three quarters down (in the newest part with 2 or 4 threads): stamped
+    // One line out of order, three quarters down (in one of the newer 8 MiB parts): stamped
     // 05:30, before any other. A window from 05:45 stops at it, read backwards, in one thread or many.
     const text = readFileSync(log);
     const at = text.indexOf(0x0a, Math.floor(text.length * 0.75)) + 1;

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LineSplitter } from '../../../agent/errorlog/tail/lineSplitter.js';
+import { asciiText } from '../../../agent/io/decode.js';
 
 const enc = new TextEncoder();
 const bytes = (s: string) => enc.encode(s);
@@ -118,6 +119,34 @@ describe('LineSplitter', () => {
         expect(r.s.pendingBytes).toBe(0);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('ASCII chunks (read as one string) and other chunks give what a per-line UTF-8 decode gives (property)', () => {
+    // Mostly ASCII lines, as nginx writes, with some multi-byte and some invalid UTF-8 among them.
+    const ascii = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 }).map((l) => Buffer.from(l, 'latin1'));
+    const other = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 20 }).map((l) => Buffer.from(l.replaceAll('\n', ' '), 'utf8')),
+      fc.uint8Array({ maxLength: 20 }).map((b) => Buffer.from(b.map((x) => (x === 0x0a ? 0xff : x)))),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof({ arbitrary: ascii, weight: 4 }, { arbitrary: other, weight: 1 }), { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 12 }), (ls, cuts) => {
+        const all = Buffer.concat(ls.flatMap((l) => [l, Buffer.from([0x0a])]));
+        const points = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b);
+        const chunks: Uint8Array[] = [];
+        let prev = 0;
+        for (const p of [...points, all.length]) {
+          chunks.push(all.subarray(prev, p));
+          prev = p;
+        }
+        const s = new LineSplitter(1000);
+        const lines: string[] = [];
+        // As the tailer reads (fileStream.ts): an ASCII chunk comes with its text.
+        for (const c of chunks) s.push(c, (l) => lines.push(l), asciiText(Buffer.from(c)));
+        expect(lines).toEqual(ls.map((l) => l.toString('utf8')));
+        expect(run(1000, chunks).lines).toEqual(lines);
+      }),
+      { numRuns: 500 },
     );
   });
 });

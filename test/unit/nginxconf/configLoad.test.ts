@@ -99,7 +99,7 @@ describe('reading when nginx loaded its config', () => {
     const load = await readNginxLoad(root, NOW, CONF);
     expect(load).toEqual({ atMs: NOW - 10_000, masterPid: 100, detail: 'nginx worker pid 300 started 10.0 s ago' });
     // The cheap re-read through the master's children gives the same.
-    expect(await readNginxLoadOfMaster(root, 100, NOW)).toEqual(load);
+    expect(readNginxLoadOfMaster(root, 100, NOW)).toEqual(load);
   });
 
   it('is null with no serving worker, no uptime, or no children list', async () => {
@@ -107,8 +107,8 @@ describe('reading when nginx loaded its config', () => {
     expect(await readNginxLoad(proc('', tree), NOW, CONF)).toBeNull();
     const root = proc('10000.00 1.00\n', tree);
     rmSync(join(root, '100', 'task'), { recursive: true });
-    expect(await readNginxLoadOfMaster(root, 100, NOW)).toBeNull();
-    expect(await readNginxLoadOfMaster(root, 999, NOW)).toBeNull();
+    expect(readNginxLoadOfMaster(root, 100, NOW)).toBeNull();
+    expect(readNginxLoadOfMaster(root, 999, NOW)).toBeNull();
   });
 });
 
