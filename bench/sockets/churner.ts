@@ -23,7 +23,7 @@
  * while filling expired as a wave that a busy machine did not refill in time, and
  * the count sagged 13–16%.)
  * 250 k TIME_WAIT need ~4 200 connections a second, about half a core here. Its
- * main thread runs at nice -10: on 2 cores the measured process and `ss` take a core
+ * main thread runs at nice -5: on 2 cores the measured process and `ss` take a core
  * each, and the sockets made 60 s earlier expire whether or not the churner gets
  * the CPU to replace them. The priority changes when it gets the CPU, not how much
  * it uses (reported per phase).
@@ -134,9 +134,7 @@ function tick(): void {
 }
 
 /** Nice value of the main thread (setpriority(2) with pid 0 is the calling thread on Linux): the thread that connects. */
-// At nice -5 (a third of the CPU weight, sched_prio_to_weight in kernel/sched/core.c)
-// the churners still fell 3.3% behind at 500 k while the floor and the sample ran.
-const NICE = -10;
+const NICE = -5;
 
 async function main(): Promise<void> {
   let nice = `nice ${NICE}`;

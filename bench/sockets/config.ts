@@ -55,7 +55,15 @@ export const CONFIG = {
   churners: 2,
   churnAddresses: 16,
   churnPorts: [6001, 6002, 6003, 6004],
-  churnConcurrency: 256,
+  /**
+   * Handshakes in flight per churner. While the floor and the sample read a 500 k
+   * table, a loopback handshake took 20 ms on average and up to 150 ms, so 256 in
+   * flight (two churners: ~3 400 a second at 150 ms) fell under the 4 200 a second
+   * that expire, and the count sank 5–6% before it recovered. 512 held it within
+   * 2.7%; 1 024 held it too, but its bursts of handshakes took enough of the two
+   * cores to move the measurements themselves (a 500 k run: sample 1.45× the floor).
+   */
+  churnConcurrency: 512,
   churnTickMs: 50,
   /**
    * The churners fill a new size at this many times the steady rate (timeWait / 60 s,
