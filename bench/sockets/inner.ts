@@ -199,16 +199,9 @@ function describeSample(s: SocketSample): Record<string, unknown> {
 
 type Measure = () => unknown;
 
-const PAUSE_MAX_MS = 1000;
-
 /**
  * `warmups` + `runs` rounds; every round runs each measurement once, starting at a
  * different one each round, so slow drift (TIME_WAIT expiry, other load) hits all alike.
- * After each measurement it pauses for half as long (at most PAUSE_MAX_MS): on 2
- * cores, reads of a 500 k table back to back left the churners, which replace
- * ~4 200 expiring TIME_WAIT sockets a second, 3 900 a second and the count 5–6%
- * under its target by the end of the phase; each measurement is timed alone, so
- * the pauses move no figure.
  */
 async function rounds(
   measures: Record<string, Measure>,
@@ -228,7 +221,6 @@ async function rounds(
       const ms = performance.now() - t0;
       if (r >= warmups) times[name]!.push(ms);
       line.push(`${name} ${fmt(ms)}`);
-      await new Promise((done) => setTimeout(done, Math.min(PAUSE_MAX_MS, ms / 2)));
     }
     log(`${r < warmups ? 'warm-up' : 'run'} ${r < warmups ? r + 1 : r - warmups + 1}/${r < warmups ? warmups : runs} (ms): ${line.join(', ')}`);
   }
