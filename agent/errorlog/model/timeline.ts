@@ -43,8 +43,8 @@ export class TimelineCounter {
     let b = this.last;
     if (b === null || !(timeMs >= this.lastFrom && timeMs < this.lastTo && timeMs <= this.untilMs)) {
       const start = Math.floor(Math.min(timeMs, this.untilMs) / this.bucketMs) * this.bucketMs;
-      const found = this.buckets.get(start) ?? {};
-      if (!this.buckets.has(start)) this.buckets.set(start, found);
+      let found = this.buckets.get(start);
+      if (found === undefined) this.buckets.set(start, (found = {}));
       b = this.last = found;
       this.lastFrom = start;
       this.lastTo = start + this.bucketMs;

@@ -295,8 +295,8 @@ const SCAN_ROLE = 'nginx-port-agent errorlog scan';
 /**
  * The parts of one file and who reads them, in shared memory, so that threads
  * share the work as they come free rather than by a split made in advance: a
- * worker that starts late (loading its code takes 50–300 ms, more on Node 20)
- * reads fewer parts, and the command's thread more. Slot 0 is the lowest index
+ * worker that starts late (loading its code takes 40–70 ms on an idle machine,
+ * more on a busy one) reads fewer parts, and the command's thread more. Slot 0 is the lowest index
  * of a part whose scan met a line older than the window (parts after it need
  * no reading: the merge stops there); slot 1 + i is part i's state: 0 not yet
  * claimed, -1 skipped, t + 1 claimed by thread t.
@@ -317,7 +317,7 @@ export class ClaimTable {
     return t;
   }
 
-  /** The next part for thread `thread` (the oldest-numbered one nobody has claimed), or -1 when none is left. */
+  /** The next part for thread `thread` (the lowest index nobody has claimed: the newest part left), or -1 when none is left. */
   claim(thread: number): number {
     for (let i = 0; i < this.parts; i++) {
       if (Atomics.load(this.slots, 1 + i) !== 0) continue;

@@ -17,6 +17,18 @@ function run(max: number, chunks: (string | Uint8Array)[]): { lines: string[]; s
   return { lines, s };
 }
 
+/** The bytes cut into chunks at the given points (taken modulo their length, in order). */
+function cutAt(all: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b);
+  const chunks: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of [...points, all.length]) {
+    chunks.push(all.subarray(prev, p));
+    prev = p;
+  }
+  return chunks;
+}
+
 describe('LineSplitter', () => {
   it.each([
     { name: 'one whole line', max: 100, chunks: ['a\n'], lines: ['a'], pending: 0 },
@@ -104,15 +116,7 @@ describe('LineSplitter', () => {
     const line = fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replaceAll('\n', ' '));
     fc.assert(
       fc.property(fc.array(line, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 20 }), fc.integer({ min: 1, max: 48 }), (ls, cuts, max) => {
-        const text = bytes(ls.map((l) => `${l}\n`).join(''));
-        const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-        const chunks: Uint8Array[] = [];
-        let prev = 0;
-        for (const p of [...points, text.length]) {
-          chunks.push(text.subarray(prev, p));
-          prev = p;
-        }
-        const r = run(max, chunks);
+        const r = run(max, cutAt(bytes(ls.map((l) => `${l}\n`).join('')), cuts));
         const kept = ls.filter((l) => bytes(l).length <= max);
         expect(r.lines).toEqual(kept);
         expect(r.s.discardedTooLong).toBe(ls.length - kept.length);
@@ -131,14 +135,7 @@ describe('LineSplitter', () => {
     );
     fc.assert(
       fc.property(fc.array(fc.oneof({ arbitrary: ascii, weight: 4 }, { arbitrary: other, weight: 1 }), { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 12 }), (ls, cuts) => {
-        const all = Buffer.concat(ls.flatMap((l) => [l, Buffer.from([0x0a])]));
-        const points = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b);
-        const chunks: Uint8Array[] = [];
-        let prev = 0;
-        for (const p of [...points, all.length]) {
-          chunks.push(all.subarray(prev, p));
-          prev = p;
-        }
+        const chunks = cutAt(Buffer.concat(ls.flatMap((l) => [l, Buffer.from([0x0a])])), cuts);
         const s = new LineSplitter(1000);
         const lines: string[] = [];
         // As the tailer reads (fileStream.ts): an ASCII chunk comes with its text.
