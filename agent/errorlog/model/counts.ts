@@ -8,7 +8,7 @@
  * every exported series only ever grows, as a Prometheus counter must: re-ranking
  * by volume would move counts out of "other" and read as a counter reset.
  */
-import { ERROR_KINDS, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
+import { ERROR_KINDS, KIND_INDEX, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
 import { ownCopy } from '../parse/text.js';
 
 export const NO_DESTINATION = 'none';
@@ -19,9 +19,6 @@ export interface KindDestinationCount {
   destination: string;
   count: number;
 }
-
-/** Kind → its index in ERROR_KINDS. */
-const KIND_INDEX = new Map<ErrorKind, number>(ERROR_KINDS.map((k, i) => [k, i]));
 
 /** One label's counts, by kind index. */
 interface Row {

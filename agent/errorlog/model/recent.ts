@@ -6,7 +6,7 @@
  */
 import type { NginxVersion } from '../../core/nginxVersion.js';
 import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
-import { classifyInto, ERROR_KINDS, escapeUntrusted, newLineFields, TimeMemo, type ErrorKind } from '../parse/classify.js';
+import { classifyInto, ERROR_KINDS, KIND_INDEX, escapeUntrusted, newLineFields, TimeMemo, type ErrorKind } from '../parse/classify.js';
 import { startupVersion } from '../parse/startupVersion.js';
 import { ownCopy } from '../parse/text.js';
 import { MAX_NAMES, type KindCounts } from './evidence.js';
@@ -71,9 +71,6 @@ interface KindEntry {
   /** The newest line, raw: escaped once, in summary(). */
   line: string;
 }
-
-/** Kind → its index in ERROR_KINDS. */
-const KIND_INDEX = new Map<ErrorKind, number>(ERROR_KINDS.map((k, i) => [k, i]));
 
 /**
  * Per-kind counts by name, at most MAX_NAMES names: a row of counts by kind index

@@ -14,7 +14,7 @@
  * lines and the proxy_bind addresses of bind() failures are kept per bucket, in
  * small maps touched only by those (rare) lines.
  */
-import { ERROR_KINDS, escapeUntrusted, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
+import { ERROR_KINDS, KIND_INDEX, escapeUntrusted, type ErrorKind, type ErrorLogEvent } from '../parse/classify.js';
 import { ownCopy } from '../parse/text.js';
 import { MAX_NAMES, type ErrorLogEvidence, type KindCounts } from './evidence.js';
 import { NO_DESTINATION, OTHER_DESTINATIONS, type ErrorLogCounts } from './counts.js';
@@ -51,9 +51,6 @@ interface Bucket {
 
 /** Distinct names a bucket keeps per map (a bucket is 10 s). */
 const MAX_NAMES_PER_BUCKET = 100;
-
-/** Kind → index into ERROR_KINDS: arrays instead of maps on the per-line path. */
-const KIND_INDEX = new Map<ErrorKind, number>(ERROR_KINDS.map((k, i) => [k, i]));
 
 /** The kind the window counts per destination. */
 const PER_DESTINATION: ErrorKind = 'eaddrnotavail';

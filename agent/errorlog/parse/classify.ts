@@ -45,6 +45,9 @@ export const ERROR_KINDS = [
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
+/** Kind → its index in ERROR_KINDS: the counters keep arrays by kind, not maps, on the per-line path. */
+export const KIND_INDEX: ReadonlyMap<ErrorKind, number> = new Map<ErrorKind, number>(ERROR_KINDS.map((k, i) => [k, i]));
+
 /** The kinds that are a failed attempt to connect to an upstream peer (they count towards its max_fails). */
 export const CONNECT_FAILURE_KINDS: readonly ErrorKind[] = ['eaddrnotavail', 'econnrefused', 'etimedout_connect', 'ehostunreach', 'enetunreach'];
 
