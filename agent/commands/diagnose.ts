@@ -141,12 +141,19 @@ async function diagnoseWith(config: Config, opts: DiagnoseOptions, started: numb
     new ProcBuffer(),
     started,
   );
-  const connectAttemptsPerSecond = await measureConnectRate(config.procRoot, taken.counters.activeOpens, started, opts.rateIntervalMs, opts.clock);
+  // The error logs are read while the connect-rate wait runs, not after it: the
+  // second ActiveOpens reading is stamped when it is taken, so a scan that keeps
+  // this thread busy past the interval only lengthens the span the rate is over.
+  const rate = measureConnectRate(config.procRoot, taken.counters.activeOpens, started, opts.rateIntervalMs, opts.clock);
+  const errorLogRead = readErrorLogs(config, logFiles, scanThreads, started);
+  // Awaited below; until then a failure must not count as unhandled.
+  errorLogRead.catch(() => undefined);
+  const connectAttemptsPerSecond = await rate;
   // Where TIME_WAIT hides a destination's connect rate, the ActiveOpens rate just measured stands in for it.
   const sample = withHostRateEvidence(taken, connectAttemptsPerSecond);
   const levels = { warningHeadroomRatio: config.warningHeadroomRatio, criticalHeadroomRatio: config.criticalHeadroomRatio };
   const nat = config.nat.length > 0 && sample.headroom !== null ? computeNat(config.nat, sample.headroom, thresholds) : undefined;
-  const errorLog = await readErrorLogs(config, logFiles, scanThreads, started);
+  const errorLog = await errorLogRead;
   // nginx's start-up line in the window is a version source too, below the ones loadNginx tried.
   const nginx = withLogVersion(
     await nginxPromise,

@@ -161,7 +161,7 @@ export class RecentWindow {
         k.line = ownCopy(line);
       }
     }
-    this.timeline?.add(e.kind, e.timeMs);
+    this.timeline?.addAt(ki, e.timeMs);
     if (e.destination !== null) this.byDestination.bump(e.destination, ki);
     if (e.upstreamGroup !== null && (e.upstreamGroup in this.byUpstreamGroup || Object.keys(this.byUpstreamGroup).length < MAX_NAMES)) {
       this.byUpstreamGroup[e.upstreamGroup] = (this.byUpstreamGroup[e.upstreamGroup] ?? 0) + 1;

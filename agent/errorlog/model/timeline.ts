@@ -3,7 +3,7 @@
  * window needs, bounded by the window's length rather than by the number of
  * lines. Pure: kinds and times in, sparse buckets out.
  */
-import type { ErrorKind } from '../parse/classify.js';
+import { ERROR_KINDS, KIND_INDEX, type ErrorKind } from '../parse/classify.js';
 
 export interface TimelineBucket {
   /** Unix ms of the bucket's start (a multiple of bucketMs). */
@@ -28,9 +28,10 @@ export function timelineBucketMs(windowMs: number, maxBuckets = 60): number {
 
 /** Counts events into buckets of `bucketMs`; an event after `untilMs` counts at `untilMs` (a clock stepped back). */
 export class TimelineCounter {
-  private readonly buckets = new Map<number, Partial<Record<ErrorKind, number>>>();
+  /** Per bucket, counts by kind index (a record keyed by kind cost a keyed store with a different key line after line). */
+  private readonly buckets = new Map<number, number[]>();
   /** The bucket the last event went to, and the times it covers: consecutive lines nearly always share one. */
-  private last: Partial<Record<ErrorKind, number>> | null = null;
+  private last: number[] | null = null;
   private lastFrom = 0;
   private lastTo = 0;
 
@@ -40,22 +41,35 @@ export class TimelineCounter {
   ) {}
 
   add(kind: ErrorKind, timeMs: number, n = 1): void {
+    this.addAt(KIND_INDEX.get(kind)!, timeMs, n);
+  }
+
+  /** add(), for a kind given by its index in ERROR_KINDS. */
+  addAt(kindIndex: number, timeMs: number, n = 1): void {
     let b = this.last;
     if (b === null || !(timeMs >= this.lastFrom && timeMs < this.lastTo && timeMs <= this.untilMs)) {
       const start = Math.floor(Math.min(timeMs, this.untilMs) / this.bucketMs) * this.bucketMs;
       let found = this.buckets.get(start);
-      if (found === undefined) this.buckets.set(start, (found = {}));
+      if (found === undefined) this.buckets.set(start, (found = ERROR_KINDS.map(() => 0)));
       b = this.last = found;
       this.lastFrom = start;
       this.lastTo = start + this.bucketMs;
     }
-    b[kind] = (b[kind] ?? 0) + n;
+    b[kindIndex]! += n;
   }
 
   timeline(): KindTimeline {
     return {
       bucketMs: this.bucketMs,
-      buckets: [...this.buckets.entries()].sort(([a], [b]) => a - b).map(([startMs, byKind]) => ({ startMs, byKind: { ...byKind } })),
+      buckets: [...this.buckets.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([startMs, row]) => {
+          const byKind: Partial<Record<ErrorKind, number>> = {};
+          row.forEach((n, k) => {
+            if (n > 0) byKind[ERROR_KINDS[k]!] = n;
+          });
+          return { startMs, byKind };
+        }),
     };
   }
 }
