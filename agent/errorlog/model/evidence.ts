@@ -1,13 +1,22 @@
 /**
  * The error log's side of the evidence the hint engine weighs: what nginx wrote
- * in a window, by kind and destination. Pure types; filled by `agent diagnose`
+ * in a window, by kind and destination. Pure: types, and one conversion. Filled by `agent diagnose`
  * (model/recent.ts, over --since or --from/--until) and the daemon's rolling
  * window (model/rolling.ts).
  */
-import type { ErrorKind } from '../parse/classify.js';
+import { ERROR_KINDS, type ErrorKind } from '../parse/classify.js';
 
 /** Counts by kind, for one key (a destination, an upstream group, a proxy_bind address). */
 export type KindCounts = Partial<Record<ErrorKind, number>>;
+
+/** A row of counts by kind index (how the counters keep them on the per-line path) as KindCounts: the kinds counted, by name. */
+export function kindCountsOf(row: readonly number[]): KindCounts {
+  const out: KindCounts = {};
+  row.forEach((n, k) => {
+    if (n > 0) out[ERROR_KINDS[k]!] = n;
+  });
+  return out;
+}
 
 /** What the error log said in a window (diagnose's, or the daemon's rolling window). */
 export interface ErrorLogEvidence {

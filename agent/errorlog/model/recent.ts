@@ -9,7 +9,7 @@ import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
 import { classifyInto, ERROR_KINDS, KIND_INDEX, escapeUntrusted, newLineFields, TimeMemo, type ErrorKind } from '../parse/classify.js';
 import { startupVersion } from '../parse/startupVersion.js';
 import { ownCopy } from '../parse/text.js';
-import { MAX_NAMES, type KindCounts } from './evidence.js';
+import { kindCountsOf, MAX_NAMES, type KindCounts } from './evidence.js';
 import { mergeTimelines, TimelineCounter, type KindTimeline } from './timeline.js';
 
 /** nginx's start-up line (parse/startupVersion.ts): the version it announced, and when. */
@@ -92,13 +92,7 @@ class NamedCounts {
 
   record(): Record<string, KindCounts> {
     const out: Record<string, KindCounts> = {};
-    for (const [name, row] of this.byName) {
-      const d: KindCounts = {};
-      row.forEach((n, k) => {
-        if (n > 0) d[ERROR_KINDS[k]!] = n;
-      });
-      out[name] = d;
-    }
+    for (const [name, row] of this.byName) out[name] = kindCountsOf(row);
     return out;
   }
 }

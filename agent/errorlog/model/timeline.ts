@@ -4,6 +4,7 @@
  * lines. Pure: kinds and times in, sparse buckets out.
  */
 import { ERROR_KINDS, KIND_INDEX, type ErrorKind } from '../parse/classify.js';
+import { kindCountsOf } from './evidence.js';
 
 export interface TimelineBucket {
   /** Unix ms of the bucket's start (a multiple of bucketMs). */
@@ -63,13 +64,7 @@ export class TimelineCounter {
       bucketMs: this.bucketMs,
       buckets: [...this.buckets.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([startMs, row]) => {
-          const byKind: Partial<Record<ErrorKind, number>> = {};
-          row.forEach((n, k) => {
-            if (n > 0) byKind[ERROR_KINDS[k]!] = n;
-          });
-          return { startMs, byKind };
-        }),
+        .map(([startMs, row]) => ({ startMs, byKind: kindCountsOf(row) })),
     };
   }
 }
