@@ -133,6 +133,20 @@ function clientSteps(): unknown[][] {
   ];
 }
 
+interface ClientDone {
+  results: { error?: string }[];
+}
+
+/**
+ * A request the client could not send (its own bind() or connect() to nginx failed) says nothing about what
+ * nginx writes: stop there, naming it, rather than report its scenario as a line nginx did not write.
+ * Errors after the connection (a reset, a timeout, a 5xx) are what the scenarios are made of.
+ */
+function unsent(done: ClientDone): void {
+  const failed = done.results.filter((r) => r.error !== undefined && /EADDRINUSE|EADDRNOTAVAIL|ECONNREFUSED 127\.0\.0\.1:8/.test(r.error));
+  if (failed.length > 0) throw new Error(`the client could not send ${failed.length} request(s) to nginx: ${JSON.stringify(failed)}`);
+}
+
 interface Run {
   ns: Netns;
   dir: string;
@@ -166,6 +180,12 @@ async function setUp(run: Run, nginx: NginxBinary): Promise<void> {
   await ns.run('ip', ['route', 'add', '10.255.0.0/24', 'dev', 'veth0']);
   await ns.run('ip', ['neigh', 'add', NET.dropped, 'lladdr', '02:00:00:00:00:01', 'dev', 'veth0', 'nud', 'permanent']);
   await ns.run('ip', ['route', 'add', 'unreachable', '10.99.0.0/24']);
+  // The client binds fixed ports from 50000 up (corpus-client.mjs). Left in the default range (32768-60999),
+  // nginx's upstream connections of the limits and slots steps could take them first: connect() picks
+  // consecutive even ports towards one destination (net/ipv4/inet_hashtables.c, __inet_hash_connect), and a
+  // socket still there, or its TIME_WAIT, makes the client's bind() fail with EADDRINUSE, so the request
+  // never reaches nginx. Keep the range below them from the start.
+  await ns.sysctl('net.ipv4.ip_local_port_range', '32768 49999');
   const peers = ns.spawnHelper('corpus-peers.mjs', {
     silent: [6, 8, 9, 10].map((n) => ({ address: `127.0.0.${n}`, port: 9000 + n })),
     reset: [{ address: '127.0.0.7', port: 9007 }],
@@ -177,7 +197,7 @@ async function setUp(run: Run, nginx: NginxBinary): Promise<void> {
   await startNginx(run, nginx, 'slots', limitsConf(dir, 'slots', 'events { worker_connections 5; }', 8102, '127.0.0.10:9010'), join(dir, 'slots', 'nginx.pid'));
   // Descriptors and slots first, while the ephemeral range is whole.
   const http = (port: number, i: number): { http: string } => ({ http: `http://127.0.0.1:${port}/${i}` });
-  await ns.runHelper('corpus-client.mjs', { steps: [[...Array.from({ length: 10 }, (_, i) => http(8101, i)), ...Array.from({ length: 6 }, (_, i) => http(8102, i))]], timeoutMs: 5000, firstLocalPort: 51000 });
+  unsent(await ns.runHelper<ClientDone>('corpus-client.mjs', { steps: [[...Array.from({ length: 10 }, (_, i) => http(8101, i)), ...Array.from({ length: 6 }, (_, i) => http(8102, i))]], timeoutMs: 5000, firstLocalPort: 51000 }));
   // After nginx has its listeners: 4 ports for its upstream connections.
   await ns.sysctl('net.ipv4.ip_local_port_range', '40000 40003');
 }
@@ -208,7 +228,7 @@ describeEachNginx(
       mkdirSync(join(dir, 'tmp'));
       run = { ns: await Netns.create(), dir, nginxes: [], stderr: '' };
       await setUp(run, nginx);
-      await run.ns.runHelper('corpus-client.mjs', { steps: clientSteps(), timeoutMs: 8000, pauseMs: 300 });
+      unsent(await run.ns.runHelper<ClientDone>('corpus-client.mjs', { steps: clientSteps(), timeoutMs: 8000, pauseMs: 300 }));
       await sleep(1500); // the UDP session's proxy_timeout, the resolver's last retry
       // The temporary directory (in the unix socket's path) as the kept lines name it.
       lines = ['error.log', 'limits.log', 'slots.log']
