@@ -7,7 +7,7 @@
  * here: every line already goes through ErrorLogCounts, so a bucket only keeps a
  * copy of its EADDRNOTAVAIL totals per destination as they stood when the bucket
  * opened, and the window's per-destination counts are "totals now − totals at the
- * window's first bucket". That keeps the per-line work to a few array stores (the
+ * window's first bucket" (both less the lines the window did not take: `outside`). That keeps the per-line work to a few array stores (the
  * ingest benchmark measures it) and the destinations bounded as the metrics are.
  * Per destination only EADDRNOTAVAIL is kept: it is the one kind the hint engine
  * joins to a destination's sockets. The upstream groups of "no live upstreams"
@@ -59,6 +59,16 @@ export class RollingErrorWindow {
   private buckets: Bucket[] = [];
   /** The bucket the last event went to: nearly every line lands in the newest one. */
   private current: Bucket | null = null;
+  /**
+   * EADDRNOTAVAIL lines per destination label that the counts took and this
+   * window did not (older than the window when read), running like the counts'
+   * totals. A bucket can open before such lines are read: the "now" bucket of an
+   * unparsed or future-stamped line early in a backfilled log, with hours of older
+   * lines after it. "Totals now − totals at the first bucket" would then count
+   * every one of them as recent; both sides of that difference leave these out.
+   * Kept only while a bucket exists: before any, a line is in both sides alike.
+   */
+  private readonly outside = new Map<string, number>();
 
   /** `counts` is the ErrorLogCounts every line also goes to; add() must be called before counts.add(). */
   constructor(
@@ -66,8 +76,14 @@ export class RollingErrorWindow {
     private readonly counts: ErrorLogCounts,
   ) {}
 
-  add(event: Pick<ErrorLogEvent, 'timeMs' | 'kind' | 'upstreamGroup' | 'bindAddress'>, line: string, nowMs: number): void {
-    if (event.timeMs < nowMs - this.windowMs) return;
+  add(event: Pick<ErrorLogEvent, 'timeMs' | 'kind' | 'destination' | 'upstreamGroup' | 'bindAddress'>, line: string, nowMs: number): void {
+    if (event.timeMs < nowMs - this.windowMs) {
+      if (event.kind === PER_DESTINATION && event.destination !== null && this.buckets.length > 0) {
+        const label = this.counts.labelFor(event.destination);
+        this.outside.set(label, (this.outside.get(label) ?? 0) + 1);
+      }
+      return;
+    }
     // nginx stamps lines from the clock the agent reads, so a line from the future
     // comes from a clock stepped back, a time-zone mismatch or a file that is not
     // nginx's. It is counted as happening now: a bucket per future stamp would be
@@ -109,7 +125,7 @@ export class RollingErrorWindow {
       b = {
         startMs,
         kinds: new Array<KindEntry | undefined>(ERROR_KINDS.length),
-        base: new Map(this.counts.totalsOf(PER_DESTINATION)),
+        base: this.windowTotals(),
         lines: 0,
         unparsed: 0,
         groups: null,
@@ -124,6 +140,13 @@ export class RollingErrorWindow {
     if (this.current !== null && this.current !== b) for (const k of this.current.kinds) if (k !== undefined) k.line = ownCopy(k.line);
     this.current = b;
     return b;
+  }
+
+  /** The counts' EADDRNOTAVAIL totals per destination label, less the lines this window did not take. */
+  private windowTotals(): Map<string, number> {
+    const totals = new Map(this.counts.totalsOf(PER_DESTINATION));
+    for (const [label, n] of this.outside) totals.set(label, (totals.get(label) ?? 0) - n);
+    return totals;
   }
 
   private prune(nowMs: number): void {
@@ -196,7 +219,7 @@ export class RollingErrorWindow {
     const byDestination: Record<string, Partial<Record<ErrorKind, number>>> = {};
     const first = inWindow[0];
     if (first !== undefined) {
-      for (const [dest, n] of this.counts.totalsOf(PER_DESTINATION)) {
+      for (const [dest, n] of this.windowTotals()) {
         if (dest === NO_DESTINATION || dest === OTHER_DESTINATIONS) continue;
         const delta = n - (first.base.get(dest) ?? 0);
         if (delta > 0) byDestination[dest] = { [PER_DESTINATION]: delta };

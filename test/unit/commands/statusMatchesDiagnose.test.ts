@@ -4,6 +4,9 @@
  * the same moment on the same inputs build the same report, and the figures the
  * page shows for each destination are the report's.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startDaemon, type Daemon } from '../../../agent/commands/run.js';
@@ -90,5 +93,38 @@ describe('the status page and diagnose --json at the same moment', () => {
     for (const f of diagnosed.findings) expect(page).toContain(`<code>${f.id}</code>`);
     expect(status.history?.entries).toHaveLength(1);
     expect(status.history?.entries[0]).toMatchObject({ atMs: NOW, minRatio: 0, errors: { eaddrnotavail: 40 } });
+  });
+
+  it('agree on the recent exhaustion when the backfilled log starts with an unreadable line and an older hour', async () => {
+    // A line not in nginx's format first, then the same 40 lines an hour earlier, then the captured ones:
+    // the daemon reads the whole file at once (errorLogBackfill), and only the last 40 are in either window.
+    const dir = mkdtempSync(join(tmpdir(), 'npa-status-backfill-'));
+    try {
+      const captured = readFileSync(LOG, 'utf8').trimEnd().split('\n');
+      const log = join(dir, 'error.log');
+      writeFileSync(log, ['(a line in no format nginx writes)', ...captured.map((l) => l.replace('2026/11/21 08:43:53', '2026/11/21 07:43:53')), ...captured, ''].join('\n'));
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+      // Two seconds after the lines: the line read first and the recent ones share the window's current 10 s bucket.
+      const clock = new FakeClock(Date.UTC(2026, 10, 21, 8, 43, 55));
+      const sampler = new InlineSampler({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 });
+      daemon = await startDaemon(await config({ listen: '127.0.0.1:0', errorLogs: [log], errorLogBackfill: true, sampleIntervalMs: 5000 }), pino({ level: 'silent' }), {
+        sampler,
+        installSignalHandlers: false,
+        clock,
+        hostFacts: false,
+      });
+      await vi.advanceTimersByTimeAsync(0);
+      vi.useRealTimers();
+      const base = `http://${daemon.address.replace(/^http:\/\//, '')}`;
+      const status = (await (await fetch(`${base}/api/status`)).json()) as StatusView;
+      const diagnosed = JSON.parse((await diagnose(await config({ errorLogs: [log], since: '5m' }), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock })).output) as Report;
+
+      expect(diagnosed.errorLog?.byDestination).toEqual({ '127.0.0.2:9000': { eaddrnotavail: 40 } });
+      expect(status.report.errorLog?.byDestination).toEqual(diagnosed.errorLog?.byDestination);
+      expect(status.report.errorLog?.byKind).toEqual(diagnosed.errorLog?.byKind);
+      expect(status.report.findings).toEqual(diagnosed.findings);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

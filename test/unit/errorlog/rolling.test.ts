@@ -66,6 +66,61 @@ describe('RollingErrorWindow', () => {
   });
 });
 
+describe('a backfilled log: older lines read after the window\'s first bucket opened', () => {
+  // With errorLogBackfill the daemon reads hours of lines in one go, at "now". A line that lands in the
+  // current bucket early on (one not in nginx's format, or one stamped in the future) opens that bucket
+  // before the older lines are counted: they must not count as recent for their destination.
+  const feed = (counts: ErrorLogCounts, w: RollingErrorWindow, atMs: number, dest: string): void => {
+    const line = eaddrnotavailLine(atMs, dest);
+    const r = classifyLine(line);
+    if (!r.ok) throw new Error(line);
+    w.add(r.event, line, NOW);
+    counts.add(r.event);
+  };
+
+  for (const [name, first] of [
+    [
+      'a line not in nginx\'s format',
+      (counts: ErrorLogCounts, w: RollingErrorWindow) => {
+        w.addUnparsed(NOW);
+        counts.addUnparsed();
+      },
+    ],
+    [
+      'a line stamped in the future',
+      (counts: ErrorLogCounts, w: RollingErrorWindow) => {
+        feed(counts, w, NOW + 3_600_000, '10.0.0.9:80');
+      },
+    ],
+  ] as const) {
+    it(`${name} first, then an hour of older lines, then one recent: the recent one is all the window counts`, () => {
+      const counts = new ErrorLogCounts(100);
+      const w = new RollingErrorWindow(WINDOW_MS, counts);
+      first(counts, w);
+      for (let i = 0; i < 1000; i++) feed(counts, w, NOW - 3_600_000 + i * 1000, DEST);
+      feed(counts, w, NOW, DEST);
+      expect(counts.totalsOf('eaddrnotavail').get(DEST)).toBe(1001);
+      expect(exhaustion(w, NOW)?.count).toBe(name === 'a line stamped in the future' ? 2 : 1);
+      expect(w.evidence(NOW).byDestination[DEST]).toEqual({ eaddrnotavail: 1 });
+      // And so it stays as the window moves on and new lines come.
+      feed(counts, w, NOW + 20_000, DEST);
+      expect(w.evidence(NOW + 20_000).byDestination[DEST]).toEqual({ eaddrnotavail: 2 });
+    });
+  }
+
+  it('an older line that took a destination\'s label (the limit then full) does not make that destination recent', () => {
+    const counts = new ErrorLogCounts(1);
+    const w = new RollingErrorWindow(WINDOW_MS, counts);
+    w.addUnparsed(NOW);
+    counts.addUnparsed();
+    feed(counts, w, NOW - 3_600_000, DEST);
+    for (let i = 0; i < 10; i++) feed(counts, w, NOW - 3_600_000, `10.0.1.${i}:80`);
+    feed(counts, w, NOW, '10.0.2.1:80');
+    expect(w.evidence(NOW).byDestination).toEqual({});
+    expect(counts.totalsOf('eaddrnotavail').get('other')).toBe(11);
+  });
+});
+
 describe('the window as the report shows it (the daemon\'s status page)', () => {
   it('counts the lines, keeps the latest line of a kind as its sample and buckets the events by kind', async () => {
     const { RollingErrorWindow } = await import('../../../agent/errorlog/model/rolling.js');
