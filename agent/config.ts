@@ -209,6 +209,14 @@ type ValueOf<R> = R extends NumberRule
             ? NatConfig[]
             : never;
 
+/** Threads that read one large error log by default, at most: each holds a heap of its own and its read buffers, so memory stays bounded on a large machine. */
+const MAX_READ_THREADS = 4;
+
+/** The threads that read one large error log in parts (errorLogReadThreads; 0: as many as the machine has cores, at most MAX_READ_THREADS). */
+export function errorLogReadThreadCount(config: Pick<Config, 'errorLogReadThreads'>, cores: number): number {
+  return config.errorLogReadThreads > 0 ? config.errorLogReadThreads : Math.min(MAX_READ_THREADS, cores);
+}
+
 /** The error log's time zone of a config the schema accepted. */
 export function errorLogZone(config: Pick<Config, 'errorLogTimezone'>): TimeZone {
   const zone = parseTimeZone(config.errorLogTimezone);

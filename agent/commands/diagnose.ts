@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { availableParallelism, endianness } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorLogWindow, errorLogZone, type Config } from '../config.js';
+import { errorLogReadThreadCount, errorLogWindow, errorLogZone, type Config } from '../config.js';
 import { describeTimeZone } from '../core/timeZone.js';
 import { diagnoseSample } from '../diagnosis/diagnosis.js';
 import type { HostFacts, Report } from '../diagnosis/report.js';
@@ -40,9 +40,6 @@ export interface DiagnoseOptions {
   clock: Clock;
 }
 
-/** Threads that read one large error log by default, at most: each holds a heap of its own and a 1 MiB read buffer, so memory stays bounded on a large machine. */
-const MAX_READ_THREADS = 4;
-
 /** Upper bound on bytes scanned backwards per file, so a huge window cannot read a huge file whole. */
 const MAX_SCAN_BYTES = 512 * 1024 * 1024;
 
@@ -50,10 +47,10 @@ const MAX_SCAN_BYTES = 512 * 1024 * 1024;
  * Worker threads for the error logs, started now so that their start-up overlaps
  * the socket sample: only when a plain file is large enough to be read in parts
  * (read/recent.ts), and one fewer than the threads asked for (this one reads too).
- * 0 asks for as many as the machine has cores, at most MAX_READ_THREADS.
+ * 0 asks for as many as the machine has cores, at most four (errorLogReadThreadCount).
  */
 function startScanThreads(config: Config, files: readonly string[]): ScanThreads | null {
-  const threads = config.errorLogReadThreads > 0 ? config.errorLogReadThreads : Math.min(MAX_READ_THREADS, availableParallelism());
+  const threads = errorLogReadThreadCount(config, availableParallelism());
   if (threads < 2) return null;
   const large = files.some((f) => {
     try {

@@ -3,13 +3,15 @@
  * the counts and the tailer's per-file status at scrape time.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
-import { errorLogZone, type Config } from '../config.js';
+import { errorLogReadThreadCount, errorLogZone, type Config } from '../config.js';
 import type { Clock } from '../io/clock.js';
 import { ErrorLogCounts } from './model/counts.js';
 import type { RecentSummary } from './model/recent.js';
 import { RollingErrorWindow } from './model/rolling.js';
-import { classifyInto, escapeUntrusted, newLineFields, TimeMemo } from './parse/classify.js';
+import { ThreadedBacklogReader, type PartResult } from './backlog.js';
+import { classifyInto, ERROR_KINDS, escapeUntrusted, newLineFields, TimeMemo, type LineFields } from './parse/classify.js';
 import { startupVersion } from './parse/startupVersion.js';
 import type { StartupVersionSeen } from './model/recent.js';
 import { onlyDefault } from './read/paths.js';
@@ -24,6 +26,14 @@ export interface ErrorLogTotals {
 /** How far back the daemon's findings look into the error logs. */
 export const FINDINGS_WINDOW_MS = 5 * 60_000;
 
+/** A backlog at least this large (a backfilled file) is read in parts by worker threads (backlog.ts); a smaller one here, line by line. */
+export const BACKLOG_MIN_BYTES = 32 * 1024 * 1024;
+
+export interface PipelineOptions {
+  /** BACKLOG_MIN_BYTES unless given (tests). */
+  backlogMinBytes?: number;
+}
+
 export class ErrorLogPipeline {
   readonly counts: ErrorLogCounts;
   /** The last FINDINGS_WINDOW_MS of events, for the hint engine. */
@@ -32,9 +42,21 @@ export class ErrorLogPipeline {
   /** The newest start-up line nginx wrote in a tailed log (its version), kept for as long as the daemon runs. */
   private version: StartupVersionSeen | null = null;
 
-  constructor(config: Config, logger: Logger, clock: Clock) {
+  /** The line record take() fills: the window and the counts read its fields and keep none of it. */
+  private readonly fields: LineFields = newLineFields();
+  private readonly memo: TimeMemo;
+
+  constructor(
+    config: Config,
+    logger: Logger,
+    private readonly clock: Clock,
+    options: PipelineOptions = {},
+  ) {
     this.counts = new ErrorLogCounts(config.maxDestinations);
     this.recent = new RollingErrorWindow(FINDINGS_WINDOW_MS, this.counts);
+    // nginx stamps its lines in its own zone, which in a sidecar may not be the agent's (--error-log-timezone).
+    const zone = errorLogZone(config);
+    this.memo = new TimeMemo(zone);
     const log = logger.child({ component: 'errorlog' });
     // An empty list (`"errorLogs": []` in a file, NGINX_PORT_AGENT_ERROR_LOGS="") says
     // there is none to tail, as `agent diagnose` reads it; the tailer needs a path.
@@ -48,10 +70,22 @@ export class ErrorLogPipeline {
       this.tailer = null;
       return;
     }
-    // nginx stamps its lines in its own zone, which in a sidecar may not be the agent's (--error-log-timezone).
-    const memo = new TimeMemo(errorLogZone(config));
-    // One record for every line: the window and the counts read its fields and keep none of it.
-    const fields = newLineFields();
+    // With backfill, a large file is read in parts by worker threads; one thread (errorLogReadThreads 1) reads it here.
+    const threads = errorLogReadThreadCount(config, availableParallelism());
+    const backlog =
+      config.errorLogBackfill && threads >= 2
+        ? new ThreadedBacklogReader({
+            threads,
+            minBytes: options.backlogMinBytes ?? BACKLOG_MIN_BYTES,
+            maxLineBytes: config.maxLineBytes,
+            zone,
+            windowMs: FINDINGS_WINDOW_MS,
+            now: () => clock.now(),
+            apply: (part) => {
+              this.takePart(part);
+            },
+          })
+        : null;
     this.tailer = new Tailer({
       patterns: [...config.errorLogs],
       fromStart: config.errorLogBackfill,
@@ -60,17 +94,48 @@ export class ErrorLogPipeline {
       now: () => clock.now(),
       logger, // the tailer names itself (component "errorlog-tailer")
       onLine: (_path, line) => {
-        if (classifyInto(line, fields, memo)) {
-          this.recent.add(fields, line, clock.now()); // first: it may copy the totals before this event
-          this.counts.add(fields);
-          const v = startupVersion(fields);
-          if (v !== null && (this.version === null || fields.timeMs >= this.version.timeMs)) this.version = { ...v, timeMs: fields.timeMs, line: escapeUntrusted(line, 300) };
-        } else {
-          this.recent.addUnparsed(clock.now());
+        this.take(line);
+      },
+      ...(backlog !== null ? { backlog } : {}),
+    });
+  }
+
+  /** One line read from a log: into the window, the counts and the version seen. */
+  private take(line: string): void {
+    const fields = this.fields;
+    if (classifyInto(line, fields, this.memo)) {
+      this.recent.add(fields, line, this.clock.now()); // first: it may copy the totals before this event
+      this.counts.add(fields);
+      const v = startupVersion(fields);
+      if (v !== null && (this.version === null || fields.timeMs >= this.version.timeMs)) this.version = { ...v, timeMs: fields.timeMs, line: escapeUntrusted(line, 300) };
+    } else {
+      this.recent.addUnparsed(this.clock.now());
+      this.counts.addUnparsed();
+    }
+  }
+
+  /** One part of a backlog read by the worker threads (backlog.ts), in file order: what take() would have done with its lines. */
+  takePart(part: PartResult): void {
+    const kinds = ERROR_KINDS.length;
+    // The destinations first, in the order the lines named them: the counts' label limit admits them so.
+    for (const d of part.destinations) this.counts.labelFor(d);
+    part.destinations.forEach((d, i) => {
+      for (let k = 0; k < kinds; k++) {
+        const n = part.counts[i * kinds + k]!;
+        if (n === 0) continue;
+        this.recent.addOlder(ERROR_KINDS[k]!, d, n); // first, as add() before counts.add()
+        this.counts.addMany(d, k, n, part.lastMs[k]!);
+      }
+    });
+    for (const r of part.replay) {
+      if (typeof r === 'string') this.take(r);
+      else {
+        for (let i = 0; i < r; i++) {
+          this.recent.addUnparsed(this.clock.now());
           this.counts.addUnparsed();
         }
-      },
-    });
+      }
+    }
   }
 
   /** The version nginx announced in the newest start-up line the daemon has read, or null. */

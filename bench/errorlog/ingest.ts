@@ -2,25 +2,30 @@
  * The agent's side of the error-log benchmark, run as a child process so its peak
  * RSS is the agent's alone:
  *
- *   node dist/bench/errorlog/ingest.js <error.log>
+ *   node dist/bench/errorlog/ingest.js <error.log> [threads]
  *
- * Does what the daemon does with an error log (agent/errorlog/pipeline.ts): the
- * real Tailer reads the file from its start (backfill), every line goes through
- * classifyInto (classifyLine's fields in one reused record) into ErrorLogCounts.
- * No watcher and no timer: the benchmark drives the stat-based passes itself until
- * the whole file is read. Prints one JSON line:
- * lines, seconds, lines per second, VmHWM, and the counts by kind and destination.
+ * Does what the daemon does with an error log when it starts with
+ * --error-log-backfill: the real ErrorLogPipeline (agent/errorlog/pipeline.ts),
+ * its Tailer reading the file from its start, a backlog of 32 MiB or more read in
+ * parts by worker threads (agent/errorlog/backlog.ts), every line classified
+ * into ErrorLogCounts and the findings window. `threads` is
+ * --error-log-read-threads (default 0: the daemon's default, one per core up to
+ * four; 1: one thread, line by line, as the daemon reads what nginx writes while
+ * it runs). The daemon's clock is set one second after the file's last line, so
+ * its last five minutes go through the window as they would on a host where the
+ * log was being written up to the start. No watcher: the benchmark drives the
+ * stat-based passes until the whole file is read. Prints one JSON line: lines,
+ * seconds, lines per second, VmHWM, and the counts by kind and destination.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
-import { DEFAULTS } from '../../agent/config.js';
-import { ErrorLogCounts } from '../../agent/errorlog/model/counts.js';
-import { RollingErrorWindow } from '../../agent/errorlog/model/rolling.js';
-import { FINDINGS_WINDOW_MS } from '../../agent/errorlog/pipeline.js';
-import { classifyInto, newLineFields, TimeMemo } from '../../agent/errorlog/parse/classify.js';
-import { Tailer } from '../../agent/errorlog/tail/tailer.js';
+import { errorLogReadThreadCount, resolveConfig } from '../../agent/config.js';
+import { BACKLOG_MIN_BYTES, ErrorLogPipeline } from '../../agent/errorlog/pipeline.js';
 
 export interface IngestResult {
+  /** The threads that read the backlog (1: line by line in the main thread). */
+  threads: number;
   lines: number;
   unparsed: number;
   tooLong: number;
@@ -39,48 +44,52 @@ function vmHwmKiB(): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** The time of the file's last line nginx wrote ("YYYY/MM/DD HH:MM:SS", read as UTC), in ms. */
+function lastLineMs(path: string, size: number): number {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(size, 64 * 1024));
+    readSync(fd, buf, 0, buf.length, size - buf.length);
+    const stamps = [...buf.toString('latin1').matchAll(/^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) /gm)];
+    const m = stamps.at(-1);
+    if (m === undefined) throw new Error(`${path}: no nginx time stamp in its last 64 KiB`);
+    return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 async function main(): Promise<void> {
   const path = process.argv[2];
-  if (path === undefined) throw new Error('usage: ingest.js <error.log>');
+  if (path === undefined) throw new Error('usage: ingest.js <error.log> [threads]');
   const size = statSync(path).size;
-  const counts = new ErrorLogCounts(DEFAULTS.maxDestinations);
-  const recent = new RollingErrorWindow(FINDINGS_WINDOW_MS, counts);
-  const memo = new TimeMemo();
-  const fields = newLineFields();
-  const tailer = new Tailer({
-    patterns: [path],
-    fromStart: true,
-    maxLineBytes: DEFAULTS.maxLineBytes,
-    reconcileIntervalMs: 0,
-    watch: false,
-    logger: pino({ level: 'silent' }),
-    // As ErrorLogPipeline wires it. The daemon passes the wall clock as "now"; here each
-    // event is taken as current, so every one goes through the findings window's buckets
-    // (the generated log's times may lie far in the past, which the window would skip).
-    onLine: (_path, line) => {
-      if (classifyInto(line, fields, memo)) {
-        recent.add(fields, line, fields.timeMs);
-        counts.add(fields);
-      } else counts.addUnparsed();
-    },
+  const resolved = await resolveConfig({
+    env: {},
+    flags: { errorLogs: [path], errorLogBackfill: true, errorLogTimezone: 'UTC', errorLogReadThreads: Number(process.argv[3] ?? 0) },
   });
+  if (!resolved.ok) throw new Error(resolved.problems.join('; '));
+  const config = resolved.config;
+  const nowMs = lastLineMs(path, size) + 1000;
+  const pipeline = new ErrorLogPipeline(config, pino({ level: 'silent' }), { now: () => nowMs });
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
-  await tailer.start();
-  // Each pass reads at most its budget per file and queues the next one; a pass
-  // that follows ours finds nothing left once bytes reach the size.
+  await pipeline.start();
+  // The passes after the first run on their own (each queues the next while there is more); wait for the last byte.
   for (;;) {
-    const st = tailer.status()[0];
-    if (st === undefined) throw new Error(`the tailer does not track ${path}`);
+    const st = pipeline.status()[0];
+    if (st === undefined) throw new Error(`the pipeline does not tail ${path}`);
     if (st.state !== 'tailing') throw new Error(`${path}: ${st.state} ${st.detail ?? ''}`);
     if (st.bytes >= size) break;
-    await tailer.reconcile();
+    await new Promise((r) => setTimeout(r, 2));
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  const st = tailer.status()[0]!;
-  await tailer.stop();
+  const st = pipeline.status()[0]!;
+  await pipeline.stop();
+  const counts = pipeline.counts;
+  const threads = errorLogReadThreadCount(config, availableParallelism());
   const result: IngestResult = {
+    threads: threads >= 2 && size >= BACKLOG_MIN_BYTES ? threads : 1,
     lines: counts.lines,
     unparsed: counts.unparsed,
     tooLong: st.discarded.too_long,

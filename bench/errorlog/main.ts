@@ -4,10 +4,14 @@
  * 1. Generates a realistic 1 000 000-line nginx error log (bench/errorlog/generate.ts,
  *    seeded, so every run reads the same bytes) in a temporary directory.
  * 2. Agent: dist/bench/errorlog/ingest.js in a child process, so the peak RSS
- *    (VmHWM) is the agent's alone. It does what the daemon does with a log: the
- *    real Tailer reads the file from its start, every line goes through
- *    classifyInto into ErrorLogCounts. Throughput = lines / time from the tailer's
- *    start to the last byte counted (the process's start-up is reported apart).
+ *    (VmHWM) is the agent's alone. It does what the daemon does with a log it
+ *    backfills: the real ErrorLogPipeline, its Tailer reading the file from its
+ *    start, the backlog read in parts by worker threads (the daemon's default:
+ *    one per core, up to four), every line into ErrorLogCounts and the findings
+ *    window. Throughput = lines / time from the pipeline's start to the last byte
+ *    counted (the process's start-up is reported apart). The same with one thread
+ *    (--error-log-read-threads 1: line by line, as the daemon reads what nginx
+ *    writes while it runs) is measured in the same rounds.
  * 3. mtail (Debian's 3.0.0~rc50): `mtail --one_shot --one_shot_format json --progs
  *    <dir> --logs <file>` with bench/errorlog/nginx_errors.mtail, the same
  *    classification by kind and destination. Throughput = lines / wall time of the
@@ -58,6 +62,7 @@ const CONFIG = {
 
 const TARGETS = {
   speedupOverMtailMin: 10,
+  agentLinesPerSecondMin: 1_000_000,
   agentRssMbMax: 150,
 };
 
@@ -104,10 +109,11 @@ interface AgentRun {
   wallSeconds: number;
 }
 
-function runAgent(file: string): Promise<AgentRun> {
+/** threads: --error-log-read-threads (0: the daemon's default). */
+function runAgent(file: string, threads: number): Promise<AgentRun> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [INGEST_JS, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [INGEST_JS, file, String(threads)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -354,6 +360,7 @@ async function main(): Promise<number> {
   copyFileSync(MTAIL_KINDS_PROGRAM, join(kindsProgs, 'nginx_kinds.mtail'));
 
   const agentRuns: AgentRun[] = [];
+  const oneThreadRuns: AgentRun[] = [];
   const mtailRuns: MtailRun[] = [];
   const diagnoseRuns: Awaited<ReturnType<typeof runDiagnose>>[] = [];
   const kindsRuns: Awaited<ReturnType<typeof runMtailKinds>>[] = [];
@@ -370,15 +377,20 @@ async function main(): Promise<number> {
     log(`grep -c run ${i + 1}/${CONFIG.runs}: ${fmt(g.wallSeconds, 3)} s, ${thousands(gen.lines / g.wallSeconds)} lines/s`);
   }
   for (let i = 0; i < CONFIG.runs; i++) {
-    const a = await runAgent(file);
+    const a = await runAgent(file, 0);
     agentRuns.push(a);
-    log(`agent run ${i + 1}/${CONFIG.runs}: ${fmt(a.result.seconds, 3)} s ingest (${fmt(a.wallSeconds, 3)} s process), ${thousands(a.result.linesPerSecond)} lines/s, VmHWM ${fmt((a.result.vmHwmKiB ?? Number.NaN) / 1024)} MiB`);
+    log(`agent run ${i + 1}/${CONFIG.runs} (${a.result.threads} threads): ${fmt(a.result.seconds, 3)} s ingest (${fmt(a.wallSeconds, 3)} s process), ${thousands(a.result.linesPerSecond)} lines/s, VmHWM ${fmt((a.result.vmHwmKiB ?? Number.NaN) / 1024)} MiB`);
+    const a1 = await runAgent(file, 1);
+    oneThreadRuns.push(a1);
+    log(`agent run ${i + 1}/${CONFIG.runs} (one thread): ${fmt(a1.result.seconds, 3)} s ingest, ${thousands(a1.result.linesPerSecond)} lines/s, VmHWM ${fmt((a1.result.vmHwmKiB ?? Number.NaN) / 1024)} MiB`);
     const m = await runMtail(progs, file);
     mtailRuns.push(m);
     log(`mtail run ${i + 1}/${CONFIG.runs}: ${fmt(m.wallSeconds, 3)} s, ${thousands(m.lines / m.wallSeconds)} lines/s, VmHWM ${fmt((m.vmHwmKiB ?? Number.NaN) / 1024)} MiB`);
   }
 
   const agentLps = median(agentRuns.map((r) => r.result.linesPerSecond));
+  const oneThreadLps = median(oneThreadRuns.map((r) => r.result.linesPerSecond));
+  const agentThreads = agentRuns[0]!.result.threads;
   const agentProcessLps = median(agentRuns.map((r) => r.result.lines / r.wallSeconds));
   const mtailLps = median(mtailRuns.map((r) => r.lines / r.wallSeconds));
   const ratio = agentLps / mtailLps;
@@ -393,7 +405,7 @@ async function main(): Promise<number> {
     const got = diagnoseRuns[0]!.perKind.get(kind) ?? 0;
     if (got !== n) kindsDiffs.push({ what: kind, agent: got, other: n });
   }
-  const rssMb = (Math.max(...agentRuns.map((r) => r.result.vmHwmKiB ?? Number.NaN)) * 1024) / 1e6;
+  const rssMb = (Math.max(...[...agentRuns, ...oneThreadRuns].map((r) => r.result.vmHwmKiB ?? Number.NaN)) * 1024) / 1e6;
   const mtailRssMb = (Math.max(...mtailRuns.map((r) => r.vmHwmKiB ?? Number.NaN)) * 1024) / 1e6;
 
   // Agreement: every run of each side must count the same; then agent vs mtail.
@@ -401,7 +413,7 @@ async function main(): Promise<number> {
   const m0 = mtailRuns[0]!;
   const ac = agentCounts(a0.result);
   const unstable =
-    agentRuns.some((r) => JSON.stringify(compare(agentCounts(r.result), ac)) !== JSON.stringify({ perKind: [], perKindDestination: [] })) ||
+    [...agentRuns, ...oneThreadRuns].some((r) => JSON.stringify(compare(agentCounts(r.result), ac)) !== JSON.stringify({ perKind: [], perKindDestination: [] })) ||
     mtailRuns.some((r) => JSON.stringify(compare(r.counts, m0.counts)) !== JSON.stringify({ perKind: [], perKindDestination: [] }));
   const diff = compare(ac, m0.counts);
   const lineDiffs: Mismatch[] = [];
@@ -421,19 +433,21 @@ async function main(): Promise<number> {
   console.log('');
   console.log(`${thousands(gen.lines)} lines, ${fmt(sizeMb)} MB; ${CONFIG.runs} runs each, medians; node ${machine.node}`);
   console.log(row(['', 'lines/s', 'runs (s)']));
-  console.log(row(['agent: Tailer + classifyInto + counts', thousands(agentLps), agentRuns.map((r) => fmt(r.result.seconds, 3)).join(' ')]));
+  console.log(row([`agent: daemon backfill, ${agentThreads} threads`, thousands(agentLps), agentRuns.map((r) => fmt(r.result.seconds, 3)).join(' ')]));
   console.log(row(['  same, whole process (Node start-up incl.)', thousands(agentProcessLps), agentRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
+  console.log(row(['  one thread, line by line (as when tailing)', thousands(oneThreadLps), oneThreadRuns.map((r) => fmt(r.result.seconds, 3)).join(' ')]));
   console.log(row([`mtail --one_shot (${mtailVersion.replace(/^mtail version (\S+).*$/, '$1')})`, thousands(mtailLps), mtailRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
   console.log(row(['  of which fixed cost (empty log)', '', fmt(mtailFixed.wallSeconds, 3)]));
   console.log(row(['agent diagnose --json --error-log (process)', thousands(diagnoseLps), diagnoseRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
   console.log(row(['mtail --one_shot, six-rule per-kind program', thousands(kindsLps), kindsRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
   console.log(row(["grep -c '' (the floor)", thousands(grepLps), grepRuns.map((r) => fmt(r.wallSeconds, 3)).join(' ')]));
   console.log('');
-  console.log(`ingest:   ${fmt(ratio, 2)}× mtail, ${fmt(agentLps / grepLps, 3)}× grep -c`);
+  console.log(`ingest:   ${fmt(ratio, 2)}× mtail, ${fmt(agentLps / grepLps, 3)}× grep -c; one thread ${fmt(oneThreadLps / mtailLps, 2)}× mtail`);
   console.log(`diagnose: ${fmt(diagnoseRatio, 2)}× mtail (six rules), ${fmt(diagnoseLps / grepLps, 3)}× grep -c, peak RSS ${fmt(diagnoseRssMb)} MB`);
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('');
   const results = [
+    { target: `agent lines/s ≥ ${thousands(TARGETS.agentLinesPerSecondMin)}`, value: thousands(agentLps), ok: agentLps >= TARGETS.agentLinesPerSecondMin },
     { target: `agent/mtail lines/s ≥ ${TARGETS.speedupOverMtailMin}×`, value: `${fmt(ratio, 2)}×`, ok: ratio >= TARGETS.speedupOverMtailMin },
     { target: `agent peak RSS (VmHWM) < ${TARGETS.agentRssMbMax} MB`, value: `${fmt(rssMb)} MB`, ok: rssMb < TARGETS.agentRssMbMax },
     { target: `agent = mtail per kind (${ERROR_KINDS.length} kinds, lines, unparsed)`, value: agree ? 'equal' : 'DIFFER', ok: agree },
@@ -481,8 +495,13 @@ async function main(): Promise<number> {
         targets: TARGETS,
         input: { lines: gen.lines, bytes: gen.bytes, truncated: gen.truncated, intended: gen.intended },
         agent: {
+          threads: agentThreads,
           linesPerSecondMedian: agentLps,
           processLinesPerSecondMedian: agentProcessLps,
+          oneThread: {
+            linesPerSecondMedian: oneThreadLps,
+            runs: oneThreadRuns.map((r) => ({ seconds: r.result.seconds, linesPerSecond: r.result.linesPerSecond, vmHwmKiB: r.result.vmHwmKiB })),
+          },
           vmHwmMb: rssMb,
           runs: agentRuns.map((r) => ({ seconds: r.result.seconds, processSeconds: r.wallSeconds, linesPerSecond: r.result.linesPerSecond, vmHwmKiB: r.result.vmHwmKiB, lines: r.result.lines, unparsed: r.result.unparsed, tooLong: r.result.tooLong })),
           perKind: Object.fromEntries(ak),

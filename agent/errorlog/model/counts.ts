@@ -83,6 +83,18 @@ export class ErrorLogCounts {
     if (event.timeMs > this.lastEventMs[k]!) this.lastEventMs[k] = event.timeMs;
   }
 
+  /**
+   * `count` lines of one kind and destination at once, the latest written at
+   * lastMs: what as many add() calls would leave, once the destination has been
+   * admitted in the order its lines came (labelFor, in that order, first). A
+   * backlog read in parts by other threads (errorlog/backlog.ts) comes back so.
+   */
+  addMany(destination: string | null, kindIndex: number, count: number, lastMs: number): void {
+    this.lines += count;
+    this.rowFor(destination).byKind[kindIndex]! += count;
+    if (lastMs > this.lastEventMs[kindIndex]!) this.lastEventMs[kindIndex] = lastMs;
+  }
+
   /** Every kind's count under every label counted so far ("none" always; a label's zero counts too). */
   series(): KindDestinationCount[] {
     const out: KindDestinationCount[] = [];

@@ -112,6 +112,17 @@ export class RollingErrorWindow {
     }
   }
 
+  /**
+   * `count` lines of one kind and destination, all older than the window when
+   * read, counted by the counts at once (ErrorLogCounts.addMany) instead of line
+   * by line: what as many add() calls would leave. Call it before the counts take them.
+   */
+  addOlder(kind: ErrorKind, destination: string | null, count: number): void {
+    if (kind !== PER_DESTINATION || destination === null || this.buckets.length === 0) return;
+    const label = this.counts.labelFor(destination);
+    this.outside.set(label, (this.outside.get(label) ?? 0) + count);
+  }
+
   /** A line not in nginx's format, read now (it has no time of its own). */
   addUnparsed(nowMs: number): void {
     const startMs = Math.floor(nowMs / BUCKET_MS) * BUCKET_MS;

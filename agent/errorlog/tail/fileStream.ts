@@ -217,6 +217,38 @@ export class FileStream implements HeldFile, RetiredFile {
     }
   }
 
+  /**
+   * The open descriptor, the offset, and where the line the splitter holds the
+   * start of began (the offset when it holds none); null while an over-long line
+   * is being skipped.
+   */
+  lineStart(): { fd: number; offset: number; lineStart: number } | null {
+    return this.splitter.skipping ? null : { fd: this.fd, offset: this.offset, lineStart: this.offset - this.splitter.pendingBytes };
+  }
+
+  /**
+   * Moves the offset on to `end` (a line's start, at or past the offset) when
+   * another reader (the backlog reader, tail/tailer.ts) has read the lines from
+   * lineStart() up to there, the one the splitter held the start of included: it
+   * is dropped here. Counts the bytes not yet counted; the head and the
+   * fingerprint are read from the file as drain() would have kept them.
+   */
+  skipTo(end: number, counters: DrainCounters): void {
+    if (end < this.offset) throw new RangeError(`skipTo(${end}) before the offset ${this.offset}`);
+    this.splitter.reset();
+    counters.bytes += end - this.offset;
+    this.offset = end;
+    try {
+      if (this.headLength < HEAD_BYTES) this.headLength = readSync(this.fd, this.head, 0, Math.min(HEAD_BYTES, end), 0);
+      const keep = Math.min(FINGERPRINT_BYTES, end);
+      const n = readSync(this.fd, this.buffers.fingerprint, 0, keep, end - keep);
+      this.fingerprintLength = 0;
+      this.remember(this.buffers.fingerprint.subarray(0, n));
+    } catch {
+      // Read errors surface on the next drain.
+    }
+  }
+
   /** Closes the descriptor. Returns whether a partial line was dropped with it. */
   close(): boolean {
     const dropped = this.splitter.reset() > 0;

@@ -100,6 +100,29 @@ export interface TailerOptions {
   backoffMaxMs?: number;
   /** Replaces fs.openSync, for tests. */
   openFile?: OpenFile;
+  /** Reads a large backlog (a file read from its start) another way than line by line here: see BacklogReader. */
+  backlog?: BacklogReader;
+}
+
+/**
+ * What reads a stream's backlog when it is at least minBytes, from a line's start:
+ * the lines of [from, to) of the open descriptor `fd` (the tailer's own, so the
+ * same file whatever its name is now), handed on as onLine would have had them,
+ * up to `end`, a line's start it chooses, from minEnd to `to` (the tailer goes on
+ * from there); null when it handed on nothing. `stopped` says the tailer is
+ * stopping. errorlog/backlog.ts reads in worker threads.
+ */
+export interface BacklogReader {
+  readonly minBytes: number;
+  read(path: string, fd: number, from: number, to: number, minEnd: number, stopped: () => boolean): Promise<BacklogRead | null>;
+}
+
+export interface BacklogRead {
+  end: number;
+  /** Lines handed on (too long ones are not). */
+  lines: number;
+  /** Lines longer than maxLineBytes, discarded. */
+  tooLong: number;
 }
 
 export const TAILER_DEFAULTS = Object.freeze({
@@ -111,7 +134,7 @@ export const TAILER_DEFAULTS = Object.freeze({
   backoffMaxMs: 60_000,
 });
 
-type ResolvedOptions = Required<Omit<TailerOptions, 'logger' | 'waker'>> & { waker: Waker | null };
+type ResolvedOptions = Required<Omit<TailerOptions, 'logger' | 'waker' | 'backlog'>> & { waker: Waker | null; backlog: BacklogReader | null };
 
 /** One path a pattern names, and everything the tailer knows about it. */
 interface TrackedPath {
@@ -138,6 +161,13 @@ interface TrackedPath {
   failures: number;
   retryAt: number;
 }
+
+/**
+ * The most of a backlog one pass hands to the backlog reader (a second or two of
+ * work): the passes run one at a time, and the other files and the rotation
+ * checks wait for this one.
+ */
+const BACKLOG_BYTES_PER_PASS = 1 << 30;
 
 /** Said of a FIFO: its other name, for readers who know it by that one. */
 const TAILER_KIND_WORDING: KindWording = { FIFO: 'a FIFO (named pipe)' };
@@ -168,6 +198,10 @@ export class Tailer {
   private stopped = false;
   private initialPassDone = false;
   private onLineFailed = false;
+  /** Set once start()'s first pass is done: backlogs go to the backlog reader from then on. */
+  private backlogPasses = false;
+  /** Streams whose backlog the reader would not read whole: read line by line from then on. */
+  private readonly backlogDeclined = new WeakSet<FileStream>();
 
   constructor(options: TailerOptions) {
     const problems = patternProblems(options.patterns);
@@ -189,6 +223,7 @@ export class Tailer {
       backoffInitialMs: options.backoffInitialMs ?? TAILER_DEFAULTS.backoffInitialMs,
       backoffMaxMs: options.backoffMaxMs ?? TAILER_DEFAULTS.backoffMaxMs,
       openFile: options.openFile ?? openSync,
+      backlog: options.backlog ?? null,
     };
     this.log = options.logger.child({ component: 'errorlog-tailer' });
     this.patterns = compilePatterns(options.patterns);
@@ -199,6 +234,7 @@ export class Tailer {
     if (this.started) throw new Error('Tailer.start() called twice');
     this.started = true;
     await this.reconcile();
+    this.backlogPasses = true;
     // stop() may have run during the first pass.
     if (this.isStopped()) return;
     const { waker, ready } = this.options.waker !== null ? { waker: this.options.waker, ready: Promise.resolve() } : this.startWakers();
@@ -523,12 +559,58 @@ export class Tailer {
         this.onLineFailed = true;
       }
     };
+    if ((await this.readBacklog(tracked, stream)) === 'more') return 'more';
+    if (this.isStopped()) return 'done';
     const outcome = await stream.drain(tracked, emit, () => this.stopped);
     if (outcome.status === 'failed') {
       this.setState(tracked, 'error', `read failed: ${describeFileError(outcome.error)}`, 'warn');
       return 'done';
     }
     return outcome.status;
+  }
+
+  /**
+   * Hands a backlog of at least the reader's minBytes, from a line's start, to
+   * the backlog reader (at most BACKLOG_BYTES_PER_PASS of it), and moves the
+   * stream on to where the reader stopped. 'more': a backlog that large is left,
+   * for the next pass. The first pass, which start() waits for, leaves it all to
+   * the passes after it: the daemon starts as fast as without a backlog.
+   */
+  private async readBacklog(tracked: TrackedPath, stream: FileStream): Promise<'more' | 'none'> {
+    const reader = this.options.backlog;
+    if (reader === null) return 'none';
+    const at = stream.lineStart();
+    const size = at === null ? null : stream.size();
+    if (at === null || size === null || size - at.offset < reader.minBytes || this.backlogDeclined.has(stream)) return 'none';
+    if (!this.backlogPasses) return 'more';
+    let read: BacklogRead | null;
+    const started = performance.now();
+    const to = Math.min(size, at.lineStart + BACKLOG_BYTES_PER_PASS);
+    try {
+      // From the start of the line the stream holds a piece of (a pass's budget ends anywhere).
+      read = await reader.read(tracked.path, at.fd, at.lineStart, to, at.offset, () => this.stopped);
+    } catch (err) {
+      // Nothing was handed on: the lines are read here instead.
+      this.log.warn({ err, path: tracked.path }, `reading the backlog in parts failed (${describeFileError(err)}); reading it line by line`);
+      this.backlogDeclined.add(stream);
+      return 'none';
+    }
+    // A reader that handed on nothing, or gave up before the end it was given (a part it would not
+    // take: errorlog/backlog.ts), is not asked again about this file: the rest is read here, line by line.
+    if (read === null || read.end + this.options.maxLineBytes < to) this.backlogDeclined.add(stream);
+    if (read === null) return 'none';
+    stream.skipTo(read.end, tracked);
+    tracked.lines += read.lines;
+    tracked.tooLong += read.tooLong;
+    const mb = (read.end - at.offset) / 1e6;
+    const seconds = (performance.now() - started) / 1000;
+    const left = size - read.end;
+    const rest = left >= reader.minBytes ? `; ${(left / 1e6).toFixed(1)} MB left` : left > this.options.maxLineBytes ? `; the ${(left / 1e6).toFixed(1)} MB after it line by line` : '';
+    this.log.info(
+      { path: tracked.path, bytes: read.end - at.offset, lines: read.lines, seconds: Number(seconds.toFixed(3)) },
+      `${tracked.path}: read ${mb.toFixed(1)} MB of backlog (${read.lines} lines) in parts in ${seconds.toFixed(2)} s${rest}`,
+    );
+    return size - read.end >= reader.minBytes && !this.backlogDeclined.has(stream) ? 'more' : 'none';
   }
 
   private close(tracked: TrackedPath, stream: FileStream): void {
