@@ -164,6 +164,8 @@ export interface BacklogOptions {
   now: () => number;
   /** Takes one part's result into the counts and the window, in file order. */
   apply: (result: PartResult) => void;
+  /** apply() threw (a bug): the part counts as taken, so none of its lines is counted twice, and the read goes on. */
+  onApplyError: (err: unknown) => void;
 }
 
 /** The tailer's BacklogReader: worker threads for each read, ended when it is done. */
@@ -203,7 +205,11 @@ export class ThreadedBacklogReader implements BacklogReader {
             end();
             return;
           }
-          options.apply(r);
+          try {
+            options.apply(r);
+          } catch (err) {
+            options.onApplyError(err);
+          }
           lines += r.lines;
           tooLong += r.tooLong;
           results.delete(merged);

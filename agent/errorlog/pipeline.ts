@@ -45,6 +45,7 @@ export class ErrorLogPipeline {
   /** The line record take() fills: the window and the counts read its fields and keep none of it. */
   private readonly fields: LineFields = newLineFields();
   private readonly memo: TimeMemo;
+  private applyFailed = false;
 
   constructor(
     config: Config,
@@ -83,6 +84,11 @@ export class ErrorLogPipeline {
             now: () => clock.now(),
             apply: (part) => {
               this.takePart(part);
+            },
+            // As the tailer does for a line handler that throws: said once, and the lines keep coming.
+            onApplyError: (err) => {
+              if (!this.applyFailed) log.error({ err }, 'taking a part of an error-log backlog failed; lines keep coming');
+              this.applyFailed = true;
             },
           })
         : null;
