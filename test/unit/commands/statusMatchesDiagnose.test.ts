@@ -30,6 +30,24 @@ async function config(flags: Partial<Record<ConfigKey, unknown>>): Promise<Confi
   return r.config;
 }
 
+/** The daemon in-process on the captured proc tree, backfilling its error logs, its first sample taken at the clock's time. */
+async function startAt(clock: FakeClock, flags: Partial<Record<ConfigKey, unknown>>): Promise<Daemon> {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  try {
+    const sampler = new InlineSampler({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 });
+    const daemon = await startDaemon(await config({ listen: '127.0.0.1:0', errorLogBackfill: true, sampleIntervalMs: 5000, ...flags }), pino({ level: 'silent' }), {
+      sampler,
+      installSignalHandlers: false,
+      clock,
+      hostFacts: false,
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    return daemon;
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 /** The figures a destination row of the page shows, by field, as numbers. */
 function pageFigures(html: string): Map<string, Record<string, number>> {
   const rows = new Map<string, Record<string, number>>();
@@ -50,18 +68,8 @@ describe('the status page and diagnose --json at the same moment', () => {
   });
 
   it('build the same report, and the page shows its figures', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     const clock = new FakeClock(NOW);
-    const sampler = new InlineSampler({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 });
-    daemon = await startDaemon(await config({ listen: '127.0.0.1:0', errorLogBackfill: true, sampleIntervalMs: 5000 }), pino({ level: 'silent' }), {
-      sampler,
-      installSignalHandlers: false,
-      clock,
-      hostFacts: false,
-    });
-    await vi.advanceTimersByTimeAsync(0);
-    vi.useRealTimers();
-
+    daemon = await startAt(clock, {});
     const base = `http://${daemon.address.replace(/^http:\/\//, '')}`;
     const status = (await (await fetch(`${base}/api/status`)).json()) as StatusView;
     const page = await (await fetch(`${base}/`)).text();
@@ -103,18 +111,9 @@ describe('the status page and diagnose --json at the same moment', () => {
       const captured = readFileSync(LOG, 'utf8').trimEnd().split('\n');
       const log = join(dir, 'error.log');
       writeFileSync(log, ['(a line in no format nginx writes)', ...captured.map((l) => l.replace('2026/11/21 08:43:53', '2026/11/21 07:43:53')), ...captured, ''].join('\n'));
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
       // Two seconds after the lines: the line read first and the recent ones share the window's current 10 s bucket.
       const clock = new FakeClock(Date.UTC(2026, 10, 21, 8, 43, 55));
-      const sampler = new InlineSampler({ procRoot: PROC, endianness: 'LE', rateWindowSeconds: 60 });
-      daemon = await startDaemon(await config({ listen: '127.0.0.1:0', errorLogs: [log], errorLogBackfill: true, sampleIntervalMs: 5000 }), pino({ level: 'silent' }), {
-        sampler,
-        installSignalHandlers: false,
-        clock,
-        hostFacts: false,
-      });
-      await vi.advanceTimersByTimeAsync(0);
-      vi.useRealTimers();
+      daemon = await startAt(clock, { errorLogs: [log] });
       const base = `http://${daemon.address.replace(/^http:\/\//, '')}`;
       const status = (await (await fetch(`${base}/api/status`)).json()) as StatusView;
       const diagnosed = JSON.parse((await diagnose(await config({ errorLogs: [log], since: '5m' }), { format: 'json', rateIntervalMs: 0, hostFacts: false, clock })).output) as Report;
