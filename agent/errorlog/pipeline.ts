@@ -29,11 +29,6 @@ export const FINDINGS_WINDOW_MS = 5 * 60_000;
 /** A backlog at least this large (a backfilled file) is read in parts by worker threads (backlog.ts); a smaller one here, line by line. */
 export const BACKLOG_MIN_BYTES = 32 * 1024 * 1024;
 
-export interface PipelineOptions {
-  /** BACKLOG_MIN_BYTES unless given (tests). */
-  backlogMinBytes?: number;
-}
-
 export class ErrorLogPipeline {
   readonly counts: ErrorLogCounts;
   /** The last FINDINGS_WINDOW_MS of events, for the hint engine. */
@@ -51,7 +46,6 @@ export class ErrorLogPipeline {
     config: Config,
     logger: Logger,
     private readonly clock: Clock,
-    options: PipelineOptions = {},
   ) {
     this.counts = new ErrorLogCounts(config.maxDestinations);
     this.recent = new RollingErrorWindow(FINDINGS_WINDOW_MS, this.counts);
@@ -77,7 +71,7 @@ export class ErrorLogPipeline {
       config.errorLogBackfill && threads >= 2
         ? new ThreadedBacklogReader({
             threads,
-            minBytes: options.backlogMinBytes ?? BACKLOG_MIN_BYTES,
+            minBytes: BACKLOG_MIN_BYTES,
             maxLineBytes: config.maxLineBytes,
             zone,
             windowMs: FINDINGS_WINDOW_MS,
