@@ -3,7 +3,6 @@
  * a monitoring-plugin exit code. Shares every reader, parser and model with the
  * daemon; the findings come from the same assess() (diagnosis/diagnosis.ts).
  */
-import { statSync } from 'node:fs';
 import { availableParallelism, endianness } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorLogReadThreadCount, errorLogWindow, errorLogZone, type Config } from '../config.js';
@@ -13,7 +12,7 @@ import type { HostFacts, Report } from '../diagnosis/report.js';
 import { mergeRecent, type RecentSummary } from '../errorlog/model/recent.js';
 import { timelineBucketMs } from '../errorlog/model/timeline.js';
 import { expandErrorLogPatterns } from '../errorlog/read/paths.js';
-import { PARALLEL_MIN_BYTES, readRecent, ScanThreads } from '../errorlog/read/recent.js';
+import { readInParts, readRecent, ScanThreads } from '../errorlog/read/recent.js';
 import { renderReport, type ReportFormat } from '../export/render/report.js';
 import { EXIT_CODES, type Thresholds } from '../hints/findings.js';
 import { hostContext } from '../host/context.js';
@@ -46,20 +45,15 @@ const MAX_SCAN_BYTES = 512 * 1024 * 1024;
 /**
  * Worker threads for the error logs, started now so that their start-up overlaps
  * the socket sample: only when a plain file is large enough to be read in parts
- * (read/recent.ts), and one fewer than the threads asked for (this one reads too).
- * 0 asks for as many as the machine has cores, at most four (errorLogReadThreadCount).
+ * (read/recent.ts), as many as the threads asked for (this one stays free for
+ * the sample, nginx's config and the host facts while they read). 0 asks for as
+ * many as the machine has cores, at most four (errorLogReadThreadCount). They
+ * compile their hot code at once (nodeFlags.ts, SCAN_V8_FLAGS): a one-shot
+ * command has no event loop to keep responsive.
  */
 function startScanThreads(config: Config, files: readonly string[]): ScanThreads | null {
   const threads = errorLogReadThreadCount(config, availableParallelism());
-  if (threads < 2) return null;
-  const large = files.some((f) => {
-    try {
-      return !f.endsWith('.gz') && statSync(f).size >= PARALLEL_MIN_BYTES;
-    } catch {
-      return false; // read (and its failure described) later
-    }
-  });
-  return large ? new ScanThreads(threads - 1) : null;
+  return threads >= 2 && files.some(readInParts) ? new ScanThreads(threads) : null;
 }
 
 /**

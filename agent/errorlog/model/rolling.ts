@@ -7,8 +7,9 @@
  * here: every line already goes through ErrorLogCounts, so a bucket only keeps a
  * copy of its EADDRNOTAVAIL totals per destination as they stood when the bucket
  * opened, and the window's per-destination counts are "totals now − totals at the
- * window's first bucket" (both less the lines the window did not take: `outside`). That keeps the per-line work to a few array stores (the
- * ingest benchmark measures it) and the destinations bounded as the metrics are.
+ * window's first bucket" (both less the lines the window did not take:
+ * `outside`). That keeps the per-line work to a few array stores (the ingest
+ * benchmark measures it) and the destinations bounded as the metrics are.
  * Per destination only EADDRNOTAVAIL is kept: it is the one kind the hint engine
  * joins to a destination's sockets. The upstream groups of "no live upstreams"
  * lines and the proxy_bind addresses of bind() failures are kept per bucket, in
@@ -78,10 +79,7 @@ export class RollingErrorWindow {
 
   add(event: Pick<ErrorLogEvent, 'timeMs' | 'kind' | 'destination' | 'upstreamGroup' | 'bindAddress'>, line: string, nowMs: number): void {
     if (event.timeMs < nowMs - this.windowMs) {
-      if (event.kind === PER_DESTINATION && event.destination !== null && this.buckets.length > 0) {
-        const label = this.counts.labelFor(event.destination);
-        this.outside.set(label, (this.outside.get(label) ?? 0) + 1);
-      }
+      this.addOlder(event.kind, event.destination, 1);
       return;
     }
     // nginx stamps lines from the clock the agent reads, so a line from the future

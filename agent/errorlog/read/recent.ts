@@ -15,18 +15,23 @@
  * is read as such.
  *
  * A plain file with more than PARALLEL_MIN_BYTES to scan is cut at line starts
- * into parts of about PART_BYTES, read at once by this thread and by worker
- * threads running this very module (its URL: the same file whether run from
- * tsc's output or the one-file build), each part into a RecentWindow of its own.
- * Each thread claims the newest part nobody has claimed yet (ClaimTable, in
- * shared memory), so a worker that starts late or runs slow reads less and none
- * waits for another; a worker that cannot run leaves its parts to the others.
- * The parts' summaries are merged newest first and the merge stops after the
- * part whose scan met a line older than the window, so the result is the
- * one-thread scan's, line for line (mergeScanParts).
+ * into parts of about PART_BYTES, read at once by worker threads running this
+ * very module (its URL: the same file whether run from tsc's output or the
+ * one-file build), each part into a RecentWindow of its own. Each worker claims
+ * the newest part nobody has claimed yet (ClaimTable, in shared memory), so a
+ * worker that starts late or runs slow reads less and none waits for another;
+ * a worker that cannot run leaves its parts to the others, and what no worker
+ * claimed this thread reads last. This thread does not read while the workers
+ * do: its event loop stays free for the command's other work (nginx's config,
+ * host facts), and its code needs no warming up for the scan (the command's
+ * V8 flags, commands/diagnose.ts). The parts' summaries are merged newest first
+ * and the merge stops after the part whose scan met a line older than the
+ * window, so the result is the one-thread scan's, line for line
+ * (mergeScanParts).
  */
-import { closeSync, createReadStream, existsSync, fstatSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
@@ -34,8 +39,21 @@ import { openRegularFile } from '../../io/files.js';
 import { mergeScanParts, RecentWindow, type RecentSummary, type ScanEnd, type TimelineOptions } from '../model/recent.js';
 import { classifyLine, TimeMemo } from '../parse/classify.js';
 import { asciiText } from '../../io/decode.js';
+import { SCAN_V8_FLAGS } from '../../nodeFlags.js';
 
 const CHUNK = 64 * 1024;
+
+/** Below this many bytes to scan, a file is read by one thread: a worker's start (tens of ms) would cost more than it saves. */
+export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
+
+/** A file read in parts when its window is read: a plain file (not .gz) of PARALLEL_MIN_BYTES or more; false when it cannot be looked at (its read says why). */
+export function readInParts(path: string): boolean {
+  try {
+    return !path.endsWith('.gz') && statSync(path).size >= PARALLEL_MIN_BYTES;
+  } catch {
+    return false;
+  }
+}
 /**
  * What the backwards scan reads at a time. A window of a busy log is hundreds of
  * MB: one read per MiB costs less than per 64 KiB, and the buffer is allocated
@@ -60,8 +78,6 @@ export interface RecentOptions {
   threads?: ScanThreads;
 }
 
-/** Below this many bytes to scan, a file is read by one thread: a worker's start (tens of ms) would cost more than it saves. */
-export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
 
 export interface LogWindow {
   sinceMs: number;
@@ -267,7 +283,7 @@ interface ScanPart {
 interface ScanRequest {
   /** Tells this request's answer from a late answer to an earlier one. */
   id: number;
-  /** This worker's number in the claim table (the command's thread is 0). */
+  /** This worker's number in the claim table (the command's thread, reading what is left at the end, is 0). */
   thread: number;
   path: string;
   /** Newest first. */
@@ -290,14 +306,13 @@ interface PartRead {
 /** What a worker answers. */
 type ScanAnswer = { id: number; ok: true; parts: PartRead[] } | { id: number; ok: false; error: string; code?: string; thread?: boolean };
 
-const SCAN_ROLE = 'nginx-port-agent errorlog scan';
 
 /**
  * The parts of one file and who reads them, in shared memory, so that threads
  * share the work as they come free rather than by a split made in advance: a
  * worker that starts late (loading its code takes 40–70 ms on an idle machine,
- * more on a busy one) reads fewer parts, and the command's thread more. Slot 0 is the lowest index
- * of a part whose scan met a line older than the window (parts after it need
+ * more on a busy one) reads fewer parts, and the others more. Slot 0 is the
+ * lowest index of a part whose scan met a line older than the window (parts after it need
  * no reading: the merge stops there); slot 1 + i is part i's state: 0 not yet
  * claimed, -1 skipped, t + 1 claimed by thread t.
  */
@@ -388,6 +403,36 @@ function partsOf(path: string, floor: number, end: number, count: number): ScanP
   }
 }
 
+const SCAN_ROLE = 'nginx-port-agent errorlog scan';
+
+/** A scan worker and, once it has failed to start or died, why. */
+interface StartedWorker {
+  readonly worker: Worker;
+  failure: string | null;
+}
+
+/**
+ * `count` workers running the scan module at `url`, unref'd (they never hold the
+ * process). First the V8 flag the scan wants (nodeFlags.ts, SCAN_V8_FLAGS: V8
+ * reads it when it creates a worker's isolate).
+ */
+function startScanWorkers(count: number, url: URL): StartedWorker[] {
+  if (count <= 0) return [];
+  setFlagsFromString(SCAN_V8_FLAGS);
+  return Array.from({ length: count }, () => {
+    const started: StartedWorker = { worker: new Worker(url, { workerData: { role: SCAN_ROLE } }), failure: null };
+    started.worker.unref();
+    // A worker that fails to start says so here; the scan then leaves its parts to the others.
+    started.worker.on('error', (err) => {
+      started.failure ??= err.message;
+    });
+    started.worker.on('exit', (code) => {
+      started.failure ??= `the scan thread exited (${code})`;
+    });
+    return started;
+  });
+}
+
 /**
  * Worker threads, each running this module, that read parts of a file on request.
  * Started before they are needed (diagnose starts them before its socket sample),
@@ -395,20 +440,12 @@ function partsOf(path: string, floor: number, end: number, count: number): ScanP
  * close() ends them.
  */
 export class ScanThreads {
-  private readonly workers: Worker[];
-  private broken: string | null = null;
+  private readonly workers: StartedWorker[];
   private nextId = 1;
 
-  constructor(count: number) {
-    this.workers = Array.from({ length: count }, () => {
-      const w = new Worker(new URL(import.meta.url), { workerData: { role: SCAN_ROLE } });
-      w.unref();
-      // A thread that fails to start (or dies) is said in its answer; the scan then runs in one thread.
-      w.on('error', (err) => {
-        this.broken ??= err.message;
-      });
-      return w;
-    });
+  /** `count` workers running this module (or the module at `url`: tests). */
+  constructor(count: number, url: URL = new URL(import.meta.url)) {
+    this.workers = startScanWorkers(count, url);
   }
 
   get size(): number {
@@ -417,7 +454,8 @@ export class ScanThreads {
 
   /** Asks worker `i` (thread i + 1 in the claim table) to read the parts it can claim; resolves with its answer. */
   scan(i: number, request: Omit<ScanRequest, 'id' | 'thread'>): Promise<ScanAnswer> {
-    const w = this.workers[i]!;
+    const started = this.workers[i]!;
+    const w = started.worker;
     const id = this.nextId++;
     return new Promise((resolve) => {
       const done = (a: ScanAnswer): void => {
@@ -435,8 +473,9 @@ export class ScanThreads {
       const onExit = (code: number): void => {
         done({ id, ok: false, error: `the scan thread exited (${code}) without an answer`, thread: true });
       };
-      if (this.broken !== null) {
-        onError(new Error(this.broken));
+      // A worker that failed to start (or died since) answers at once; it claims no part.
+      if (started.failure !== null) {
+        onError(new Error(started.failure));
         return;
       }
       w.on('message', onMessage);
@@ -447,7 +486,7 @@ export class ScanThreads {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 }
 
@@ -472,15 +511,16 @@ async function scanParallel(path: string, win: LogWindow, opts: RecentOptions, t
   if (parts.length < 2) return null;
   const table = ClaimTable.create(parts.length);
   const timeline = opts.timeline;
-  const pending = new Map<number, Promise<ScanAnswer>>();
-  for (let i = 0; i < threads.size; i++) {
-    pending.set(i + 1, threads.scan(i, { path, parts, claims: table.buffer, sinceMs: win.sinceMs, untilMs: win.untilMs, zone, ...(timeline !== undefined ? { timeline } : {}) }));
-  }
-  // This thread reads too, from the newest part, as the workers come free to claim the others.
-  const read = readClaimedParts(path, parts, table, 0, () => new RecentWindow(win.sinceMs, win.untilMs, zone, timeline));
-  // Every part is claimed (or skipped) now: wait only for the workers that claimed one (a worker still starting claims none).
+  const answers = await Promise.all(
+    Array.from({ length: threads.size }, (_, i) =>
+      threads.scan(i, { path, parts, claims: table.buffer, sinceMs: win.sinceMs, untilMs: win.untilMs, zone, ...(timeline !== undefined ? { timeline } : {}) }),
+    ),
+  );
+  const read: PartRead[] = [];
+  // Worker i is thread i + 1 in the claim table. Only the answers of workers that
+  // claimed a part matter: one that could not start claimed none.
   for (const t of table.workersThatClaimed()) {
-    const a = await pending.get(t)!;
+    const a = answers[t - 1]!;
     if (!a.ok) {
       // A thread that failed while reading: the file is read again in this one (null), never lost.
       if (a.thread === true) return null;
@@ -488,6 +528,8 @@ async function scanParallel(path: string, win: LogWindow, opts: RecentOptions, t
     }
     read.push(...a.parts);
   }
+  // What no worker claimed (none could start) this thread reads now; normally nothing is left.
+  read.push(...readClaimedParts(path, parts, table, 0, () => new RecentWindow(win.sinceMs, win.untilMs, zone, timeline)));
   read.sort((a, b) => a.index - b.index);
   return mergeScanParts(win, read);
 }
