@@ -146,7 +146,8 @@ describeWith(['built'], 'which build each command starts from', () => {
     const oneShot = traced(['diagnose', '--json', '--proc-root', PROC, '--rate-interval-ms', '0']);
     expect(oneShot).toContain('cli.bundle.js');
     expect(oneShot).not.toContain('cli.js');
-    expect(oneShot.length).toBeLessThan(12);
+    // The bundle, its lazily loaded chunks and the error-log scan's own chunk (the module its worker threads load).
+    expect(oneShot.length).toBeLessThanOrEqual(12);
     const daemon = traced(['run', '--help']);
     expect(daemon).toContain('cli.js');
     expect(daemon.some((m) => m.startsWith('cli.bundle'))).toBe(false);
