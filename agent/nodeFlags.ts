@@ -14,7 +14,7 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
 /**
  * The V8 flag `agent diagnose` sets before it starts the threads that read a
- * large error log in parts (commands/diagnose.ts).
+ * large error log in parts (errorlog/read/recent.ts, ScanThreads).
  *
  * By default V8 optimises a hot function on a background thread while the
  * function goes on running unoptimised code. A scan thread spends its first
@@ -22,8 +22,8 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
  * for a core too, and the first 8 MiB part took 120–160 ms instead of 27 ms
  * per thread on the 2-core benchmark machine (bench/README.md). With
  * --no-concurrent-recompilation the thread compiles there and then and goes on
- * with the fast code: `diagnose` over the benchmark's 1 M lines took 7 % less
- * time, on Node 20 and 24 alike.
+ * with the fast code: `diagnose` over the benchmark's 1 M lines took 6–7 % less
+ * time on Node 20 and 24 (the flag on the command line, alternating runs).
  *
  * V8 reads the flag when it creates an isolate (its optimising-compile
  * dispatcher), so setting it at run time (node:v8 setFlagsFromString) reaches the

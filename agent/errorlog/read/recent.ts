@@ -23,8 +23,8 @@
  * a worker that cannot run leaves its parts to the others, and what no worker
  * claimed this thread reads last. This thread does not read while the workers
  * do: its event loop stays free for the command's other work (nginx's config,
- * host facts), and its code needs no warming up for the scan (the command's
- * V8 flags, commands/diagnose.ts). The parts' summaries are merged newest first
+ * host facts), and the V8 flag the workers are started with (SCAN_V8_FLAGS,
+ * nodeFlags.ts) need not reach it. The parts' summaries are merged newest first
  * and the merge stops after the part whose scan met a line older than the
  * window, so the result is the one-thread scan's, line for line
  * (mergeScanParts).
@@ -54,6 +54,7 @@ export function readInParts(path: string): boolean {
     return false;
   }
 }
+
 /**
  * What the backwards scan reads at a time. A window of a busy log is hundreds of
  * MB: one read per MiB costs less than per 64 KiB, and the buffer is allocated
@@ -77,7 +78,6 @@ export interface RecentOptions {
   /** Worker threads that read parts of one large file alongside this one (absent: this thread alone). */
   threads?: ScanThreads;
 }
-
 
 export interface LogWindow {
   sinceMs: number;
@@ -306,15 +306,14 @@ interface PartRead {
 /** What a worker answers. */
 type ScanAnswer = { id: number; ok: true; parts: PartRead[] } | { id: number; ok: false; error: string; code?: string; thread?: boolean };
 
-
 /**
  * The parts of one file and who reads them, in shared memory, so that threads
  * share the work as they come free rather than by a split made in advance: a
  * worker that starts late (loading its code takes 40–70 ms on an idle machine,
  * more on a busy one) reads fewer parts, and the others more. Slot 0 is the
- * lowest index of a part whose scan met a line older than the window (parts after it need
- * no reading: the merge stops there); slot 1 + i is part i's state: 0 not yet
- * claimed, -1 skipped, t + 1 claimed by thread t.
+ * lowest index of a part whose scan met a line older than the window (parts
+ * after it need no reading: the merge stops there); slot 1 + i is part i's
+ * state: 0 not yet claimed, -1 skipped, t + 1 claimed by thread t.
  */
 export class ClaimTable {
   private readonly slots: Int32Array;
