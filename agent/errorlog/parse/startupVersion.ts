@@ -20,7 +20,7 @@ import type { LineFields } from './classify.js';
 const WHOLE = /^[A-Za-z][\w.-]*\/\d+\.\d+\.\d+(?:\.\d+)*(?: \([^)]*\))?\s*$/;
 
 /** The version an error-log event announces, or null when it is not nginx's start-up line. */
-export function startupVersion(event: Pick<LineFields, 'level' | 'connectionId' | 'message'>): NginxVersion | null {
-  if (event.level !== 'notice' || event.connectionId !== null || !WHOLE.test(event.message)) return null;
+export function startupVersion(event: Pick<LineFields, 'level' | 'connection' | 'message'>): NginxVersion | null {
+  if (event.level !== 'notice' || event.connection || !WHOLE.test(event.message)) return null;
   return parseNginxVerBuild(event.message);
 }

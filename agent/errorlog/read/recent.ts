@@ -39,6 +39,7 @@ import { openRegularFile } from '../../io/files.js';
 import { mergeScanParts, RecentWindow, type RecentSummary, type ScanEnd, type TimelineOptions } from '../model/recent.js';
 import { classifyLine, TimeMemo } from '../parse/classify.js';
 import { asciiText } from '../../io/decode.js';
+import { utf8Line } from '../../core/utf8.js';
 import { SCAN_V8_FLAGS } from '../../nodeFlags.js';
 
 const CHUNK = 64 * 1024;
@@ -162,7 +163,7 @@ function eachLineBackwards(piece: Buffer, onLine: (line: string) => boolean): bo
   }
   while (stop > 0) {
     const nl = piece.lastIndexOf(0x0a, stop - 1);
-    if (nl + 1 < stop && onLine(piece.toString('utf8', nl + 1, stop))) return true;
+    if (nl + 1 < stop && onLine(utf8Line(piece, nl + 1, stop))) return true;
     stop = nl;
   }
   return false;

@@ -12,6 +12,8 @@
  * happens (not when its newline turns up, which may be never). A 10 MB line costs
  * at most maxLineBytes of buffer, then nothing.
  */
+import { utf8Line } from '../../core/utf8.js';
+
 const NEWLINE = 0x0a;
 
 export class LineSplitter {
@@ -78,7 +80,7 @@ export class LineSplitter {
         this.hold(chunk.subarray(start, end));
         return;
       } else if (this.held === 0) {
-        emit(text !== null ? text.slice(start, nl) : chunk.toString('utf8', start, nl));
+        emit(text !== null ? text.slice(start, nl) : utf8Line(chunk, start, nl));
       } else {
         this.hold(chunk.subarray(start, nl));
         const line = this.buf.toString('utf8', 0, this.held);
