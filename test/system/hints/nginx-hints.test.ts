@@ -712,8 +712,11 @@ describeEachNginx('hints against a real nginx under load', (nginx) => {
     } else {
       // 1.22: no pool; HTTP/1.0 with "Connection: close", so a connection per request, and the upstream
       // host keeps TIME_WAIT for them. (Fewer than the requests: a namespace's tcp_max_tw_buckets caps
-      // TIME_WAIT, and the rest are destroyed early.)
-      expect(ss.upstreamTimeWait).toBeGreaterThan(1000);
+      // TIME_WAIT, and the rest are destroyed early.) How many depends on how fast this machine served
+      // the 12 s of load (844 on a busy 2-core run, thousands on a quiet one); 1.30.6's default pool, under
+      // the same load, leaves fewer than 64 (a connection retired per 1000 requests), so 200 tells the two
+      // apart on any machine.
+      expect(ss.upstreamTimeWait).toBeGreaterThan(200);
       expect(ss.established).toBeLessThan(40);
     }
     const poolFindings = r.findings.filter((f) => KEEPALIVE_IDS.includes(f.id));
