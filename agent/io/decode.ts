@@ -16,4 +16,3 @@ import { isAscii } from 'node:buffer';
 export function asciiText(bytes: Buffer): string | null {
   return isAscii(bytes) ? bytes.toString('latin1') : null;
 }
-

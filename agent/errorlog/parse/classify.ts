@@ -158,8 +158,8 @@ function levelOf(line: string): Level {
  * returns where the message starts, or -1 when the line has no nginx head. The
  * head ends ": " after the thread id, or "*CID " after that: the character
  * before its last tells which. Its numbers are left in the line (headNumbers):
- * no reader counts by them, and reading their digits took a tenth of the time
- * a line takes (`npm run bench:errorlog`, one thread).
+ * no reader counts by them, and reading their digits took 12% of the time a
+ * line takes (one thread over the benchmark's log; bench/README.md).
  */
 function parseHead(line: string, into: LineFields): number {
   HEAD.lastIndex = 0;
