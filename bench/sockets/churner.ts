@@ -13,8 +13,13 @@
  *
  * The rate is capped by a token bucket on elapsed time: `fillRatePerSecond × share`
  * while a new target is filling (from the `target` command until the count first
- * comes within FILL_GAP of it), `refillRatePerSecond × share` from then on, however
- * far the count falls behind. (Deciding by the gap alone put a count that had sagged
+ * reaches it, or for at most TIME_WAIT's 60 s: past that the fill's own sockets
+ * expire as fast as it makes them), `refillRatePerSecond × share` from then on, however far the count
+ * falls behind. The fill runs at its slow rate all the way: when it handed over to
+ * the fast rate 5% short of the target, the churners made that last 5% within a
+ * second or two, those sockets expired together 60 s later, and the count fell
+ * 4.4–5.8% under its target at that moment (the 500 k runs of 2026-12-07, each
+ * lowest point 59.7–60 s after its size settled). (Deciding by the gap alone put a count that had sagged
  * more than 5% back on the fill rate, barely above the rate the sockets expire at,
  * so it could not climb back: 13% under target at 50 k for a whole phase.)
  * Sockets expire 60 s after they were made, at the rate they were made: filled at
@@ -60,8 +65,6 @@ const config = JSON.parse(process.argv[2] ?? '{}') as ChurnerConfig;
 const targets: { host: string; port: number }[] = [];
 for (const host of config.addresses) for (const port of config.ports) targets.push({ host, port });
 
-/** A new target is filled until the count first comes within FILL_GAP × target of it. */
-const FILL_GAP = 0.05;
 /** Tokens held back at most: this many seconds of the rate. */
 const BURST_SECONDS = 0.2;
 
@@ -69,15 +72,43 @@ let targetTw = 0;
 let fillRate = 0;
 let refillRate = 0;
 let filling = false;
+let fillStartedAt = 0;
+/** TCP_TIMEWAIT_LEN (include/net/tcp.h): how long a fill can run before its first sockets expire. */
+const TIME_WAIT_MS = 60_000;
 let tokens = 0;
 let lastTickAt = performance.now();
-let inflight = 0;
+/** Handshakes in flight: connect() called, 'connect' not yet seen. Capped at `concurrency`. */
+let connecting = 0;
+/**
+ * Connections the client has closed whose server end has not closed yet, by
+ * `targetIndex × 65536 + client port`, with when connect() was called. The client
+ * end reaches TIME_WAIT only when the server's FIN arrives, so these are on their
+ * way and count against the deficit (or the churner would overshoot).
+ */
+const closing = new Map<number, number>();
+/** A closing entry older than this lost its server end (it never arrived or never closed): dropped and counted. */
+const CLOSING_LOST_MS = 10_000;
+let lost = 0;
 let made = 0;
 let failed = 0;
 let lastFailure = '';
 let next = 0;
 let tw = 0;
-const win = { twMin: Infinity, twMax: -Infinity, made: 0, lifeMs: 0, lifeMaxMs: 0, startedAt: performance.now(), cpu: process.cpuUsage() };
+const win = {
+  twMin: Infinity,
+  twMax: -Infinity,
+  /** Seconds into the window of the lowest count, and what was on its way then. */
+  twMinAtS: 0,
+  twMinConnecting: 0,
+  twMinClosing: 0,
+  /** The longest gap between two ticks: how long the churner went without the CPU or its event loop. */
+  tickGapMaxMs: 0,
+  made: 0,
+  lifeMs: 0,
+  lifeMaxMs: 0,
+  startedAt: performance.now(),
+  cpu: process.cpuUsage(),
+};
 
 function send(msg: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ index: config.index, ...msg })}\n`);
@@ -94,41 +125,78 @@ function readTimeWait(): number {
 }
 
 function churnOne(): void {
-  const t = targets[next++ % targets.length]!;
-  inflight++;
+  const index = next++ % targets.length;
+  const t = targets[index]!;
+  connecting++;
   const born = performance.now();
+  let connected = false;
   const s: Socket = connect({ host: t.host, port: t.port });
-  s.once('connect', () => {
-    s.end();
-  });
   s.on('error', (err) => {
     failed++;
     lastFailure = err.message;
   });
-  s.once('close', (hadError) => {
-    inflight--;
-    if (!hadError) {
-      const life = performance.now() - born;
-      made++;
-      win.made++;
-      win.lifeMs += life;
-      win.lifeMaxMs = Math.max(win.lifeMaxMs, life);
-    }
+  s.once('connect', () => {
+    connected = true;
+    connecting--;
+    // close(2) at once: nothing was received, so the kernel sends a FIN, not a RST
+    // (net/ipv4/tcp.c, __tcp_close: a RST only when received data is unread), and
+    // finishes the close without this process: the orphaned end waits for the
+    // server's FIN (in FIN_WAIT2, or already as a timewait socket in that
+    // substate, which sockstat counts as tw) and then is in TIME_WAIT. Waiting
+    // for 'close' on a half-closed socket instead kept each connection on the
+    // event loop for ~266 ms at 500 k, and with 512 in flight per churner that
+    // capped the churn below the rate TIME_WAIT expires at.
+    closing.set(index * 65536 + s.localPort!, born);
+    s.destroy();
+  });
+  s.once('close', () => {
+    if (!connected) connecting--;
   });
 }
 
+/** The server end closed: the client end it served is now in TIME_WAIT. */
+function serverClosed(index: number, clientPort: number | undefined): void {
+  if (clientPort === undefined) return;
+  const key = index * 65536 + clientPort;
+  const born = closing.get(key);
+  if (born === undefined) return;
+  closing.delete(key);
+  const life = performance.now() - born;
+  made++;
+  win.made++;
+  win.lifeMs += life;
+  win.lifeMaxMs = Math.max(win.lifeMaxMs, life);
+}
+
+let lastSweepAt = performance.now();
+
 function tick(): void {
   const now = performance.now();
+  if (now - lastSweepAt > 1000) {
+    lastSweepAt = now;
+    for (const [key, born] of closing) {
+      if (now - born > CLOSING_LOST_MS) {
+        closing.delete(key);
+        lost++;
+      }
+    }
+  }
   tw = readTimeWait();
-  win.twMin = Math.min(win.twMin, tw);
+  if (tw < win.twMin) {
+    win.twMin = tw;
+    win.twMinAtS = (now - win.startedAt) / 1000;
+    win.twMinConnecting = connecting;
+    win.twMinClosing = closing.size;
+  }
   win.twMax = Math.max(win.twMax, tw);
+  win.tickGapMaxMs = Math.max(win.tickGapMaxMs, now - lastTickAt);
   const gap = targetTw - tw;
-  if (filling && gap <= targetTw * FILL_GAP) filling = false;
+  if (filling && (gap <= 0 || now - fillStartedAt > TIME_WAIT_MS)) filling = false;
   const rate = (filling ? fillRate : refillRate) * config.share;
   tokens = Math.min(tokens + (rate * (now - lastTickAt)) / 1000, rate * BURST_SECONDS);
   lastTickAt = now;
-  const deficit = Math.floor(gap * config.share) - inflight;
-  const n = Math.min(deficit, Math.floor(tokens), config.concurrency - inflight);
+  const deficit = Math.floor(gap * config.share) - connecting - closing.size;
+  const n = Math.min(deficit, Math.floor(tokens), config.concurrency - connecting);
   for (let i = 0; i < n; i++) churnOne();
   if (n > 0) tokens -= n;
 }
@@ -143,11 +211,15 @@ async function main(): Promise<void> {
   } catch (err) {
     nice = `default priority (setpriority failed: ${err instanceof Error ? err.message : String(err)})`;
   }
-  for (const t of targets) {
+  for (const [index, t] of targets.entries()) {
     // The server end reads to EOF and then closes (allowHalfOpen is off), after the
     // client's FIN: the client closed first, so its end is the one in TIME_WAIT.
     const server = createServer((sock) => {
+      const clientPort = sock.remotePort;
       sock.on('error', noop);
+      sock.once('close', () => {
+        serverClosed(index, clientPort);
+      });
       sock.resume();
     });
     await new Promise<void>((resolve, reject) => {
@@ -167,6 +239,7 @@ async function main(): Promise<void> {
     if (cmd.cmd === 'target') {
       targetTw = cmd.timeWait ?? 0;
       filling = true;
+      fillStartedAt = performance.now();
       fillRate = cmd.fillRatePerSecond ?? 0;
       refillRate = cmd.refillRatePerSecond ?? 0;
       send({ type: 'target', timeWait: targetTw, fillRatePerSecond: fillRate, refillRatePerSecond: refillRate });
@@ -179,17 +252,23 @@ async function main(): Promise<void> {
         tw,
         twMin: Math.min(win.twMin, tw),
         twMax: Math.max(win.twMax, tw),
+        twMinAtS: win.twMinAtS,
+        twMinConnecting: win.twMinConnecting,
+        twMinClosing: win.twMinClosing,
+        tickGapMaxMs: win.tickGapMaxMs,
         seconds: (now - win.startedAt) / 1000,
         made: win.made,
         madeTotal: made,
         failed,
         lastFailure,
-        inflight,
+        connecting,
+        closing: closing.size,
+        lost,
         lifeMeanMs: win.made > 0 ? win.lifeMs / win.made : 0,
         lifeMaxMs: win.lifeMaxMs,
         cpuMs: (cpu.user + cpu.system) / 1000,
       });
-      Object.assign(win, { twMin: tw, twMax: tw, made: 0, lifeMs: 0, lifeMaxMs: 0, startedAt: now, cpu: process.cpuUsage() });
+      Object.assign(win, { twMin: tw, twMax: tw, twMinAtS: 0, twMinConnecting: 0, twMinClosing: 0, tickGapMaxMs: 0, made: 0, lifeMs: 0, lifeMaxMs: 0, startedAt: now, cpu: process.cpuUsage() });
     } else if (cmd.cmd === 'exit') {
       process.exit(0);
     }

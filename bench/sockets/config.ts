@@ -56,12 +56,14 @@ export const CONFIG = {
   churnAddresses: 16,
   churnPorts: [6001, 6002, 6003, 6004],
   /**
-   * Handshakes in flight per churner. While the floor and the sample read a 500 k
-   * table, a loopback handshake took 20 ms on average and up to 150 ms, so 256 in
-   * flight (two churners: ~3 400 a second at 150 ms) fell under the 4 200 a second
-   * that expire, and the count sank 5–6% before it recovered. 512 held it within
-   * 2.7%; 1 024 held it too, but its bursts of handshakes took enough of the two
-   * cores to move the measurements themselves (a 500 k run: sample 1.45× the floor).
+   * Handshakes in flight per churner (a connection leaves the count once it is
+   * connected and closed; its close finishes in the kernel). While the floor and
+   * the sample read a 500 k table, a loopback handshake took 20 ms on average and
+   * up to 150 ms. When this capped whole connections, from connect() to the
+   * socket's close (~266 ms at 500 k), 512 per churner let the two make ~3 850 a second
+   * of the ~4 200 that expire, and the count sank 5–6% in that phase; 1 024 held it,
+   * but its bursts took enough of the two cores to move the measurements
+   * themselves (a 500 k run: sample 1.45× the floor).
    */
   churnConcurrency: 512,
   churnTickMs: 50,

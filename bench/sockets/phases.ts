@@ -96,10 +96,16 @@ export interface PhaseTimeWait {
   end: number;
   min: number;
   max: number;
+  /** Seconds into the phase of the lowest count, and the churn connections on their way then (handshakes, closes). */
+  minAtS: number;
+  minConnecting: number;
+  minClosing: number;
+  /** The longest a churner went between two ticks (50 ms apart when it has the CPU). */
+  churnTickGapMaxMs: number;
   seconds: number;
   churned: number;
   churnFailed: number;
-  /** How long a churn connection took from connect() to closed, mean and worst, in the phase. */
+  /** How long a churn connection took from connect() to its client end in TIME_WAIT (the server end closed), mean and worst, in the phase. */
   churnLifeMeanMs: number;
   churnLifeMaxMs: number;
   churnCpuMs: number;
@@ -125,6 +131,10 @@ export async function measured<T>(pop: Population, name: string, fn: () => Promi
     end: end.tw,
     min: end.twMin,
     max: end.twMax,
+    minAtS: end.twMinAtS,
+    minConnecting: end.twMinConnecting,
+    minClosing: end.twMinClosing,
+    churnTickGapMaxMs: end.tickGapMaxMs,
     seconds: end.seconds,
     churned: end.made,
     churnFailed: end.failed - start.failed,
@@ -133,9 +143,9 @@ export async function measured<T>(pop: Population, name: string, fn: () => Promi
     churnCpuMs: end.cpuMs,
   };
   log(
-    `  ${name}: ${seconds.toFixed(1)} s; TIME_WAIT ${timeWait.start} → ${timeWait.end} (min ${timeWait.min}, max ${timeWait.max}, target ${timeWait.target}); ` +
+    `  ${name}: ${seconds.toFixed(1)} s; TIME_WAIT ${timeWait.start} → ${timeWait.end} (min ${timeWait.min} at ${timeWait.minAtS.toFixed(1)} s with ${timeWait.minConnecting} + ${timeWait.minClosing} on their way, max ${timeWait.max}, target ${timeWait.target}); ` +
       `churned ${timeWait.churned} connections (each ${timeWait.churnLifeMeanMs.toFixed(1)} ms mean, ${timeWait.churnLifeMaxMs.toFixed(0)} ms worst; ` +
-      `${timeWait.churnFailed} failed${end.lastFailure === '' ? '' : `: ${end.lastFailure}`}) using ${(timeWait.churnCpuMs / 1000).toFixed(1)} s CPU; load ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`,
+      `${timeWait.churnFailed} failed${end.lastFailure === '' ? '' : `: ${end.lastFailure}`}) using ${(timeWait.churnCpuMs / 1000).toFixed(1)} s CPU, ticks up to ${timeWait.churnTickGapMaxMs.toFixed(0)} ms apart; load ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`,
   );
   return { result, timeWait, load1: { start: load0, end: loadavg()[0]! }, seconds };
 }

@@ -36,6 +36,12 @@ export interface TimeWaitStats {
   tw: number;
   twMin: number;
   twMax: number;
+  /** Seconds into the window of the lowest count, and the churners' connections on their way then. */
+  twMinAtS: number;
+  twMinConnecting: number;
+  twMinClosing: number;
+  /** The longest gap between two of a churner's ticks. */
+  tickGapMaxMs: number;
   seconds: number;
   made: number;
   failed: number;
@@ -43,6 +49,16 @@ export interface TimeWaitStats {
   lifeMeanMs: number;
   lifeMaxMs: number;
   cpuMs: number;
+}
+
+/** When the lowest count of the window was seen (by whichever churner saw it), and what all churners had on their way then. */
+function lowest(all: TimeWaitStats[]): Pick<TimeWaitStats, 'twMinAtS' | 'twMinConnecting' | 'twMinClosing'> {
+  const low = all.reduce((a, b) => (b.twMin < a.twMin ? b : a));
+  return {
+    twMinAtS: low.twMinAtS,
+    twMinConnecting: all.reduce((sum, s) => sum + s.twMinConnecting, 0),
+    twMinClosing: all.reduce((sum, s) => sum + s.twMinClosing, 0),
+  };
 }
 
 export class Population {
@@ -113,6 +129,8 @@ export class Population {
       tw: all[all.length - 1]?.tw ?? 0,
       twMin: Math.min(...all.map((s) => s.twMin)),
       twMax: Math.max(...all.map((s) => s.twMax)),
+      ...lowest(all),
+      tickGapMaxMs: Math.max(...all.map((s) => s.tickGapMaxMs)),
       seconds: Math.max(...all.map((s) => s.seconds)),
       made: all.reduce((s, x) => s + x.made, 0),
       failed: all.reduce((s, x) => s + x.failed, 0),
