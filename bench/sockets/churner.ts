@@ -14,14 +14,15 @@
  * The rate is capped by a token bucket on elapsed time: `fillRatePerSecond × share`
  * while a new target is filling (from the `target` command until the count first
  * reaches it, or for at most TIME_WAIT's 60 s: past that the fill's own sockets
- * expire as fast as it makes them), `refillRatePerSecond × share` from then on, however far the count
- * falls behind. The fill runs at its slow rate all the way: when it handed over to
- * the fast rate 5% short of the target, the churners made that last 5% within a
- * second or two, those sockets expired together 60 s later, and the count fell
- * 4.4–5.8% under its target at that moment (the 500 k runs of 2026-12-07, each
- * lowest point 59.7–60 s after its size settled). (Deciding by the gap alone put a count that had sagged
- * more than 5% back on the fill rate, barely above the rate the sockets expire at,
- * so it could not climb back: 13% under target at 50 k for a whole phase.)
+ * expire as fast as it makes them), `refillRatePerSecond × share` from then on,
+ * however far the count falls behind. The fill runs at its slow rate all the way:
+ * when it handed over to the fast rate 5% short of the target, the churners made
+ * that last 5% within a second or two, those sockets expired together 60 s later,
+ * and the count fell 4.4–5.8% under its target at that moment (the 500 k runs of
+ * 2026-12-07, each lowest point 59.7–60 s after its size settled). (Deciding by
+ * the gap alone put a count that had sagged more than 5% back on the fill rate,
+ * barely above the rate the sockets expire at, so it could not climb back: 13%
+ * under target at 50 k for a whole phase.)
  * Sockets expire 60 s after they were made, at the rate they were made: filled at
  * about the steady rate, they expire evenly, and a refill cap well above it leaves
  * room to catch up after a lag. (With one fast rate for both, the sockets made

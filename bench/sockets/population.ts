@@ -51,7 +51,7 @@ export interface TimeWaitStats {
   cpuMs: number;
 }
 
-/** When the lowest count of the window was seen (by whichever churner saw it), and what all churners had on their way then. */
+/** When the lowest count of the window was seen (by whichever churner saw it), and what each churner had on its way at its own lowest tick, summed. */
 function lowest(all: TimeWaitStats[]): Pick<TimeWaitStats, 'twMinAtS' | 'twMinConnecting' | 'twMinClosing'> {
   const low = all.reduce((a, b) => (b.twMin < a.twMin ? b : a));
   return {

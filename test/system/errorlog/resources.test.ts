@@ -46,9 +46,9 @@ describeWith(['linux'], 'error-log tailer resources', () => {
       for (const f of files) writeFileSync(f, 'x\n');
       // The floor: this same process idle with a bare timer at the tailer's interval,
       // before the tailer starts and after it stops. A host's own idle cost is not the
-      // tailer's: on some virtual machines an idle Node process is charged 7–14 ms of
-      // CPU per 600 ms and a test runner's process 20–35 ms (hypervisor time lands in
-      // the process's run time), above any absolute budget a tailer could be held to.
+      // tailer's: on some virtual machines a Node process that only sleeps is charged
+      // 7–14 ms of CPU per 600 ms, and a test runner's process 20–35 ms, above any
+      // absolute budget a tailer could be held to.
       const floorBefore = await idleCpuMs(true);
       // The production interval, 500 ms, in both modes.
       s.h = await startTailer(mode, { patterns: [join(s.dir, '*-error.log')], reconcileIntervalMs: 500 });
