@@ -18,8 +18,9 @@
  * however far the count falls behind. The fill runs at its slow rate all the way:
  * when it handed over to the fast rate 5% short of the target, the churners made
  * that last 5% within a second or two, those sockets expired together 60 s later,
- * and the count fell 4.4–5.8% under its target at that moment (the 500 k runs of
- * 2026-12-07, each lowest point 59.7–60 s after its size settled). (Deciding by
+ * and the count fell 4.4–5.5% under its target then (two 500 k runs of
+ * 2026-12-07: a lowest point 59.7 s after the size settled, and one in the phase
+ * that began 60.2 s after it). (Deciding by
  * the gap alone put a count that had sagged more than 5% back on the fill rate,
  * barely above the rate the sockets expire at, so it could not climb back: 13%
  * under target at 50 k for a whole phase.)
