@@ -145,7 +145,7 @@ export async function measured<T>(pop: Population, name: string, fn: () => Promi
   log(
     `  ${name}: ${seconds.toFixed(1)} s; TIME_WAIT ${timeWait.start} → ${timeWait.end} (min ${timeWait.min} at ${timeWait.minAtS.toFixed(1)} s with ${timeWait.minConnecting} + ${timeWait.minClosing} on their way, max ${timeWait.max}, target ${timeWait.target}); ` +
       `churned ${timeWait.churned} connections (each ${timeWait.churnLifeMeanMs.toFixed(1)} ms mean, ${timeWait.churnLifeMaxMs.toFixed(0)} ms worst; ` +
-      `${timeWait.churnFailed} failed${end.lastFailure === '' ? '' : `: ${end.lastFailure}`}) using ${(timeWait.churnCpuMs / 1000).toFixed(1)} s CPU, ticks up to ${timeWait.churnTickGapMaxMs.toFixed(0)} ms apart; load ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`,
+      `${timeWait.churnFailed} failed${end.lastFailure === '' ? '' : `: ${end.lastFailure}`}, ${end.lost - start.lost} lost) using ${(timeWait.churnCpuMs / 1000).toFixed(1)} s CPU, ticks up to ${timeWait.churnTickGapMaxMs.toFixed(0)} ms apart; load ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`,
   );
   return { result, timeWait, load1: { start: load0, end: loadavg()[0]! }, seconds };
 }

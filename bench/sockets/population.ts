@@ -46,6 +46,8 @@ export interface TimeWaitStats {
   made: number;
   failed: number;
   lastFailure: string;
+  /** Closes whose server end never closed within 10 s (churner.ts), since the churner started. */
+  lost: number;
   lifeMeanMs: number;
   lifeMaxMs: number;
   cpuMs: number;
@@ -135,6 +137,7 @@ export class Population {
       made: all.reduce((s, x) => s + x.made, 0),
       failed: all.reduce((s, x) => s + x.failed, 0),
       lastFailure: all.map((x) => x.lastFailure).filter((x) => x !== '').join('; '),
+      lost: all.reduce((s, x) => s + x.lost, 0),
       lifeMeanMs: Math.max(...all.map((s) => s.lifeMeanMs)),
       lifeMaxMs: Math.max(...all.map((s) => s.lifeMaxMs)),
       cpuMs: all.reduce((s, x) => s + x.cpuMs, 0),
