@@ -15,9 +15,10 @@
 // daemon never mixes two copies of one module.
 //
 // The error-log scan (errorlog/read/recent.js and what it imports) is a chunk of
-// its own, cli.bundle-scan-*.js: diagnose's worker threads run that module
+// its own, cli.bundle-scan.js: diagnose's worker threads run that module
 // (`new URL(import.meta.url)`), and a worker that loads 65 KB instead of the
-// whole diagnose chunk (270 KB) is ready about 8 ms sooner.
+// whole diagnose chunk (270 KB) is ready about 8 ms sooner. Its name has no hash:
+// the entry (main.ts) starts one scan thread on it before the bundle loads.
 import { readdirSync, rmSync } from 'node:fs';
 import { build } from 'rolldown';
 
@@ -34,7 +35,7 @@ await build({
   output: {
     dir: 'dist/agent',
     entryFileNames: 'cli.bundle.js',
-    chunkFileNames: 'cli.bundle-[name]-[hash].js',
+    chunkFileNames: (chunk) => (chunk.name === 'scan' ? 'cli.bundle-scan.js' : 'cli.bundle-[name]-[hash].js'),
     format: 'esm',
     codeSplitting: { groups: [{ name: 'scan', test: /dist\/agent\/errorlog\/read\/recent\.js$/ }] },
   },

@@ -13,6 +13,7 @@ import { mergeRecent, type RecentSummary } from '../errorlog/model/recent.js';
 import { timelineBucketMs } from '../errorlog/model/timeline.js';
 import { expandErrorLogPatterns } from '../errorlog/read/paths.js';
 import { readInParts, readRecent, ScanThreads } from '../errorlog/read/recent.js';
+import { discardPrestarted } from '../errorlog/read/scanWorker.js';
 import { renderReport, type ReportFormat } from '../export/render/report.js';
 import { EXIT_CODES, type Thresholds } from '../hints/findings.js';
 import { hostContext } from '../host/context.js';
@@ -53,7 +54,10 @@ const MAX_SCAN_BYTES = 512 * 1024 * 1024;
  */
 function startScanThreads(config: Config, files: readonly string[]): ScanThreads | null {
   const threads = errorLogReadThreadCount(config, availableParallelism());
-  return threads >= 2 && files.some(readInParts) ? new ScanThreads(threads) : null;
+  if (threads >= 2 && files.some(readInParts)) return new ScanThreads(threads);
+  // The entry's guess from the command line (main.ts) was wrong: its worker is not needed.
+  discardPrestarted();
+  return null;
 }
 
 /**

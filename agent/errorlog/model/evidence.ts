@@ -9,12 +9,28 @@ import { ERROR_KINDS, type ErrorKind } from '../parse/classify.js';
 /** Counts by kind, for one key (a destination, an upstream group, a proxy_bind address). */
 export type KindCounts = Partial<Record<ErrorKind, number>>;
 
+/**
+ * A row of counts by kind index, all zero: how diagnose's window keeps them on
+ * the per-line path. A typed array has one map whoever makes it. Rows made by
+ * `ERROR_KINDS.map(() => 0)` did not: the ones a scan thread made before V8
+ * optimised RecentWindow.add and the ones the optimised code made (with the
+ * map() inlined) came out with different elements kinds, and each thread threw
+ * its optimised add() away twice at the first row of the other kind
+ * (`--trace-deopt`: "wrong map" at the row's increment) and compiled it again,
+ * 7–11 ms of compiling a time (bench/README.md). A double holds any count
+ * exactly up to 2^53.
+ */
+export function kindRow(): Float64Array {
+  return new Float64Array(ERROR_KINDS.length);
+}
+
 /** A row of counts by kind index (how the counters keep them on the per-line path) as KindCounts: the kinds counted, by name. */
-export function kindCountsOf(row: readonly number[]): KindCounts {
+export function kindCountsOf(row: ArrayLike<number>): KindCounts {
   const out: KindCounts = {};
-  row.forEach((n, k) => {
+  for (let k = 0; k < row.length; k++) {
+    const n = row[k]!;
     if (n > 0) out[ERROR_KINDS[k]!] = n;
-  });
+  }
   return out;
 }
 

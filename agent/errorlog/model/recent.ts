@@ -9,7 +9,7 @@ import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
 import { classifyInto, ERROR_KINDS, KIND_INDEX, escapeUntrusted, newLineFields, TimeMemo, type ErrorKind } from '../parse/classify.js';
 import { startupVersion } from '../parse/startupVersion.js';
 import { ownCopy } from '../parse/text.js';
-import { kindCountsOf, MAX_NAMES, type KindCounts } from './evidence.js';
+import { kindCountsOf, kindRow, MAX_NAMES, type KindCounts } from './evidence.js';
 import { mergeTimelines, TimelineCounter, type KindTimeline } from './timeline.js';
 
 /** nginx's start-up line (parse/startupVersion.ts): the version it announced, and when. */
@@ -78,14 +78,14 @@ interface KindEntry {
  * a keyed store with a different key line after line).
  */
 class NamedCounts {
-  private readonly byName = new Map<string, number[]>();
+  private readonly byName = new Map<string, Float64Array>();
 
   bump(key: string, kind: number): void {
     let d = this.byName.get(key);
     if (d === undefined) {
       if (this.byName.size >= MAX_NAMES) return;
       // A key outlives its line, which may be a view of a whole chunk (io/decode.ts).
-      this.byName.set(ownCopy(key), (d = ERROR_KINDS.map(() => 0)));
+      this.byName.set(ownCopy(key), (d = kindRow()));
     }
     d[kind]!++;
   }
@@ -98,8 +98,13 @@ class NamedCounts {
 }
 
 export class RecentWindow {
-  /** By kind index. */
-  private readonly kinds: (KindEntry | undefined)[] = new Array<KindEntry | undefined>(ERROR_KINDS.length);
+  /**
+   * By kind index. Filled with undefined, not left with holes: an array of
+   * holes changes its elements kind (and its map) at its first entry, and the
+   * optimised add() of a scan thread, built for the array after that, was
+   * thrown away at the next window's first line (`--trace-deopt`: "wrong map").
+   */
+  private readonly kinds: (KindEntry | undefined)[] = new Array<KindEntry | undefined>(ERROR_KINDS.length).fill(undefined);
   private readonly byDestination = new NamedCounts();
   private readonly byUpstreamGroup: Record<string, number> = {};
   private readonly byBindAddress = new NamedCounts();

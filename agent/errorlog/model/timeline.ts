@@ -3,8 +3,8 @@
  * window needs, bounded by the window's length rather than by the number of
  * lines. Pure: kinds and times in, sparse buckets out.
  */
-import { ERROR_KINDS, KIND_INDEX, type ErrorKind } from '../parse/classify.js';
-import { kindCountsOf } from './evidence.js';
+import { KIND_INDEX, type ErrorKind } from '../parse/classify.js';
+import { kindCountsOf, kindRow } from './evidence.js';
 
 export interface TimelineBucket {
   /** Unix ms of the bucket's start (a multiple of bucketMs). */
@@ -30,9 +30,9 @@ export function timelineBucketMs(windowMs: number, maxBuckets = 60): number {
 /** Counts events into buckets of `bucketMs`; an event after `untilMs` counts at `untilMs` (a clock stepped back). */
 export class TimelineCounter {
   /** Per bucket, counts by kind index (a record keyed by kind cost a keyed store with a different key line after line). */
-  private readonly buckets = new Map<number, number[]>();
+  private readonly buckets = new Map<number, Float64Array>();
   /** The bucket the last event went to, and the times it covers: consecutive lines nearly always share one. */
-  private last: number[] | null = null;
+  private last: Float64Array | null = null;
   private lastFrom = 0;
   private lastTo = 0;
 
@@ -51,7 +51,7 @@ export class TimelineCounter {
     if (b === null || !(timeMs >= this.lastFrom && timeMs < this.lastTo && timeMs <= this.untilMs)) {
       const start = Math.floor(Math.min(timeMs, this.untilMs) / this.bucketMs) * this.bucketMs;
       let found = this.buckets.get(start);
-      if (found === undefined) this.buckets.set(start, (found = ERROR_KINDS.map(() => 0)));
+      if (found === undefined) this.buckets.set(start, (found = kindRow()));
       b = this.last = found;
       this.lastFrom = start;
       this.lastTo = start + this.bucketMs;

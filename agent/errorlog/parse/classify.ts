@@ -517,8 +517,16 @@ export interface LineFields {
   tailAt: number;
 }
 
+/**
+ * A record for classifyInto to fill. Its time starts as a double (NaN: none
+ * yet), as every line's Unix ms is: a record made with 0, a small integer, had
+ * its map replaced at its first line (V8 moves the field from integer to double
+ * storage), so each record made after that one had a different map, and the
+ * scan thread's optimised RecentWindow.add, built for the first, was thrown
+ * away at its second window (`--trace-deopt`, `--trace-generalization`).
+ */
 export function newLineFields(): LineFields {
-  return { timeMs: 0, level: 'debug', connection: false, kind: 'other', errno: null, destination: null, upstreamGroup: null, bindAddress: null, message: '', tailAt: -1 };
+  return { timeMs: Number.NaN, level: 'debug', connection: false, kind: 'other', errno: null, destination: null, upstreamGroup: null, bindAddress: null, message: '', tailAt: -1 };
 }
 
 /**

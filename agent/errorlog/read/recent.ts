@@ -23,7 +23,7 @@
  * a worker that cannot run leaves its parts to the others, and what no worker
  * claimed this thread reads last. This thread does not read while the workers
  * do: its event loop stays free for the command's other work (nginx's config,
- * host facts), and the V8 flag the workers are started with (SCAN_V8_FLAGS,
+ * host facts), and the V8 flags the workers are started with (SCAN_V8_FLAGS,
  * nodeFlags.ts) need not reach it. The parts' summaries are merged newest first
  * and the merge stops after the part whose scan met a line older than the
  * window, so the result is the one-thread scan's, line for line
@@ -31,8 +31,7 @@
  */
 import { closeSync, createReadStream, existsSync, fstatSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { setFlagsFromString } from 'node:v8';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import { LOCAL_ZONE, type TimeZone } from '../../core/timeZone.js';
 import { openRegularFile } from '../../io/files.js';
@@ -40,12 +39,11 @@ import { mergeScanParts, RecentWindow, type RecentSummary, type ScanEnd, type Ti
 import { classifyLine, TimeMemo } from '../parse/classify.js';
 import { asciiText } from '../../io/decode.js';
 import { utf8Line } from '../../core/utf8.js';
-import { SCAN_V8_FLAGS } from '../../nodeFlags.js';
+import { discardPrestarted, PARALLEL_MIN_BYTES, SCAN_ROLE, startScanWorker, takePrestarted, type StartedWorker } from './scanWorker.js';
 
 const CHUNK = 64 * 1024;
 
-/** Below this many bytes to scan, a file is read by one thread: a worker's start (tens of ms) would cost more than it saves. */
-export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
+export { PARALLEL_MIN_BYTES };
 
 /** A file read in parts when its window is read: a plain file (not .gz) of PARALLEL_MIN_BYTES or more; false when it cannot be looked at (its read says why). */
 export function readInParts(path: string): boolean {
@@ -142,28 +140,59 @@ function* piecesBackwards(path: string, maxScanBytes: number, end?: number, reus
 }
 
 /**
- * Calls onLine with each line of a piece, last first, until it returns true;
- * says whether it did. An ASCII piece is decoded in one call and its lines are
+ * Where eachLineBackwards hands a piece's lines: take() returns true to stop.
+ * An object of one class per use (a window, a list), not a closure made per
+ * call: the optimised eachLineBackwards goes on calling the one take() it has
+ * seen. A closure made per part of a file was a new call target at each part,
+ * and V8 threw the optimised code away at a scan thread's second part
+ * (`--trace-deopt`: "wrong call target").
+ */
+interface LineSink {
+  take(line: string): boolean;
+}
+
+/** Lines into a window until one is older than it. */
+class WindowSink implements LineSink {
+  constructor(private readonly window: RecentWindow) {}
+
+  take(line: string): boolean {
+    return this.window.add(line) === 'older';
+  }
+}
+
+/** Every line, into a list. */
+class LineList implements LineSink {
+  readonly lines: string[] = [];
+
+  take(line: string): boolean {
+    this.lines.push(line);
+    return false;
+  }
+}
+
+/**
+ * Hands each line of a piece to `sink`, last first, until it says stop; says
+ * whether it did. An ASCII piece is decoded in one call and its lines are
  * views of it (io/decode.ts). Otherwise the newlines are found natively and each
  * line is decoded alone: V8 decodes an ASCII line on a fast path, and one line
  * with a multi-byte character sends only itself down the slow one (Node 20
  * decodes a whole MiB with one such line several times slower than its lines one
  * by one).
  */
-function eachLineBackwards(piece: Buffer, onLine: (line: string) => boolean): boolean {
+function eachLineBackwards(piece: Buffer, sink: LineSink): boolean {
   const text = asciiText(piece);
   let stop = piece.length;
   if (text !== null) {
     while (stop > 0) {
       const nl = text.lastIndexOf('\n', stop - 1);
-      if (nl + 1 < stop && onLine(text.slice(nl + 1, stop))) return true;
+      if (nl + 1 < stop && sink.take(text.slice(nl + 1, stop))) return true;
       stop = nl;
     }
     return false;
   }
   while (stop > 0) {
     const nl = piece.lastIndexOf(0x0a, stop - 1);
-    if (nl + 1 < stop && onLine(utf8Line(piece, nl + 1, stop))) return true;
+    if (nl + 1 < stop && sink.take(utf8Line(piece, nl + 1, stop))) return true;
     stop = nl;
   }
   return false;
@@ -175,12 +204,9 @@ export function* linesBackwards(path: string, maxScanBytes: number, end?: number
   for (;;) {
     const r = it.next();
     if (r.done === true) return r.value;
-    const lines: string[] = [];
-    eachLineBackwards(r.value, (line) => {
-      lines.push(line);
-      return false;
-    });
-    yield* lines;
+    const list = new LineList();
+    eachLineBackwards(r.value, list);
+    yield* list.lines;
   }
 }
 
@@ -256,11 +282,11 @@ export function windowEnd(path: string, untilMs: number, zone: TimeZone): number
  */
 function scanRange(path: string, window: RecentWindow, maxScanBytes: number, end: number, reuse?: Buffer): ScanEnd {
   const it = piecesBackwards(path, maxScanBytes, end, reuse);
-  const older = (line: string): boolean => window.add(line) === 'older';
+  const sink = new WindowSink(window);
   for (;;) {
     const r = it.next();
     if (r.done === true) return r.value;
-    if (eachLineBackwards(r.value, older)) {
+    if (eachLineBackwards(r.value, sink)) {
       it.return('start');
       return 'window';
     }
@@ -403,34 +429,17 @@ function partsOf(path: string, floor: number, end: number, count: number): ScanP
   }
 }
 
-const SCAN_ROLE = 'nginx-port-agent errorlog scan';
-
-/** A scan worker and, once it has failed to start or died, why. */
-interface StartedWorker {
-  readonly worker: Worker;
-  failure: string | null;
-}
-
 /**
- * `count` workers running the scan module at `url`, unref'd (they never hold the
- * process). First the V8 flag the scan wants (nodeFlags.ts, SCAN_V8_FLAGS: V8
- * reads it when it creates a worker's isolate).
+ * `count` workers running the scan module at `url` (scanWorker.ts): the one the
+ * agent's entry started early, if it runs that module, and new ones for the rest.
  */
 function startScanWorkers(count: number, url: URL): StartedWorker[] {
-  if (count <= 0) return [];
-  setFlagsFromString(SCAN_V8_FLAGS);
-  return Array.from({ length: count }, () => {
-    const started: StartedWorker = { worker: new Worker(url, { workerData: { role: SCAN_ROLE } }), failure: null };
-    started.worker.unref();
-    // A worker that fails to start says so here; the scan then leaves its parts to the others.
-    started.worker.on('error', (err) => {
-      started.failure ??= err.message;
-    });
-    started.worker.on('exit', (code) => {
-      started.failure ??= `the scan thread exited (${code})`;
-    });
-    return started;
-  });
+  if (count <= 0) {
+    discardPrestarted();
+    return [];
+  }
+  const early = takePrestarted(url);
+  return Array.from({ length: count }, (_, i) => (i === 0 && early !== null ? early : startScanWorker(url)));
 }
 
 /**

@@ -37,14 +37,32 @@ describeWith(['built'], 'diagnose reads a large error log with several threads',
     writeFileSync(`${log}.1`, '2026/11/21 05:59:58 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: a, request: "GET / HTTP/1.1", upstream: "http://10.9.9.9:80/", host: "a"\n');
   });
 
-  /** The error-log section of `diagnose --json` with these window flags and threads. */
-  async function errorLogOf(window: string[], threads: number): Promise<Record<string, unknown>> {
+  /**
+   * The error-log section of `diagnose --json` with these window flags and
+   * threads (on the command line, or null: from the environment, where the
+   * entry's early scan thread cannot see it; read/scanWorker.ts).
+   */
+  async function errorLogOf(window: string[], threads: number, envThreads: number | null = null): Promise<Record<string, unknown>> {
     const r = await runAgent(
-      ['diagnose', '--json', '--proc-root', PROC, '--rate-interval-ms', '0', '--error-log', log, '--error-log-timezone', 'UTC', '--error-log-read-threads', String(threads), ...window],
-      {},
+      [
+        'diagnose',
+        '--json',
+        '--proc-root',
+        PROC,
+        '--rate-interval-ms',
+        '0',
+        '--error-log',
+        log,
+        '--error-log-timezone',
+        'UTC',
+        ...(envThreads === null ? ['--error-log-read-threads', String(threads)] : []),
+        ...window,
+      ],
+      envThreads === null ? {} : { NGINX_PORT_AGENT_ERROR_LOG_READ_THREADS: String(envThreads) },
       60_000,
     );
     expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe('');
     const section = (JSON.parse(r.stdout) as { errorLog: Record<string, unknown> }).errorLog;
     // Now, for a window that runs to now: the one field a second run moves.
     if (!window.includes('--until')) delete section['until'];
@@ -62,5 +80,13 @@ describeWith(['built'], 'diagnose reads a large error log with several threads',
     expect(covers(one['lines'] as number, one['files'] as string[]), `lines: ${String(one['lines'])}, files: ${JSON.stringify(one['files'])}`).toBe(true);
     expect(await errorLogOf(window, 2)).toEqual(one);
     expect(await errorLogOf(window, 4)).toEqual(one);
+  });
+
+  // The command line names a large log and no thread count, so the entry starts
+  // a scan thread early; the environment asks for one thread, so diagnose reads
+  // alone and ends that worker unused. The report is still the one-thread one.
+  it('one thread set in the environment, after the entry started a scan thread: the one-thread report', { timeout: 120_000 }, async () => {
+    const window = ['--from', '2026-11-21T05:00:00Z'];
+    expect(await errorLogOf(window, 1, 1)).toEqual(await errorLogOf(window, 1));
   });
 });
