@@ -1,6 +1,6 @@
 /**
  * The error log's side of the evidence the hint engine weighs: what nginx wrote
- * in a window, by kind and destination. Pure: types, and one conversion. Filled by `agent diagnose`
+ * in a window, by kind and destination. Pure: types, the rows counts are kept in, and their conversion. Filled by `agent diagnose`
  * (model/recent.ts, over --since or --from/--until) and the daemon's rolling
  * window (model/rolling.ts).
  */
