@@ -80,22 +80,23 @@ export function prestartScanWorker(url: URL): void {
  * worker running any other module is ended. Either way the slot is empty after.
  */
 export function takePrestarted(url: URL): StartedWorker | null {
-  const g = globalThis as Slotted;
-  const p = g[SLOT];
-  if (p === undefined) return null;
-  g[SLOT] = undefined;
-  if (p.href === url.href) return p.started;
-  void p.started.worker.terminate();
+  const p = emptySlot();
+  if (p?.href === url.href) return p.started;
+  void p?.started.worker.terminate();
   return null;
 }
 
 /** Ends a prestarted worker nobody took (diagnose reads no file in parts). */
 export function discardPrestarted(): void {
+  void emptySlot()?.started.worker.terminate();
+}
+
+/** What the slot held; it is empty after. */
+function emptySlot(): Prestarted | undefined {
   const g = globalThis as Slotted;
   const p = g[SLOT];
-  if (p === undefined) return;
   g[SLOT] = undefined;
-  void p.started.worker.terminate();
+  return p;
 }
 
 /** The values of a repeatable `--name <value>` option (also `--name=value`), in order. */
